@@ -1,0 +1,62 @@
+// The few things Swift cannot say itself: variadic system calls, ioctl request macros,
+// flag macros built from other macros, and a load the optimizer must not delete.
+#ifndef CLINUXMM_H
+#define CLINUXMM_H
+
+// No _GNU_SOURCE here: glibc headers parsed with other macros than Swift's Glibc module clash.
+// What needs it lives in CLinuxMM.c.
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <linux/falloc.h>
+#include <linux/magic.h>
+#include <linux/memfd.h>
+#include <linux/userfaultfd.h>
+
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+
+static const unsigned int clmm_mfd_cloexec = MFD_CLOEXEC;
+static const unsigned int clmm_mfd_hugetlb = MFD_HUGETLB;
+static const unsigned int clmm_mfd_huge_shift = MFD_HUGE_SHIFT;
+static const int clmm_madv_populate_read = MADV_POPULATE_READ;
+static const int clmm_madv_populate_write = MADV_POPULATE_WRITE;
+static const int clmm_falloc_punch_hole = FALLOC_FL_PUNCH_HOLE;
+static const int clmm_falloc_keep_size = FALLOC_FL_KEEP_SIZE;
+static const long clmm_hugetlbfs_magic = HUGETLBFS_MAGIC;
+static const int clmm_uffd_user_mode_only = UFFD_USER_MODE_ONLY;
+
+/// A load the compiler keeps even when its value is unused: one read fault per page, as QEMU's
+/// populate_read_range relies on.
+static inline uint8_t clmm_load_volatile(const void *address) {
+    return *(const volatile uint8_t *)address;
+}
+
+extern const int clmm_rusage_thread;
+
+int clmm_memfd_create(const char *name, unsigned int flags);
+int clmm_userfaultfd(int flags);
+int clmm_fallocate(int fd, int mode, int64_t offset, int64_t length);
+pid_t clmm_gettid(void);
+/// The file system magic of an open file or a path (`statfs.f_type`); -1 and errno on failure.
+int clmm_fstatfs_type(int fd, long *type);
+/// A path's file system magic and block size (a hugetlbfs mount's huge page size).
+int clmm_statfs_info(const char *path, long *type, long *blockSize);
+
+int clmm_uffdio_api(int fd, struct uffdio_api *api);
+int clmm_uffdio_register(int fd, struct uffdio_register *reg);
+int clmm_uffdio_unregister(int fd, struct uffdio_range *range);
+int clmm_uffdio_writeprotect(int fd, struct uffdio_writeprotect *wp);
+int clmm_uffdio_wake(int fd, struct uffdio_range *range);
+
+#endif

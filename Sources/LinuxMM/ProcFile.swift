@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads small kernel text files (`/proc`, `/sys`) whole, without Foundation: their size is
+/// reported as 0, and a sampler reads them every millisecond.
+public enum ProcFile {
+    /// The corresponding C functions are `open` and `read`.
+    public static func read(_ path: String) throws(SystemCallError) -> String {
+        let fd = try valueOrThrow("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { _ = close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let count = try valueOrThrow("read(\(path))") {
+                chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0 ..< count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The file's first line without its newline, or nil when it cannot be read.
+    public static func firstLine(_ path: String) -> String? {
+        guard let text = try? read(path) else { return nil }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
+    }
+
+    /// The file's content as an integer, or nil when it cannot be read or is not a number.
+    public static func integer(_ path: String) -> Int? {
+        firstLine(path).flatMap { Int($0.trimmingCharacters(in: " \t")) }
+    }
+
+    /// The names in a directory, without `.` and `..`. The corresponding C function is `readdir`.
+    public static func list(directory path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let characters = Set(set)
+        var slice = Substring(self)
+        while let first = slice.first, characters.contains(first) { slice.removeFirst() }
+        while let last = slice.last, characters.contains(last) { slice.removeLast() }
+        return String(slice)
+    }
+}

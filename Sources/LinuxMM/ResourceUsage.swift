@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxMM
+
+/// CPU time and faults of the calling thread, from `getrusage(RUSAGE_THREAD)`.
+public struct ResourceUsage: Equatable, Sendable, Codable {
+    public var userSeconds: Double
+    public var systemSeconds: Double
+    public var minorFaults: Int
+    public var majorFaults: Int
+
+    public init(userSeconds: Double = 0, systemSeconds: Double = 0, minorFaults: Int = 0, majorFaults: Int = 0) {
+        self.userSeconds = userSeconds
+        self.systemSeconds = systemSeconds
+        self.minorFaults = minorFaults
+        self.majorFaults = majorFaults
+    }
+
+    public var cpuSeconds: Double { userSeconds + systemSeconds }
+
+    /// The corresponding C function is `getrusage`.
+    public static func currentThread() throws(SystemCallError) -> ResourceUsage {
+        var usage = rusage()
+        _ = try valueOrThrow("getrusage(RUSAGE_THREAD)") { getrusage(__rusage_who_t(clmm_rusage_thread), &usage) }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return ResourceUsage(userSeconds: seconds(usage.ru_utime), systemSeconds: seconds(usage.ru_stime),
+                             minorFaults: usage.ru_minflt, majorFaults: usage.ru_majflt)
+    }
+}
+
+/// A monotonic clock for phase timings.
+public enum MonotonicClock {
+    /// Seconds since an arbitrary start. The corresponding C function is `clock_gettime(CLOCK_MONOTONIC)`.
+    public static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,53 @@
+/// Sizes as users write them (`4096`, `64KiB`, `256MiB`, `1GiB`; `K`, `M`, `G` alone mean the
+/// binary units) and as the table prints them.
+public enum ByteSize {
+    public struct ParseError: Error, CustomStringConvertible {
+        public var text: String
+        public var description: String { "'\(text)' is not a size (use 4096, 64KiB, 256MiB, 1GiB)" }
+    }
+
+    private static let units: [(suffixes: [String], shift: Int)] = [
+        (["tib", "tb", "t"], 40), (["gib", "gb", "g"], 30), (["mib", "mb", "m"], 20),
+        (["kib", "kb", "k"], 10), (["b", ""], 0),
+    ]
+
+    public static func parse(_ text: String) throws(ParseError) -> Int {
+        let lowered = text.lowercased().filter { $0 != " " }
+        for unit in units {
+            for suffix in unit.suffixes where lowered.hasSuffix(suffix) {
+                let digits = lowered.dropLast(suffix.count)
+                guard !digits.isEmpty, digits.allSatisfy(\.isNumber), let value = Int(digits),
+                      value <= (Int.max >> unit.shift) else { continue }
+                return value << unit.shift
+            }
+        }
+        throw ParseError(text: text)
+    }
+
+    /// `256MiB`, `1GiB`, `4KiB`, exact when the value is a whole number of the unit; else `1.5GiB`.
+    public static func format(_ bytes: Int) -> String {
+        let sign = bytes < 0 ? "-" : ""
+        let magnitude = bytes.magnitude
+        for (name, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+            let unit = UInt(1) << shift
+            if magnitude >= unit {
+                if magnitude % unit == 0 { return "\(sign)\(magnitude / unit)\(name)" }
+                let value = Double(magnitude) / Double(unit)
+                return sign + formatDecimal(value, digits: value < 10 ? 2 : 1) + name
+            }
+        }
+        return "\(bytes)B"
+    }
+
+    static func formatDecimal(_ value: Double, digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0 ..< digits { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        var text = "\(rounded)"
+        if let dot = text.firstIndex(of: ".") {
+            let decimals = text.distance(from: dot, to: text.endIndex) - 1
+            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+        }
+        return text
+    }
+}

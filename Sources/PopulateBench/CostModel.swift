@@ -1,0 +1,126 @@
+/// What first principles say a phase costs: the page tables the kernel must build for the pages
+/// and markers it installs, and the data pages it must allocate. It follows the region through a
+/// trial (guest writes, discards, reads, protection) so each phase's expectation counts only
+/// what is new.
+public struct CostModel: Sendable {
+    public struct Cost: Equatable, Sendable, Codable {
+        public var pageTableBytes = 0
+        public var dataBytes = 0
+        public init(pageTableBytes: Int = 0, dataBytes: Int = 0) {
+            self.pageTableBytes = pageTableBytes
+            self.dataBytes = dataBytes
+        }
+        static func + (lhs: Cost, rhs: Cost) -> Cost {
+            Cost(pageTableBytes: lhs.pageTableBytes + rhs.pageTableBytes, dataBytes: lhs.dataBytes + rhs.dataBytes)
+        }
+    }
+
+    /// How the kernel backs the region's pages, which decides the unit of allocation and the
+    /// lowest table level a mapping needs.
+    public struct Backing: Equatable, Sendable {
+        public var backend: Backend
+        public var pageSize: Int
+        /// Transparent huge pages back the region (`enabled` and the `--thp` advice, or shmem_enabled).
+        public var transparentHuge: Bool
+        /// THP's huge zeropage serves reads of absent anonymous memory (`use_zero_page`).
+        public var hugeZeroPage: Bool
+
+        public init(backend: Backend, pageSize: Int, transparentHuge: Bool = false, hugeZeroPage: Bool = true) {
+            self.backend = backend
+            self.pageSize = pageSize
+            self.transparentHuge = transparentHuge
+            self.hugeZeroPage = hugeZeroPage
+        }
+    }
+
+    public let geometry: PageTableGeometry
+    public let backing: Backing
+    public let regionSize: Int
+    private var pteTables: PageSet
+    private var pmdTables: PageSet
+    private var pudTables: PageSet
+    private var present: PageSet
+
+    /// A region at the start of a window of its own, so no table it needs exists before it.
+    public init(backing: Backing, regionSize: Int, geometry: PageTableGeometry = .x86_64) {
+        self.geometry = geometry
+        self.backing = backing
+        self.regionSize = regionSize
+        pteTables = PageSet(capacity: (regionSize + geometry.pteSpan - 1) / geometry.pteSpan)
+        pmdTables = PageSet(capacity: (regionSize + geometry.pmdSpan - 1) / geometry.pmdSpan)
+        pudTables = PageSet(capacity: (regionSize + geometry.pudSpan - 1) / geometry.pudSpan)
+        present = PageSet(capacity: regionSize / backing.pageSize)
+    }
+
+    /// The bytes of the region whose data pages exist.
+    public var presentBytes: Int { present.count * backing.pageSize }
+
+    /// THP allocates, maps and frees a PMD-sized span at once.
+    private var allocationUnit: Int {
+        backing.transparentHuge ? max(geometry.pteSpan, backing.pageSize) : backing.pageSize
+    }
+
+    /// Anonymous THP deposits a PTE table with every huge PMD (to split it later without
+    /// allocating), so it costs the same table as 512 small pages; shmem THP and hugetlb do not.
+    private var leafNeedsPTETable: Bool {
+        if backing.pageSize >= geometry.pteSpan { return false }
+        if backing.transparentHuge { return backing.backend == .anonPrivate }
+        return true
+    }
+
+    /// The guest writes the page at `offset`: the page (or its THP) is allocated and mapped.
+    public mutating func guestWrite(offset: Int) -> Cost {
+        let unit = alignedUnit(containing: offset)
+        return Cost(pageTableBytes: mapTables(unit, needsPTE: leafNeedsPTETable),
+                    dataBytes: present.insert(pageIndices(unit)) * backing.pageSize)
+    }
+
+    /// The range is discarded: its pages are freed; page tables stay (zapping keeps them).
+    public mutating func discard(_ range: Range<Int>) {
+        present.remove(pageIndices(range))
+    }
+
+    /// One read per page of `range`: private anonymous memory maps the (huge) zeropage, every
+    /// other backend allocates what is absent.
+    public mutating func read(_ range: Range<Int>) -> Cost {
+        var cost = Cost()
+        let allocates = backing.backend.readAllocatesPages || (backing.transparentHuge && !backing.hugeZeroPage)
+        var unitStart = range.lowerBound / allocationUnit * allocationUnit
+        while unitStart < range.upperBound {
+            let unit = unitStart ..< min(unitStart + allocationUnit, regionSize)
+            cost.pageTableBytes += mapTables(unit, needsPTE: leafNeedsPTETable)
+            if allocates { cost.dataBytes += present.insert(pageIndices(unit)) * backing.pageSize }
+            unitStart += allocationUnit
+        }
+        return cost
+    }
+
+    /// Write-protecting `range`. Where empty entries get markers (shmem and hugetlb, or anonymous
+    /// memory with `WP_UNPOPULATED`), the kernel builds the tables for the whole range, down to
+    /// the level of the base page or hugetlb page; otherwise only present entries change.
+    public mutating func protect(_ range: Range<Int>, marksEmptyEntries: Bool) -> Cost {
+        guard marksEmptyEntries else { return Cost() }
+        let needsPTE = backing.pageSize < geometry.pteSpan
+        return Cost(pageTableBytes: mapTables(range, needsPTE: needsPTE))
+    }
+
+    private func alignedUnit(containing offset: Int) -> Range<Int> {
+        let start = offset / allocationUnit * allocationUnit
+        return start ..< min(start + allocationUnit, regionSize)
+    }
+
+    private func pageIndices(_ range: Range<Int>) -> Range<Int> {
+        range.lowerBound / backing.pageSize ..< (range.upperBound + backing.pageSize - 1) / backing.pageSize
+    }
+
+    /// Adds the tables that map `range` and returns the bytes of those that are new.
+    private mutating func mapTables(_ range: Range<Int>, needsPTE: Bool) -> Int {
+        guard !range.isEmpty else { return 0 }
+        func spans(_ span: Int) -> Range<Int> { range.lowerBound / span ..< (range.upperBound - 1) / span + 1 }
+        var tables = 0
+        if needsPTE { tables += pteTables.insert(spans(geometry.pteSpan)) }
+        if backing.pageSize < geometry.pmdSpan { tables += pmdTables.insert(spans(geometry.pmdSpan)) }
+        tables += pudTables.insert(spans(geometry.pudSpan))
+        return tables * geometry.tableBytes
+    }
+}

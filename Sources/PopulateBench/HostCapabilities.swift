@@ -1,0 +1,95 @@
+import LinuxMM
+
+/// What this host offers, probed once: the facts `bench doctor` prints and every skip is decided by.
+public struct HostCapabilities: Codable, Sendable {
+    public var hostName: String
+    public var kernel: String
+    public var basePageSize: Int
+    public var cpus: Int
+    public var thp: SysfsMM.TransparentHugePages
+    public var hugePagePools: [SysfsMM.HugePagePool]
+    /// What `UFFDIO_API` offers, or nil when no userfaultfd can be opened.
+    public var userfaultfdFeatures: Userfaultfd.Features?
+    public var userfaultfdError: String?
+    public var numaAvailable: Bool
+    public var numaNodes: [NUMA.Node]
+    public var memInfo: MemInfo
+
+    public static func probe() -> HostCapabilities {
+        var features: Userfaultfd.Features?
+        var uffdError: String?
+        do { features = try Userfaultfd.availableFeatures() } catch { uffdError = "\(error)" }
+        return HostCapabilities(hostName: KernelInfo.hostName, kernel: KernelInfo.release, basePageSize: KernelInfo.pageSize,
+                    cpus: KernelInfo.onlineCPUs, thp: SysfsMM.transparentHugePages(),
+                    hugePagePools: SysfsMM.hugePagePools(), userfaultfdFeatures: features,
+                    userfaultfdError: uffdError, numaAvailable: NUMA.isAvailable, numaNodes: NUMA.nodes(),
+                    memInfo: (try? MemInfo.current()) ?? MemInfo())
+    }
+
+    public var thpPMDSize: Int { thp.pmdSize ?? PageTableGeometry.x86_64.pteSpan }
+
+    public func pool(pageSize: Int) -> SysfsMM.HugePagePool? {
+        hugePagePools.first { $0.pageSize == pageSize }
+    }
+
+    /// Whether transparent huge pages will back a region of this backend with this advice.
+    public func transparentHuge(backend: Backend, advice: THPMode) -> Bool {
+        switch backend {
+        case .memfdHugetlb, .hugetlbfs:
+            return false
+        case .anonPrivate:
+            guard let enabled = thp.enabled, enabled != "never" else { return false }
+            switch advice {
+            case .huge: return true
+            case .nohuge: return false
+            case .inherit: return enabled == "always"
+            }
+        case .anonShared, .memfdShmem:
+            switch thp.shmemEnabled {
+            case "force": return true
+            case "always", "within_size": return advice != .nohuge
+            case "advise": return advice == .huge
+            default: return false
+            }
+        }
+    }
+
+    public func backing(for config: TrialConfig) -> CostModel.Backing {
+        CostModel.Backing(backend: config.backend, pageSize: config.pageBytes,
+                          transparentHuge: transparentHuge(backend: config.backend, advice: config.thp),
+                          hugeZeroPage: thp.useZeroPage)
+    }
+
+    /// The userfaultfd features a trial needs: markers on shmem and hugetlb, and the strategy's own.
+    public func requiredFeatures(for config: TrialConfig) -> Userfaultfd.Features {
+        var features = config.strategy.requiredFeatures
+        if config.backend != .anonPrivate { features.insert(.wpHugetlbfsShmem) }
+        return features
+    }
+
+    /// Why this host cannot run the trial, or nil when it can. Decided before anything is mapped.
+    public func skipReason(for config: TrialConfig) -> String? {
+        if config.backend == .hugetlbfs && config.hugetlbfsPath == nil {
+            return "no hugetlbfs mount given (--hugetlbfs PATH)"
+        }
+        if config.backend.isHugetlb {
+            guard let pool = pool(pageSize: config.pageBytes) else {
+                return "this kernel has no \(ByteSize.format(config.pageBytes)) hugetlb page size"
+            }
+            let needed = config.regionBytes / config.pageBytes
+            if pool.available < needed {
+                return "needs \(needed) free \(ByteSize.format(config.pageBytes)) huge pages; the"
+                    + " \(ByteSize.format(config.pageBytes)) hugetlb pool has \(pool.available) free of \(pool.total)"
+                    + " (grow it: scripts/setup.sh --hugepages \(needed))"
+            }
+        }
+        guard let offered = userfaultfdFeatures else {
+            return "userfaultfd is unavailable: \(userfaultfdError ?? "unknown error")"
+        }
+        let missing = requiredFeatures(for: config).subtracting(offered)
+        if !missing.isEmpty {
+            return "the kernel's userfaultfd lacks \(missing.names.map { "UFFD_FEATURE_\($0)" }.joined(separator: ", "))"
+        }
+        return nil
+    }
+}

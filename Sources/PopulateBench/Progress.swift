@@ -1,0 +1,63 @@
+import Foundation
+
+/// Progress on stderr: a live line with the trial count, the current config and an ETA on a
+/// terminal; plain lines otherwise, for CI logs.
+public final class Progress: @unchecked Sendable {
+    let total: Int
+    let quiet: Bool
+    let isTerminal: Bool
+    let start = Date()
+    private var done = 0
+    private var lineIsOpen = false
+
+    public init(total: Int, quiet: Bool) {
+        self.total = total
+        self.quiet = quiet
+        isTerminal = isatty(STDERR_FILENO) == 1
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    private var eta: String {
+        guard done > 0 else { return "?" }
+        let elapsed = Date().timeIntervalSince(start)
+        let remaining = elapsed / Double(done) * Double(total - done)
+        return "\(Int(remaining.rounded())) s"
+    }
+
+    public func starting(_ label: String) {
+        guard !quiet, isTerminal else { return }
+        let text = "[\(done + 1)/\(total)] \(label)  ETA \(eta)"
+        let width = 160
+        write("\r\u{1B}[K" + String(text.prefix(width)))
+        lineIsOpen = true
+    }
+
+    /// A trial ended. `line` is printed on its own line (off a terminal always, on one for
+    /// anything that is not a plain success).
+    public func finished(line: String?, important: Bool) {
+        done += 1
+        guard !quiet, let line else { return }
+        if isTerminal {
+            guard important else { return }
+            write("\r\u{1B}[K" + line + "\n")
+            lineIsOpen = false
+        } else {
+            write("[\(done)/\(total)] \(line)\n")
+        }
+    }
+
+    public func message(_ text: String) {
+        guard !quiet else { return }
+        if lineIsOpen { write("\r\u{1B}[K") }
+        lineIsOpen = false
+        write(text + "\n")
+    }
+
+    public func close() {
+        if lineIsOpen && !quiet { write("\r\u{1B}[K") }
+        lineIsOpen = false
+    }
+}

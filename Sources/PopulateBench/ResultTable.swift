@@ -1,0 +1,124 @@
+/// The raw CSV: one row per trial and phase, columns named in CONTRACT.md (added ones last).
+public enum ResultTable {
+    public static let identityColumns = [
+        "run_id", "host", "kernel", "backend", "page_bytes", "region_bytes", "block_bytes", "layout", "thp",
+        "plugged_fraction", "resident_fraction", "strategy", "repetition", "phase",
+    ]
+    public static let measureColumns = [
+        "pte_bytes", "rss_bytes", "rss_anon_bytes", "rss_file_bytes", "rss_shmem_bytes", "hugetlb_bytes",
+        "sys_shmem_bytes", "sys_pagetables_bytes", "touched_bytes", "seconds", "cpu_seconds", "minor_faults",
+        "expected_pte_bytes", "expected_data_bytes",
+    ]
+    public static let columns = identityColumns + ["status", "reason"] + measureColumns + [
+        "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
+        "sys_hugetlb_bytes", "seed",
+    ]
+    /// Columns whose values the summary reduces to statistics.
+    public static let statisticColumns = measureColumns + ["sys_hugetlb_bytes"]
+
+    public struct RunInfo: Sendable {
+        public var runID: String
+        public var host: String
+        public var kernel: String
+        public init(runID: String, host: String, kernel: String) {
+            self.runID = runID
+            self.host = host
+            self.kernel = kernel
+        }
+    }
+
+    /// The rows of one trial: a row per phase it has, or, skipped or failed, per phase it would have had.
+    public static func rows(_ result: TrialResult, repetition: Int, run: RunInfo) -> [[String: String]] {
+        let config = result.config
+        let phases = result.phases.isEmpty ? [PhaseResult(phase: .populate), PhaseResult(phase: .protect)]
+            : result.phases
+        return phases.map { phase in
+            var row: [String: String] = [
+                "run_id": run.runID, "host": run.host, "kernel": run.kernel, "backend": config.backend.rawValue,
+                "page_bytes": "\(config.pageBytes)", "region_bytes": "\(config.regionBytes)",
+                "block_bytes": "\(config.blockBytes)", "layout": config.layout.rawValue, "thp": config.thp.rawValue,
+                "plugged_fraction": "\(config.pluggedFraction)", "resident_fraction": "\(config.residentFraction)",
+                "strategy": config.strategy.rawValue, "repetition": "\(repetition)", "phase": phase.phase.rawValue,
+                "status": result.status.rawValue, "reason": result.reason, "seed": "\(config.seed)",
+            ]
+            guard result.status == .ok else { return row }
+            let delta = phase.delta
+            row["pte_bytes"] = "\(delta.pteBytes)"
+            row["rss_bytes"] = "\(delta.rssBytes)"
+            row["rss_anon_bytes"] = "\(delta.rssAnonBytes)"
+            row["rss_file_bytes"] = "\(delta.rssFileBytes)"
+            row["rss_shmem_bytes"] = "\(delta.rssShmemBytes)"
+            row["hugetlb_bytes"] = "\(delta.hugetlbBytes)"
+            row["sys_shmem_bytes"] = "\(delta.sysShmemBytes)"
+            row["sys_pagetables_bytes"] = "\(delta.sysPageTablesBytes)"
+            row["sys_hugetlb_bytes"] = "\(delta.sysHugetlbBytes)"
+            row["touched_bytes"] = "\(phase.touchedBytes)"
+            row["seconds"] = formatSeconds(phase.seconds)
+            row["cpu_seconds"] = formatSeconds(phase.cpuSeconds)
+            row["minor_faults"] = "\(phase.minorFaults)"
+            row["expected_pte_bytes"] = "\(phase.expected.pageTableBytes)"
+            row["expected_data_bytes"] = "\(phase.expected.dataBytes)"
+            row["numa_pages"] = phase.numaPages
+            row["wp_faults"] = phase.wpFaults.map { "\($0)" } ?? ""
+            row["inconsistent_pages"] = phase.inconsistentPages.map { "\($0)" } ?? ""
+            row["peak_rss_bytes"] = phase.peakRSSBytes.map { "\($0)" } ?? ""
+            row["peak_pte_bytes"] = phase.peakPTEBytes.map { "\($0)" } ?? ""
+            return row
+        }
+    }
+
+    static func formatSeconds(_ value: Double) -> String {
+        ByteSize.formatDecimal(value, digits: 6)
+    }
+}
+
+/// Comma-separated values as RFC 4180 writes them: a field with a comma, quote or newline is quoted.
+public enum CSV {
+    public static func line(_ fields: [String]) -> String {
+        fields.map(escape).joined(separator: ",") + "\n"
+    }
+
+    public static func line(_ row: [String: String], columns: [String]) -> String {
+        line(columns.map { row[$0] ?? "" })
+    }
+
+    static func escape(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacing("\"", with: "\"\"") + "\""
+    }
+
+    /// Parses CSV text into a header and rows keyed by it.
+    public static func parse(_ text: String) -> (header: [String], rows: [[String: String]]) {
+        var records: [[String]] = []
+        var field = ""
+        var record: [String] = []
+        var inQuotes = false
+        var iterator = text.makeIterator()
+        var pending: Character?
+        while let character = pending ?? iterator.next() {
+            pending = nil
+            if inQuotes {
+                if character == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { field.append("\"") } else { inQuotes = false; pending = next }
+                    } else { inQuotes = false }
+                } else { field.append(character) }
+            } else if character == "\"" {
+                inQuotes = true
+            } else if character == "," {
+                record.append(field); field = ""
+            } else if character == "\n" || character == "\r\n" {
+                record.append(field); field = ""
+                records.append(record); record = []
+            } else if character != "\r" {
+                field.append(character)
+            }
+        }
+        if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
+        guard let header = records.first else { return ([], []) }
+        let rows = records.dropFirst().filter { $0 != [""] }.map { values in
+            Dictionary(zip(header, values), uniquingKeysWith: { first, _ in first })
+        }
+        return (header, rows)
+    }
+}

@@ -1,0 +1,164 @@
+import LinuxMM
+
+/// A user's request, validated: the lists to cross, and how to run them.
+public struct RunPlan: Codable, Sendable {
+    public var backends: [Backend]
+    public var strategies: [Strategy]
+    /// nil: each backend's default size.
+    public var sizes: [Int]?
+    public var pluggedFractions: [Double]
+    public var residentFraction: Double
+    /// nil: virtio-mem's default block size for each backend.
+    public var blockSizes: [Int]?
+    public var layouts: [DiscardMap.Layout]
+    public var thpModes: [THPMode]
+    public var seed: UInt64
+    public var hugetlbfsPath: String?
+    public var hugePageSize: Int
+    public var repetitions: Int
+    public var warmup: Int
+    public var trialTimeout: Double
+    public var force: Bool
+
+    public static let defaultSeed: UInt64 = 20211013
+    public static let defaultStrategies: [Strategy] = [
+        .fullTouch, .discardTouch, .fullMadvise, .discardMadvise, .qemu61, .qemu62, .qemu72, .qemu80, .wpUnpopulated,
+    ]
+
+    public init(backends: [Backend] = Backend.allCases, strategies: [Strategy] = RunPlan.defaultStrategies,
+                sizes: [Int]? = nil, pluggedFractions: [Double] = [0.25], residentFraction: Double = 0.5,
+                blockSizes: [Int]? = nil, layouts: [DiscardMap.Layout] = [.random], thpModes: [THPMode] = [.inherit],
+                seed: UInt64 = RunPlan.defaultSeed, hugetlbfsPath: String? = nil, hugePageSize: Int = 2 << 20,
+                repetitions: Int = 3, warmup: Int = 1, trialTimeout: Double = 600, force: Bool = false) {
+        self.backends = backends
+        self.strategies = strategies
+        self.sizes = sizes
+        self.pluggedFractions = pluggedFractions
+        self.residentFraction = residentFraction
+        self.blockSizes = blockSizes
+        self.layouts = layouts
+        self.thpModes = thpModes
+        self.seed = seed
+        self.hugetlbfsPath = hugetlbfsPath
+        self.hugePageSize = hugePageSize
+        self.repetitions = repetitions
+        self.warmup = warmup
+        self.trialTimeout = trialTimeout
+        self.force = force
+    }
+
+    /// Bad input: names the flag and says what it accepts.
+    public struct InputError: Error, CustomStringConvertible, Equatable {
+        public var flag: String
+        public var message: String
+        public init(flag: String, _ message: String) {
+            self.flag = flag
+            self.message = message
+        }
+        public var description: String { "\(flag): \(message)" }
+    }
+
+    /// Checks everything that does not depend on a trial's outcome; the first problem is thrown.
+    public func validate(host: HostCapabilities) throws(InputError) {
+        try Self.checkList(backends.map(\.rawValue), flag: "--backend")
+        try Self.checkList(strategies.map(\.rawValue), flag: "--strategy")
+        try Self.checkList(pluggedFractions.map { "\($0)" }, flag: "--plugged")
+        try Self.checkList(layouts.map(\.rawValue), flag: "--layout")
+        try Self.checkList(thpModes.map(\.rawValue), flag: "--thp")
+        if let sizes { try Self.checkList(sizes.map { "\($0)" }, flag: "--size") }
+        if let blockSizes { try Self.checkList(blockSizes.map { "\($0)" }, flag: "--block-size") }
+        for fraction in pluggedFractions where !(0 ... 1).contains(fraction) {
+            throw InputError(flag: "--plugged", "\(fraction) is outside 0...1")
+        }
+        guard (0 ... 1).contains(residentFraction) else {
+            throw InputError(flag: "--resident", "\(residentFraction) is outside 0...1")
+        }
+        guard repetitions >= 1 else { throw InputError(flag: "--repetitions", "must be at least 1, not \(repetitions)") }
+        guard warmup >= 0 else { throw InputError(flag: "--warmup", "must be 0 or more, not \(warmup)") }
+        guard trialTimeout > 0 else { throw InputError(flag: "--trial-timeout", "must be more than 0 seconds") }
+        guard hugePageSize == 2 << 20 || hugePageSize == 1 << 30 else {
+            throw InputError(flag: "--hugepage-size", "\(ByteSize.format(hugePageSize)) is not one of 2MiB, 1GiB")
+        }
+        if backends.contains(.hugetlbfs), let path = hugetlbfsPath {
+            guard let mountPage = HugetlbfsFile.pageSize(ofMount: path) else {
+                throw InputError(flag: "--hugetlbfs", "\(path) is not a directory on a hugetlbfs mount")
+            }
+            guard mountPage == hugePageSize else {
+                throw InputError(flag: "--hugetlbfs", "\(path) has \(ByteSize.format(mountPage)) pages, "
+                    + "not the \(ByteSize.format(hugePageSize)) of --hugepage-size")
+            }
+        }
+        for size in sizes ?? [] where size <= 0 {
+            throw InputError(flag: "--size", "\(size) is not a positive size")
+        }
+        for block in blockSizes ?? [] {
+            guard block > 0, block & (block - 1) == 0 else {
+                throw InputError(flag: "--block-size", "\(ByteSize.format(block)) is not a power of two")
+            }
+            guard block >= 1 << 20 else {
+                throw InputError(flag: "--block-size", "\(ByteSize.format(block)) is below virtio-mem's minimum of 1MiB")
+            }
+        }
+        for backend in backends {
+            let page = backend.pageSize(hugePageSize: hugePageSize, basePageSize: host.basePageSize)
+            for block in blockSizes ?? [] where block % page != 0 {
+                throw InputError(flag: "--block-size", "\(ByteSize.format(block)) is below or not a multiple of "
+                    + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
+            }
+            for size in sizes ?? [] {
+                guard size % page == 0 else {
+                    throw InputError(flag: "--size", "\(ByteSize.format(size)) is not a multiple of "
+                        + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
+                }
+                for block in blockSizes(for: backend, host: host) where size % block != 0 {
+                    throw InputError(flag: "--size", "\(ByteSize.format(size)) is not a multiple of the "
+                        + "\(ByteSize.format(block)) block size (\(backend.rawValue))")
+                }
+            }
+        }
+    }
+
+    private static func checkList(_ values: [String], flag: String) throws(InputError) {
+        guard !values.isEmpty else { throw InputError(flag: flag, "the list is empty") }
+        var seen = Set<String>()
+        for value in values where !seen.insert(value).inserted {
+            throw InputError(flag: flag, "'\(value)' is listed twice")
+        }
+    }
+
+    public func pageSize(for backend: Backend, host: HostCapabilities) -> Int {
+        backend.pageSize(hugePageSize: hugePageSize, basePageSize: host.basePageSize)
+    }
+
+    public func blockSizes(for backend: Backend, host: HostCapabilities) -> [Int] {
+        blockSizes ?? [backend.defaultBlockSize(pageSize: pageSize(for: backend, host: host),
+                                                thpPMDSize: host.thpPMDSize)]
+    }
+
+    /// The cross product of every list, in a stable order: backend, size, block, layout, THP,
+    /// plugged fraction, strategy.
+    public func configs(host: HostCapabilities) -> [TrialConfig] {
+        var result: [TrialConfig] = []
+        for backend in backends {
+            let page = pageSize(for: backend, host: host)
+            for size in sizes ?? [max(backend.defaultRegionSize, page)] {
+                for block in blockSizes(for: backend, host: host) {
+                    for layout in layouts {
+                        for thp in thpModes {
+                            for plugged in pluggedFractions {
+                                for strategy in strategies {
+                                    result.append(TrialConfig(
+                                        backend: backend, regionBytes: size, pageBytes: page, blockBytes: block,
+                                        layout: layout, thp: thp, pluggedFraction: plugged,
+                                        residentFraction: residentFraction, strategy: strategy, seed: seed,
+                                        hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsPath : nil))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,51 @@
+import LinuxMM
+
+/// One reading of the process's and the system's memory, and of the calling thread's CPU time.
+public struct Sample: Sendable, Codable {
+    public var time: Double
+    public var status: ProcStatus
+    public var memInfo: MemInfo
+    public var usage: ResourceUsage
+    /// Free pages of the region's hugetlb pool, from sysfs (meminfo shows only the default size).
+    public var hugePagesFree: Int
+    public var hugePageSize: Int
+
+    public static func take(hugePageSize: Int) throws -> Sample {
+        let usage = try ResourceUsage.currentThread()
+        let time = MonotonicClock.now()
+        return Sample(time: time, status: try ProcStatus.current(), memInfo: try MemInfo.current(),
+                      usage: usage,
+                      hugePagesFree: SysfsMM.hugePagePool(pageSize: hugePageSize)?.free ?? 0,
+                      hugePageSize: hugePageSize)
+    }
+}
+
+/// What changed between two samples: the memory columns of a phase row.
+public struct MemoryDelta: Equatable, Sendable, Codable {
+    public var pteBytes = 0
+    public var rssBytes = 0
+    public var rssAnonBytes = 0
+    public var rssFileBytes = 0
+    public var rssShmemBytes = 0
+    public var hugetlbBytes = 0
+    public var sysShmemBytes = 0
+    public var sysPageTablesBytes = 0
+    public var sysHugetlbBytes = 0
+
+    public init() {}
+
+    public init(from before: Sample, to after: Sample) {
+        pteBytes = after.status.vmPTE - before.status.vmPTE
+        rssBytes = after.status.vmRSS - before.status.vmRSS
+        rssAnonBytes = after.status.rssAnon - before.status.rssAnon
+        rssFileBytes = after.status.rssFile - before.status.rssFile
+        rssShmemBytes = after.status.rssShmem - before.status.rssShmem
+        hugetlbBytes = after.status.hugetlbPages - before.status.hugetlbPages
+        sysShmemBytes = after.memInfo.shmem - before.memInfo.shmem
+        sysPageTablesBytes = after.memInfo.pageTables - before.memInfo.pageTables
+        sysHugetlbBytes = (before.hugePagesFree - after.hugePagesFree) * after.hugePageSize
+    }
+
+    /// Data pages the phase added: RSS (anon + file + shmem) plus hugetlb pages.
+    public var dataBytes: Int { rssBytes + hugetlbBytes }
+}

@@ -1,0 +1,96 @@
+import LinuxMM
+
+/// How RAM is made ready for write-protection: what is populated, how, and what is protected.
+/// The presets reproduce QEMU versions (migration/ram.c).
+public enum Strategy: String, CaseIterable, Codable, Sendable {
+    case none
+    case fullTouch = "full-touch"
+    case fullMadvise = "full-madvise"
+    case discardTouch = "discard-touch"
+    case discardMadvise = "discard-madvise"
+    /// `ram_block_populate_read` reads the whole used length (QEMU 6.1).
+    case qemu61 = "qemu-6.1"
+    /// The RamDiscardManager patch with its loop bound `offset < size` (QEMU 6.2 until 7.2.1).
+    case qemu62 = "qemu-6.2"
+    /// "migration/ram: Fix populate_read_range()" (QEMU 7.2.1 and 8.0).
+    case qemu72 = "qemu-7.2"
+    /// "Optimize ram_write_tracking_start() for RamDiscardManager": protect plugged runs only (QEMU 8.0).
+    case qemu80 = "qemu-8.0"
+    /// No population: `UFFD_FEATURE_WP_UNPOPULATED` (Linux 6.4) marks empty anonymous entries.
+    case wpUnpopulated = "wp-unpopulated"
+
+    public enum PopulateScope: String, Codable, Sendable {
+        case nothing, wholeRegion, pluggedRuns
+        /// Plugged runs with QEMU 6.2's bound: each run `[offset, offset+size)` is read only over
+        /// `[offset, size)`, so runs starting at or beyond their own length get nothing.
+        case pluggedRunsQEMU62Bound
+    }
+
+    public enum PopulateMethod: String, Codable, Sendable {
+        /// One volatile byte read per page, a fault each (`populate_read_range`).
+        case touch
+        /// `MADV_POPULATE_READ` (Linux 5.14): the kernel faults the range in without a trap per page.
+        case madvise
+    }
+
+    public enum ProtectScope: String, Codable, Sendable {
+        case wholeRegion, pluggedRuns
+    }
+
+    public var populateScope: PopulateScope {
+        switch self {
+        case .none, .wpUnpopulated: .nothing
+        case .fullTouch, .fullMadvise, .qemu61: .wholeRegion
+        case .discardTouch, .discardMadvise, .qemu72, .qemu80: .pluggedRuns
+        case .qemu62: .pluggedRunsQEMU62Bound
+        }
+    }
+
+    public var populateMethod: PopulateMethod {
+        switch self {
+        case .fullMadvise, .discardMadvise: .madvise
+        default: .touch
+        }
+    }
+
+    public var protectScope: ProtectScope {
+        switch self {
+        case .qemu80, .wpUnpopulated: .pluggedRuns
+        default: .wholeRegion
+        }
+    }
+
+    /// Features the userfaultfd must grant beyond what the backend needs.
+    public var requiredFeatures: Userfaultfd.Features {
+        self == .wpUnpopulated ? .wpUnpopulated : []
+    }
+
+    public var isPreset: Bool {
+        switch self {
+        case .qemu61, .qemu62, .qemu72, .qemu80, .wpUnpopulated: true
+        default: false
+        }
+    }
+
+    /// The byte ranges of the region this strategy populates.
+    public func populateRanges(regionSize: Int, map: DiscardMap) -> [Range<Int>] {
+        switch populateScope {
+        case .nothing: []
+        case .wholeRegion: [0 ..< regionSize]
+        case .pluggedRuns: map.pluggedRuns
+        case .pluggedRunsQEMU62Bound:
+            map.pluggedRuns.compactMap { run in
+                let size = run.count
+                return run.lowerBound < size ? run.lowerBound ..< min(size, run.upperBound) : nil
+            }
+        }
+    }
+
+    /// The byte ranges of the region this strategy write-protects.
+    public func protectRanges(regionSize: Int, map: DiscardMap) -> [Range<Int>] {
+        switch protectScope {
+        case .wholeRegion: [0 ..< regionSize]
+        case .pluggedRuns: map.pluggedRuns
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/// The table on stdout: per backend, each strategy's median cost, how far the kernel is from the
+/// model, and what discard-aware population saves.
+public enum SummaryReport {
+    /// The discard-aware strategy and the full one it saves against.
+    public static let savings: [(discardAware: Strategy, full: Strategy)] = [
+        (.discardTouch, .fullTouch), (.discardMadvise, .fullMadvise), (.qemu72, .qemu61), (.qemu80, .qemu61),
+        (.wpUnpopulated, .qemu61),
+    ]
+
+    struct Entry {
+        var strategy: String
+        var populate: [String: String]?
+        var protect: [String: String]?
+        var status: String
+        var reason: String
+
+        func value(_ phase: [String: String]?, _ column: String) -> Double? {
+            phase?["\(column)_median"].flatMap(Double.init)
+        }
+
+        /// Page tables of both phases plus the data pages population allocated.
+        var totalMemory: Double? {
+            guard let populatePTE = value(populate, "pte_bytes"), let protectPTE = value(protect, "pte_bytes") else {
+                return nil
+            }
+            let data = (value(populate, "rss_bytes") ?? 0) + (value(populate, "hugetlb_bytes") ?? 0)
+            return populatePTE + protectPTE + data
+        }
+
+        var expectedTotal: Double? {
+            guard let populatePTE = value(populate, "expected_pte_bytes"),
+                  let protectPTE = value(protect, "expected_pte_bytes") else { return nil }
+            return populatePTE + protectPTE + (value(populate, "expected_data_bytes") ?? 0)
+        }
+    }
+
+    public static func render(summary: [[String: String]]) -> String {
+        var groups: [[String]: [Entry]] = [:]
+        var order: [[String]] = []
+        let groupColumns = ["backend", "region_bytes", "block_bytes", "layout", "thp", "plugged_fraction",
+                            "resident_fraction"]
+        for row in summary {
+            let key = groupColumns.map { row[$0] ?? "" }
+            if groups[key] == nil { order.append(key); groups[key] = [] }
+            let strategy = row["strategy"] ?? ""
+            var entries = groups[key]!
+            var index = entries.firstIndex { $0.strategy == strategy }
+            if index == nil {
+                entries.append(Entry(strategy: strategy, status: row["status"] ?? "", reason: row["reason"] ?? ""))
+                index = entries.count - 1
+            }
+            if row["phase"] == "populate" { entries[index!].populate = row }
+            if row["phase"] == "protect" { entries[index!].protect = row }
+            groups[key] = entries
+        }
+
+        var out = ""
+        for key in order {
+            let entries = groups[key]!
+            let size = Int(key[1]).map(ByteSize.format) ?? key[1]
+            let block = Int(key[2]).map(ByteSize.format) ?? key[2]
+            let reps = entries.compactMap { $0.populate?["ok_repetitions"] }.first ?? "0"
+            out += "\n\(key[0]) \(size), block \(block), \(percent(key[5])) plugged, \(percent(key[6])) of it written,"
+                + " \(key[3]) layout, thp=\(key[4])   (medians of \(reps) repetitions)\n"
+            var table: [[String]] = [[
+                "strategy", "populate PTE", "populate data", "populate s", "protect PTE", "protect s",
+                "total memory", "model Δ",
+            ]]
+            for entry in entries {
+                guard entry.status == "ok" else {
+                    table.append([entry.strategy, "\(entry.status): \(entry.reason)"])
+                    continue
+                }
+                let data = (entry.value(entry.populate, "rss_bytes") ?? 0) + (entry.value(entry.populate, "hugetlb_bytes") ?? 0)
+                let deviation: String
+                if let total = entry.totalMemory, let expected = entry.expectedTotal, expected > 0 {
+                    deviation = signedPercent((total - expected) / expected * 100)
+                } else {
+                    deviation = "-"
+                }
+                table.append([
+                    entry.strategy,
+                    bytes(entry.value(entry.populate, "pte_bytes")), bytes(data),
+                    seconds(entry.value(entry.populate, "seconds")),
+                    bytes(entry.value(entry.protect, "pte_bytes")), seconds(entry.value(entry.protect, "seconds")),
+                    bytes(entry.totalMemory), deviation,
+                ])
+            }
+            out += TextTable.render(table)
+            for pair in savings {
+                guard let aware = entries.first(where: { $0.strategy == pair.discardAware.rawValue })?.totalMemory,
+                      let full = entries.first(where: { $0.strategy == pair.full.rawValue })?.totalMemory else {
+                    continue
+                }
+                let saved = full - aware
+                let share = full > 0 ? saved / full * 100 : 0
+                out += "  \(pair.discardAware.rawValue) saves \(bytes(saved)) of \(bytes(full))"
+                    + " (\(ByteSize.formatDecimal(share, digits: 1))%) against \(pair.full.rawValue)\n"
+            }
+        }
+        return out
+    }
+
+    static func bytes(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return ByteSize.format(Int(value.rounded()))
+    }
+
+    static func seconds(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return ByteSize.formatDecimal(value, digits: value < 0.1 ? 4 : 3)
+    }
+
+    static func percent(_ fraction: String) -> String {
+        guard let value = Double(fraction) else { return fraction }
+        let text = ByteSize.formatDecimal(value * 100, digits: 1)
+        return (text.hasSuffix(".0") ? String(text.dropLast(2)) : text) + "%"
+    }
+
+    static func signedPercent(_ value: Double) -> String {
+        (value >= 0 ? "+" : "") + ByteSize.formatDecimal(value, digits: 1) + "%"
+    }
+}
+
+/// Columns padded to their widest cell; a short row (a skip reason) runs on past the columns.
+enum TextTable {
+    static func render(_ rows: [[String]]) -> String {
+        let full = rows.filter { $0.count == rows[0].count }
+        let widths = (0 ..< rows[0].count).map { column in full.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            "  " + row.enumerated().map { index, cell in
+                guard row.count == widths.count, index < widths.count else { return cell }
+                let padding = String(repeating: " ", count: widths[index] - cell.count)
+                return index == 0 ? cell + padding : padding + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,107 @@
+import Glibc
+import LinuxMM
+
+/// One trial in the calling process, top to bottom as the data flows: allocate, plug, discard,
+/// populate, protect, tear down. Run it in a process of its own (see `TrialRunner`): VmPTE and
+/// RSS are per process, and a clean one gives a clean baseline.
+public struct Trial {
+    public let config: TrialConfig
+    public let host: HostCapabilities
+    public var measuresPlacement = true
+
+    public init(config: TrialConfig, host: HostCapabilities) {
+        self.config = config
+        self.host = host
+    }
+
+    /// Runs the trial; a skip or a failure is a result, not an error.
+    public func run() -> TrialResult {
+        if let reason = host.skipReason(for: config) {
+            return TrialResult(config: config, status: .skipped, reason: reason)
+        }
+        do {
+            return try measure()
+        } catch let error as SystemCallError where config.backend.isHugetlb && error.errno == ENOMEM {
+            return TrialResult(config: config, status: .skipped,
+                               reason: "\(error): the \(ByteSize.format(config.pageBytes)) hugetlb pool is too small")
+        } catch {
+            return TrialResult(config: config, status: .failed, reason: "\(error)")
+        }
+    }
+
+    private func measure() throws -> TrialResult {
+        let map = config.discardMap
+        var model = CostModel(backing: host.backing(for: config), regionSize: config.regionBytes)
+        let region = try Region.allocate(.init(backend: config.backend, size: config.regionBytes,
+                                               pageSize: config.pageBytes, thp: config.thp,
+                                               hugetlbfsPath: config.hugetlbfsPath))
+        var protection: Userfaultfd?
+        defer {
+            try? protection?.close()
+            try? region.teardown()
+        }
+
+        config.guestPattern.plug(region, map: map, model: &model)
+        try map.replayDiscarded { range in
+            try region.discard(range)
+            model.discard(range)
+        }
+
+        let populateRanges = config.strategy.populateRanges(regionSize: region.size, map: map)
+        var populate = PhaseResult(phase: .populate)
+        populate.expected = populateRanges.reduce(CostModel.Cost()) { $0 + model.read($1) }
+        try measurePhase(&populate, region: region) {
+            for range in populateRanges {
+                try Population.populate(region.slice(range), pageSize: region.pageSize,
+                                        method: config.strategy.populateMethod)
+            }
+            return populateRanges.reduce(0) { $0 + $1.count }
+        }
+
+        let protectRanges = config.strategy.protectRanges(regionSize: region.size, map: map)
+        let features = host.requiredFeatures(for: config)
+        let marksEmpty = config.backend.protectionMarksEmptyEntries || features.contains(.wpUnpopulated)
+        var protect = PhaseResult(phase: .protect)
+        protect.expected = protectRanges.reduce(CostModel.Cost()) {
+            $0 + model.protect($1, marksEmptyEntries: marksEmpty)
+        }
+        try measurePhase(&protect, region: region) {
+            let uffd = try Userfaultfd.open(features: features)
+            protection = uffd
+            for range in protectRanges {
+                try uffd.register(region.slice(range), mode: .writeProtect)
+                try uffd.writeProtect(region.slice(range), true)
+            }
+            return protectRanges.reduce(0) { $0 + $1.count }
+        }
+
+        return TrialResult(config: config, status: .ok, phases: [populate, protect])
+    }
+
+    /// Samples around `body`, times it, and fills the phase's measured columns.
+    private func measurePhase(_ result: inout PhaseResult, region: Region, _ body: () throws -> Int) throws {
+        let before = try Sample.take(hugePageSize: config.pageBytes)
+        let start = MonotonicClock.now()
+        result.touchedBytes = try body()
+        result.seconds = MonotonicClock.now() - start
+        let after = try Sample.take(hugePageSize: config.pageBytes)
+        result.delta = MemoryDelta(from: before, to: after)
+        result.cpuSeconds = after.usage.cpuSeconds - before.usage.cpuSeconds
+        result.minorFaults = after.usage.minorFaults - before.usage.minorFaults
+        if measuresPlacement {
+            result.numaPages = try NUMA.placement(of: region.mapping, pageSize: region.pageSize).columnText
+        }
+    }
+}
+
+
+extension NUMA.Placement {
+    /// The CSV form: `node:pages` per node, then `zero:` and `none:` counts.
+    public var columnText: String {
+        var parts = pagesPerNode.keys.sorted().map { "\($0):\(pagesPerNode[$0]!)" }
+        parts.append("zero:\(zeroPages)")
+        parts.append("none:\(absentPages)")
+        if otherErrors > 0 { parts.append("error:\(otherErrors)") }
+        return parts.joined(separator: ";")
+    }
+}

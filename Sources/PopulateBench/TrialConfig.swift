@@ -1,0 +1,90 @@
+/// Everything that defines one trial; it crosses to the child process as JSON.
+public struct TrialConfig: Codable, Hashable, Sendable {
+    public var backend: Backend
+    public var regionBytes: Int
+    public var pageBytes: Int
+    public var blockBytes: Int
+    public var layout: DiscardMap.Layout
+    public var thp: THPMode
+    public var pluggedFraction: Double
+    public var residentFraction: Double
+    public var strategy: Strategy
+    public var seed: UInt64
+    public var hugetlbfsPath: String?
+
+    public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: DiscardMap.Layout,
+                thp: THPMode, pluggedFraction: Double, residentFraction: Double, strategy: Strategy,
+                seed: UInt64, hugetlbfsPath: String? = nil) {
+        self.backend = backend
+        self.regionBytes = regionBytes
+        self.pageBytes = pageBytes
+        self.blockBytes = blockBytes
+        self.layout = layout
+        self.thp = thp
+        self.pluggedFraction = pluggedFraction
+        self.residentFraction = residentFraction
+        self.strategy = strategy
+        self.seed = seed
+        self.hugetlbfsPath = hugetlbfsPath
+    }
+
+    public var discardMap: DiscardMap {
+        DiscardMap(regionSize: regionBytes, blockSize: blockBytes, pluggedFraction: pluggedFraction,
+                   layout: layout, seed: seed)
+    }
+
+    public var guestPattern: GuestPattern {
+        GuestPattern(seed: seed ^ 0xA5A5_5A5A_0F0F_F0F0, residentFraction: residentFraction)
+    }
+
+    /// A short label for progress lines and tables.
+    public var label: String {
+        "\(backend.rawValue) \(ByteSize.format(regionBytes)) \(strategy.rawValue) plugged=\(pluggedFraction)"
+            + " resident=\(residentFraction) block=\(ByteSize.format(blockBytes)) \(layout.rawValue) thp=\(thp.rawValue)"
+    }
+}
+
+/// The phases of a trial that produce a row.
+public enum Phase: String, Codable, CaseIterable, Sendable {
+    case populate, protect, snapshot
+}
+
+public enum TrialStatus: String, Codable, Sendable {
+    case ok, skipped, failed
+}
+
+/// The measurements of one phase.
+public struct PhaseResult: Codable, Sendable, Equatable {
+    public var phase: Phase
+    public var delta = MemoryDelta()
+    public var touchedBytes = 0
+    public var seconds = 0.0
+    public var cpuSeconds = 0.0
+    public var minorFaults = 0
+    public var expected = CostModel.Cost()
+    /// Pages of the region per node after the phase, as `0:1234;zero:5;none:6`.
+    public var numaPages = ""
+    public var wpFaults: Int?
+    public var inconsistentPages: Int?
+    public var peakRSSBytes: Int?
+    public var peakPTEBytes: Int?
+
+    public init(phase: Phase) { self.phase = phase }
+}
+
+/// What a trial produced: its phases, or why it has none.
+public struct TrialResult: Codable, Sendable {
+    public var config: TrialConfig
+    public var status: TrialStatus
+    public var reason: String
+    public var phases: [PhaseResult]
+
+    public init(config: TrialConfig, status: TrialStatus, reason: String = "", phases: [PhaseResult] = []) {
+        self.config = config
+        self.status = status
+        self.reason = reason
+        self.phases = phases
+    }
+
+    public func phase(_ phase: Phase) -> PhaseResult? { phases.first { $0.phase == phase } }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import Foundation
+
+// Bad input is one line and exit 2 (CONTRACT.md), not ArgumentParser's usage block and 64.
+do {
+    var command = try Bench.parseAsRoot()
+    try command.run()
+} catch {
+    if Bench.exitCode(for: error) == .success {
+        Bench.exit(withError: error)
+    }
+    if let code = error as? ExitCode {
+        exit(code.rawValue)
+    }
+    let message = Bench.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    FileHandle.standardError.write(Data("bench: \(message)\n".utf8))
+    exit(2)
+}
