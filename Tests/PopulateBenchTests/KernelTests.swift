@@ -1,0 +1,188 @@
+import Foundation
+import LinuxMM
+import Testing
+@testable import PopulateBench
+
+/// Every test that reads process-wide `/proc/self` numbers lives under this suite, which runs its
+/// tests one at a time (Swift Testing runs the rest in parallel).
+@Suite(.serialized) struct KernelTests {}
+
+let host = HostCapabilities.probe()
+let table = 4096
+/// The PMD table and the PUD table above a region that has a window of its own.
+let upperLevels = 2 * 4096
+
+func config(_ backend: Backend, _ size: Int, _ strategy: Strategy, plugged: Double = 0.25, resident: Double = 0,
+            block: Int = 2 << 20, layout: DiscardMap.Layout = .random, thp: THPMode = .nohuge) -> TrialConfig {
+    TrialConfig(backend: backend, regionBytes: size,
+                pageBytes: backend.pageSize(hugePageSize: 2 << 20, basePageSize: host.basePageSize),
+                blockBytes: block, layout: layout, thp: thp, pluggedFraction: plugged, residentFraction: resident,
+                strategy: strategy, seed: RunPlan.defaultSeed,
+                hugetlbfsPath: backend == .hugetlbfs ? HugetlbfsMounts.find(pageSize: 2 << 20) : nil)
+}
+
+func run(_ config: TrialConfig) throws -> (populate: PhaseResult, protect: PhaseResult) {
+    let result = Trial(config: config, host: HostCapabilities.probe()).run()
+    try #require(result.status == .ok, "\(config.label): \(result.status) \(result.reason)")
+    return (try #require(result.phase(.populate)), try #require(result.phase(.protect)))
+}
+
+func within(_ measured: Int, _ expected: Int, _ tolerance: Double) -> Bool {
+    abs(Double(measured - expected)) <= tolerance * Double(expected)
+}
+
+func hugePagesAvailable(_ count: Int) -> Bool {
+    (SysfsMM.hugePagePool(pageSize: 2 << 20)?.available ?? 0) >= count
+}
+
+extension KernelTests {
+    @Suite struct AnonymousPopulation {
+        @Test func fullTouchCostsOneTablePer2MiB() throws {
+            let phases = try run(config(.anonPrivate, 1 << 30, .fullTouch))
+            #expect(within(phases.populate.delta.pteBytes, 512 * table + upperLevels, 0.05),
+                    "VmPTE grew by \(phases.populate.delta.pteBytes)")
+            #expect(phases.populate.delta.rssBytes < 1 << 20, "the zeropage is not RSS")
+            #expect(phases.populate.expected.pageTableBytes == 512 * table + upperLevels)
+        }
+
+        @Test func discardTouchCostsOnlyThePluggedQuarter() throws {
+            let phases = try run(config(.anonPrivate, 1 << 30, .discardTouch))
+            #expect(within(phases.populate.delta.pteBytes, 128 * table + upperLevels, 0.05),
+                    "VmPTE grew by \(phases.populate.delta.pteBytes)")
+            #expect(phases.populate.delta.rssBytes < 1 << 20)
+            #expect(phases.populate.touchedBytes == 256 << 20)
+        }
+
+        @Test func madviseMatchesTouch() throws {
+            let touch = try run(config(.anonPrivate, 256 << 20, .discardTouch))
+            let madvise = try run(config(.anonPrivate, 256 << 20, .discardMadvise))
+            #expect(touch.populate.delta.pteBytes == madvise.populate.delta.pteBytes)
+        }
+
+        @Test func protectingAnonymousMemoryBuildsNoTables() throws {
+            let phases = try run(config(.anonPrivate, 256 << 20, .qemu72))
+            #expect(phases.protect.delta.pteBytes == 0)
+        }
+
+        @Test func wpUnpopulatedBuildsTablesForWhatItProtects() throws {
+            try #require(host.userfaultfdFeatures?.contains(.wpUnpopulated) == true, "kernel lacks WP_UNPOPULATED")
+            let phases = try run(config(.anonPrivate, 256 << 20, .wpUnpopulated))
+            #expect(phases.populate.delta.pteBytes == 0)
+            #expect(within(phases.protect.delta.pteBytes, 32 * table + upperLevels, 0.05),
+                    "VmPTE grew by \(phases.protect.delta.pteBytes)")
+        }
+
+        @Test func guestWritesAreAnonymousRSS() throws {
+            // Resident pages are written before population: reading them again costs nothing new.
+            let phases = try run(config(.anonPrivate, 256 << 20, .discardTouch, resident: 1))
+            #expect(abs(phases.populate.delta.rssAnonBytes) < 1 << 20)
+            #expect(phases.populate.delta.pteBytes == 0, "the guest's writes built every plugged table")
+        }
+    }
+
+    @Suite struct SharedMemoryPopulation {
+        @Test(arguments: [Backend.memfdShmem, .anonShared])
+        func fullTouchAllocatesEveryPage(backend: Backend) throws {
+            let phases = try run(config(backend, 256 << 20, .fullTouch))
+            #expect(within(phases.populate.delta.rssShmemBytes, 256 << 20, 0.01))
+            #expect(within(phases.populate.delta.sysShmemBytes, 256 << 20, 0.01))
+            #expect(within(phases.populate.delta.pteBytes, 128 * table + upperLevels, 0.05))
+            #expect(phases.protect.delta.pteBytes == 0, "every table exists already")
+        }
+
+        @Test(arguments: [Backend.memfdShmem, .anonShared])
+        func discardTouchAllocatesOnlyPluggedPages(backend: Backend) throws {
+            let phases = try run(config(backend, 256 << 20, .discardTouch))
+            #expect(within(phases.populate.delta.rssShmemBytes, 64 << 20, 0.01))
+            #expect(within(phases.populate.delta.sysShmemBytes, 64 << 20, 0.01))
+            // QEMU 7.2 protects the whole region: markers need tables for the 96 unplugged 2 MiB spans.
+            #expect(within(phases.protect.delta.pteBytes, 96 * table, 0.05),
+                    "protect VmPTE \(phases.protect.delta.pteBytes)")
+        }
+
+        @Test func qemu80ProtectsOnlyPluggedRuns() throws {
+            let phases = try run(config(.memfdShmem, 256 << 20, .qemu80))
+            #expect(phases.protect.delta.pteBytes == 0)
+        }
+
+        @Test func madviseMatchesTouch() throws {
+            let touch = try run(config(.memfdShmem, 64 << 20, .fullTouch))
+            let madvise = try run(config(.memfdShmem, 64 << 20, .fullMadvise))
+            #expect(within(madvise.populate.delta.rssShmemBytes, touch.populate.delta.rssShmemBytes, 0.01))
+            #expect(madvise.populate.delta.pteBytes == touch.populate.delta.pteBytes)
+        }
+
+        @Test func discardFreesShmemPages() throws {
+            let before = try MemInfo.current().shmem
+            let region = try Region.allocate(.init(backend: .memfdShmem, size: 32 << 20, pageSize: 4096, thp: .nohuge))
+            defer { try? region.teardown() }
+            region.mapping.base.initializeMemory(as: UInt8.self, repeating: 1, count: 32 << 20)
+            let written = try MemInfo.current().shmem
+            try region.discard(0 ..< 24 << 20)
+            let after = try MemInfo.current().shmem
+            #expect(within(written - before, 32 << 20, 0.02))
+            #expect(within(written - after, 24 << 20, 0.02))
+        }
+    }
+
+    @Suite struct HugetlbPopulation {
+        @Test(.enabled(if: hugePagesAvailable(64), "needs 64 free 2 MiB huge pages (scripts/setup.sh --hugepages 64)"),
+              arguments: [Backend.memfdHugetlb, .hugetlbfs])
+        func exactHugePages(backend: Backend) throws {
+            if backend == .hugetlbfs && HugetlbfsMounts.find(pageSize: 2 << 20) == nil {
+                Issue.record("no 2 MiB hugetlbfs mount; scripts/setup.sh --hugepages N mounts one")
+                return
+            }
+            let full = try run(config(backend, 128 << 20, .fullTouch))
+            #expect(full.populate.delta.hugetlbBytes == 128 << 20)
+            #expect(full.populate.delta.sysHugetlbBytes == 128 << 20)
+            let discard = try run(config(backend, 128 << 20, .discardTouch))
+            #expect(discard.populate.delta.hugetlbBytes == 32 << 20)
+            let madvise = try run(config(backend, 128 << 20, .discardMadvise))
+            #expect(madvise.populate.delta.hugetlbBytes == 32 << 20)
+        }
+
+        @Test func tooSmallAPoolIsASkipThatNamesThePool() {
+            let pool = SysfsMM.hugePagePool(pageSize: 2 << 20)
+            let pages = (pool?.available ?? 0) + 1
+            let result = Trial(config: config(.memfdHugetlb, pages * (2 << 20), .fullTouch), host: host).run()
+            #expect(result.status == .skipped)
+            #expect(result.reason.contains("2MiB hugetlb pool"), "\(result.reason)")
+        }
+    }
+
+    @Suite struct EveryBackendAndStrategy {
+        static let backends = Backend.allCases.filter { backend in
+            let probe = config(backend, 16 << 20, .fullTouch)
+            return host.skipReason(for: probe) == nil
+        }
+
+        /// Every ok row: the kernel within 5% of the model wherever the model expects something.
+        @Test(arguments: backends)
+        func measuredMatchesModel(backend: Backend) throws {
+            for strategy in Strategy.allCases {
+                let trial = config(backend, 32 << 20, strategy, resident: 0.5)
+                let result = Trial(config: trial, host: host).run()
+                if let reason = host.skipReason(for: trial) {
+                    #expect(result.status == .skipped && result.reason == reason)
+                    continue
+                }
+                try #require(result.status == .ok, "\(trial.label): \(result.reason)")
+                for phase in result.phases {
+                    let expected = phase.expected
+                    if expected.pageTableBytes > 0 {
+                        #expect(within(phase.delta.pteBytes, expected.pageTableBytes, 0.05),
+                                "\(trial.label) \(phase.phase): VmPTE \(phase.delta.pteBytes), model \(expected.pageTableBytes)")
+                    }
+                    if expected.dataBytes > 0 {
+                        #expect(within(phase.delta.dataBytes, expected.dataBytes, 0.05),
+                                "\(trial.label) \(phase.phase): data \(phase.delta.dataBytes), model \(expected.dataBytes)")
+                    }
+                    let placement = phase.numaPages.split(separator: ";").compactMap { $0.split(separator: ":").last }
+                        .compactMap { Int($0) }.reduce(0, +)
+                    #expect(placement == trial.regionBytes / trial.pageBytes, "numa_pages accounts for every page")
+                }
+            }
+        }
+    }
+}

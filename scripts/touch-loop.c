@@ -1,0 +1,102 @@
+/*
+ * Baseline for the harness's full-touch strategy on anon-private memory: the same read of one
+ * byte per page, without the harness around it, so that a gap between the two shows overhead
+ * in the harness rather than in the kernel.
+ *
+ * Usage: touch-loop [SIZE_MIB [REPS [WARMUP]]]   (defaults 1024 5 1)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define PAGE 4096
+
+static void die(const char *call)
+{
+    fprintf(stderr, "touch-loop: %s failed: %s (errno %d)\n", call, strerror(errno), errno);
+    exit(1);
+}
+
+static long parse(const char *text, const char *what, long min, long max)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || end == text || *end || value < min || value > max) {
+        fprintf(stderr, "touch-loop: %s must be a whole number in %ld...%ld, not '%s'\n", what, min, max, text);
+        exit(2);
+    }
+    return value;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_MONOTONIC, &t) != 0)
+        die("clock_gettime");
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A fresh mapping per repetition, as the harness gets from a fresh child per trial: reading
+ * pages that are already mapped would time nothing but the loop. */
+static double touch_once(size_t size)
+{
+    char *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED)
+        die("mmap");
+    /* Huge pages would fault 512 pages at a time and hide the per-page cost (--thp nohuge). */
+    if (madvise(base, size, MADV_NOHUGEPAGE) != 0)
+        die("madvise(MADV_NOHUGEPAGE)");
+
+    /* volatile: the loaded bytes are unused, and the compiler would otherwise drop the loop. */
+    const volatile char *p = base;
+    double start = now();
+    for (size_t off = 0; off < size; off += PAGE)
+        (void)p[off];
+    double seconds = now() - start;
+
+    if (munmap(base, size) != 0)
+        die("munmap");
+    return seconds;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 4) {
+        fprintf(stderr, "usage: %s [SIZE_MIB [REPS [WARMUP]]]\n", argv[0]);
+        return 2;
+    }
+    size_t size = (size_t)(argc > 1 ? parse(argv[1], "SIZE_MIB", 1, 1L << 30) : 1024) << 20;
+    long reps = argc > 2 ? parse(argv[2], "REPS", 1, 1000000) : 5;
+    long warmup = argc > 3 ? parse(argv[3], "WARMUP", 0, 1000000) : 1;
+
+    /* The first touch of fresh memory in a VM is slow and noisy, as in the harness's --warmup. */
+    for (long i = 0; i < warmup; i++)
+        touch_once(size);
+
+    double *times = malloc((size_t)reps * sizeof *times);
+    if (!times)
+        die("malloc");
+    for (long i = 0; i < reps; i++) {
+        times[i] = touch_once(size);
+        printf("rep %ld seconds %.6f\n", i + 1, times[i]);
+    }
+
+    qsort(times, (size_t)reps, sizeof *times, by_value);
+    double median = reps % 2 ? times[reps / 2] : (times[reps / 2 - 1] + times[reps / 2]) / 2;
+    printf("median_seconds %.6f\n", median);
+    free(times);
+    return 0;
+}
