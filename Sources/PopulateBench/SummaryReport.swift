@@ -18,19 +18,43 @@ public enum SummaryReport {
             phase?["\(column)_median"].flatMap(Double.init)
         }
 
+        /// The populate phase's growth of the backend's own data counter (RssAnon, RssShmem or HugetlbPages).
+        func data(_ backend: Backend) -> Double? {
+            value(populate, Self.dataColumn(backend))
+        }
+
+        static func dataColumn(_ backend: Backend) -> String {
+            switch backend {
+            case .anonPrivate: "rss_anon_bytes"
+            case .anonShared, .memfdShmem: "rss_shmem_bytes"
+            case .memfdHugetlb, .hugetlbfs: "hugetlb_bytes"
+            }
+        }
+
         /// Page tables of both phases plus the data pages population allocated.
-        var totalMemory: Double? {
+        func totalMemory(_ backend: Backend) -> Double? {
             guard let populatePTE = value(populate, "pte_bytes"), let protectPTE = value(protect, "pte_bytes") else {
                 return nil
             }
-            let data = (value(populate, "rss_bytes") ?? 0) + (value(populate, "hugetlb_bytes") ?? 0)
-            return populatePTE + protectPTE + data
+            return populatePTE + protectPTE + (data(backend) ?? 0)
         }
 
-        var expectedTotal: Double? {
-            guard let populatePTE = value(populate, "expected_pte_bytes"),
-                  let protectPTE = value(protect, "expected_pte_bytes") else { return nil }
-            return populatePTE + protectPTE + (value(populate, "expected_data_bytes") ?? 0)
+        /// How far the kernel's page tables (both phases) are from the model's, in %.
+        var pageTableDeviation: Double? {
+            guard let measured = totalOf("pte_bytes"), let expected = totalOf("expected_pte_bytes"), expected > 0
+            else { return nil }
+            return (measured - expected) / expected * 100
+        }
+
+        func dataDeviation(_ backend: Backend) -> Double? {
+            guard let measured = data(backend), let expected = value(populate, "expected_data_bytes"), expected > 0
+            else { return nil }
+            return (measured - expected) / expected * 100
+        }
+
+        private func totalOf(_ column: String) -> Double? {
+            guard let first = value(populate, column), let second = value(protect, column) else { return nil }
+            return first + second
         }
     }
 
@@ -57,39 +81,34 @@ public enum SummaryReport {
         var out = ""
         for key in order {
             let entries = groups[key]!
+            let backend = Backend(rawValue: key[0]) ?? .anonPrivate
             let size = Int(key[1]).map(ByteSize.format) ?? key[1]
             let block = Int(key[2]).map(ByteSize.format) ?? key[2]
             let reps = entries.compactMap { $0.populate?["ok_repetitions"] }.first ?? "0"
             out += "\n\(key[0]) \(size), block \(block), \(percent(key[5])) plugged, \(percent(key[6])) of it written,"
-                + " \(key[3]) layout, thp=\(key[4])   (medians of \(reps) repetitions)\n"
+                + " \(key[3]) layout, thp=\(key[4]); data = \(backend.dataCounter)   (medians of \(reps) repetitions)\n"
             var table: [[String]] = [[
                 "strategy", "populate PTE", "populate data", "populate s", "protect PTE", "protect s",
-                "total memory", "model Δ",
+                "total memory", "PTE vs model", "data vs model",
             ]]
             for entry in entries {
                 guard entry.status == "ok" else {
                     table.append([entry.strategy, "\(entry.status): \(entry.reason)"])
                     continue
                 }
-                let data = (entry.value(entry.populate, "rss_bytes") ?? 0) + (entry.value(entry.populate, "hugetlb_bytes") ?? 0)
-                let deviation: String
-                if let total = entry.totalMemory, let expected = entry.expectedTotal, expected > 0 {
-                    deviation = signedPercent((total - expected) / expected * 100)
-                } else {
-                    deviation = "-"
-                }
                 table.append([
                     entry.strategy,
-                    bytes(entry.value(entry.populate, "pte_bytes")), bytes(data),
+                    bytes(entry.value(entry.populate, "pte_bytes")), bytes(entry.data(backend)),
                     seconds(entry.value(entry.populate, "seconds")),
                     bytes(entry.value(entry.protect, "pte_bytes")), seconds(entry.value(entry.protect, "seconds")),
-                    bytes(entry.totalMemory), deviation,
+                    bytes(entry.totalMemory(backend)), entry.pageTableDeviation.map(signedPercent) ?? "-",
+                    entry.dataDeviation(backend).map(signedPercent) ?? "-",
                 ])
             }
             out += TextTable.render(table)
             for pair in savings {
-                guard let aware = entries.first(where: { $0.strategy == pair.discardAware.rawValue })?.totalMemory,
-                      let full = entries.first(where: { $0.strategy == pair.full.rawValue })?.totalMemory else {
+                guard let aware = entries.first(where: { $0.strategy == pair.discardAware.rawValue })?.totalMemory(backend),
+                      let full = entries.first(where: { $0.strategy == pair.full.rawValue })?.totalMemory(backend) else {
                     continue
                 }
                 let saved = full - aware
