@@ -45,7 +45,7 @@ c_median=$(awk '$1 == "median_seconds" { print $2 }' "$tmp/c.txt")
 # The raw rows go to stdout with --format csv; the summary file beside --out is what we read.
 "$bench" run --backend anon-private --strategy full-touch --size 1GiB --plugged 0.25 --resident 0 \
     --block-size 2MiB --thp nohuge --repetitions "$reps" --warmup 1 --quiet --format csv \
-    --out "$tmp/bench.csv" >/dev/null
+    --out "$tmp/bench.csv" >/dev/null || { echo "compare-touch: $bench run failed (status $?)" >&2; exit 2; }
 
 bench_median=$(python3 - "$tmp/bench-summary.csv" <<'EOF'
 import csv, sys

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+/// The `bench` binary that SwiftPM built beside the test bundle.
+let benchBinary: URL? = {
+    let bundle = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        ?? CommandLine.arguments[0])
+    var directory = bundle.deletingLastPathComponent()
+    for _ in 0 ..< 4 {
+        let candidate = directory.appendingPathComponent("bench")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return nil
+}()
+
+struct BenchRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func bench(_ arguments: [String]) throws -> BenchRun {
+    let process = Process()
+    process.executableURL = try #require(benchBinary)
+    process.arguments = arguments
+    let output = Pipe(), errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    let err = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return BenchRun(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                    stderr: String(decoding: err, as: UTF8.self))
+}
+
+@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+struct CommandLineInput {
+    static let badInputs: [(arguments: [String], flag: String)] = [
+        (["--size", "0"], "--size"),
+        (["--size", "1000"], "--size"),
+        (["--size", "1GiB,", "--backend", "anon-private"], "--size"),
+        (["--backend", "anon-privat"], "--backend"),
+        (["--backend", ""], "--backend"),
+        (["--backend", "memfd-shmem,memfd-shmem"], "--backend"),
+        (["--strategy", "fastest"], "--strategy"),
+        (["--plugged", "1.5"], "--plugged"),
+        (["--plugged", "-0.1"], "--plugged"),
+        (["--resident", "2"], "--resident"),
+        (["--block-size", "3MiB"], "--block-size"),
+        (["--block-size", "4KiB"], "--block-size"),
+        (["--backend", "memfd-hugetlb", "--block-size", "1MiB"], "--block-size"),
+        (["--backend", "hugetlbfs", "--hugetlbfs", "/nonexistent/path"], "--hugetlbfs"),
+        (["--repetitions", "-1"], "--repetitions"),
+        (["--layout", "zigzag"], "--layout"),
+        (["--hugepage-size", "4MiB"], "--hugepage-size"),
+        (["--format", "xml"], "--format"),
+        (["--no-such-flag"], "--no-such-flag"),
+    ]
+
+    @Test(arguments: badInputs)
+    func badInputIsOneLineAndExitTwo(arguments: [String], flag: String) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+        var defaults = ["--out", out.path, "--warmup", "0"]
+        if !arguments.contains("--repetitions") { defaults += ["--repetitions", "1"] }
+        let result = try bench(["run"] + arguments + defaults)
+        #expect(result.status == 2, "\(arguments): exit \(result.status), stderr \(result.stderr)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "one line, got: \(result.stderr)")
+        #expect(result.stderr.contains(flag), "names \(flag): \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path), "nothing written")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func tooLargeARegionIsSkippedNotRun() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try bench(["run", "--backend", "memfd-shmem", "--strategy", "full-touch", "--size", "16TiB",
+                                "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let csv = try String(contentsOf: out, encoding: .utf8)
+        #expect(csv.contains(",skipped,"))
+        #expect(csv.contains("memory guard"))
+    }
+
+    @Test func doctorNamesFeaturesAndBackends() throws {
+        let result = try bench(["doctor"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("userfaultfd"))
+        for backend in ["anon-private", "anon-shared", "memfd-shmem", "memfd-hugetlb", "hugetlbfs"] {
+            #expect(result.stdout.contains(backend))
+        }
+        let json = try bench(["doctor", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(object?["backends"] != nil)
+    }
+}
+
+/// Trials run in child processes; these read only the CSV, so they need no serialization.
+@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+struct ChildProcessRuns {
+    @Test func aKilledTrialIsOneFailedRowAndTheRunGoesOn() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+        defer {
+            try? FileManager.default.removeItem(at: out)
+            try? FileManager.default.removeItem(atPath: out.path.replacingOccurrences(of: ".csv", with: "-summary.csv"))
+        }
+        let process = Process()
+        process.executableURL = try #require(benchBinary)
+        process.arguments = ["run", "--backend", "anon-private", "--strategy", "full-touch,discard-touch",
+                             "--size", "8GiB", "--resident", "0", "--repetitions", "2", "--warmup", "0",
+                             "--quiet", "--format", "csv", "--out", out.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill the first child that appears: a trial of 8 GiB runs for well over a second.
+        var killed = false
+        for _ in 0 ..< 200 where !killed {
+            Thread.sleep(forTimeInterval: 0.05)
+            for child in childPIDs(of: process.processIdentifier) {
+                kill(child, SIGKILL)
+                killed = true
+            }
+        }
+        process.waitUntilExit()
+        try #require(killed, "no child process appeared")
+        #expect(process.terminationStatus == 1)
+        let rows = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").dropFirst()
+        let failed = rows.filter { $0.contains(",failed,") }
+        #expect(failed.count == 2, "the killed trial's populate and protect rows")
+        #expect(failed.allSatisfy { $0.contains("SIGKILL") })
+        #expect(rows.filter { $0.contains(",ok,") }.count == 6)
+    }
+
+    func childPIDs(of parent: pid_t) -> [pid_t] {
+        let path = "/proc/\(parent)/task/\(parent)/children"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: " ").compactMap { pid_t($0) }
+    }
+}
