@@ -88,3 +88,76 @@ public enum NUMA {
         return placement
     }
 }
+
+extension NUMA {
+    /// A memory policy for a range, as QEMU's memory backends set with `host-nodes` and `policy`.
+    public enum Policy: Equatable, Hashable, Sendable, Codable {
+        /// The process default: first touch allocates on the toucher's node.
+        case local
+        case bind([Int])
+        case interleave([Int])
+        case preferred(Int)
+
+        var mode: CInt {
+            switch self {
+            case .local: MPOL_DEFAULT
+            case .bind: MPOL_BIND
+            case .interleave: MPOL_INTERLEAVE
+            case .preferred: MPOL_PREFERRED
+            }
+        }
+
+        var nodes: [Int] {
+            switch self {
+            case .local: []
+            case let .bind(nodes), let .interleave(nodes): nodes
+            case let .preferred(node): [node]
+            }
+        }
+    }
+
+    /// Sets the policy of a mapped range; on shmem it becomes the shared policy of the object.
+    /// The corresponding C function is `mbind`.
+    public static func apply(_ policy: Policy, to range: Mapping) throws(SystemCallError) {
+        let bitsPerWord = UInt.bitWidth
+        let maxNode = (policy.nodes.max() ?? 0) + 1
+        var mask = [UInt](repeating: 0, count: maxNode / bitsPerWord + 1)
+        for node in policy.nodes { mask[node / bitsPerWord] |= 1 << UInt(node % bitsPerWord) }
+        _ = try valueOrThrow("mbind") {
+            mask.withUnsafeBufferPointer { words in
+                mbind(range.base, UInt(range.length), policy.mode, policy.nodes.isEmpty ? nil : words.baseAddress,
+                      policy.nodes.isEmpty ? 0 : UInt(mask.count * bitsPerWord + 1), 0)
+            }
+        }
+    }
+
+    /// Restricts the calling thread to the CPUs of `node`, or lets it run anywhere again with nil.
+    /// The corresponding C function is `numa_run_on_node`.
+    public static func runOnNode(_ node: Int?) throws(SystemCallError) {
+        _ = try valueOrThrow("numa_run_on_node(\(node.map(String.init) ?? "all"))") {
+            numa_run_on_node(CInt(node ?? -1))
+        }
+    }
+
+    /// Free huge pages of one size on one node, from sysfs.
+    public static func freeHugePages(node: Int, pageSize: Int) -> Int? {
+        ProcFile.integer("/sys/devices/system/node/node\(node)/hugepages/hugepages-\(pageSize / 1024)kB/free_hugepages")
+    }
+
+    /// The per-node page counts `/proc/<pid>/numa_maps` gives the mapping that starts at `address`
+    /// (`N<node>=<pages>`), or nil when no line starts there.
+    public static func numaMapsCounts(text: String, address: UInt) -> [Int: Int]? {
+        let start = String(address, radix: 16)
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.first.map(String.init) == start else { continue }
+            var counts: [Int: Int] = [:]
+            for field in fields.dropFirst() where field.hasPrefix("N") {
+                let parts = field.dropFirst().split(separator: "=")
+                if parts.count == 2, let node = Int(parts[0]), let pages = Int(parts[1]) { counts[node] = pages }
+            }
+            return counts
+        }
+        return nil
+    }
+}

@@ -57,7 +57,11 @@ public struct DoctorReport: Codable, Sendable {
         if host.numaAvailable {
             for node in host.numaNodes {
                 lines.append("NUMA node \(node.id) \(ByteSize.format(node.totalBytes)), \(ByteSize.format(node.freeBytes)) "
-                    + "free, CPUs \(node.cpus.map(String.init).joined(separator: ","))")
+                    + "free, CPUs \(node.cpus.map(String.init).joined(separator: ","))"
+                    + host.hugePagePools.map { pool in
+                        let free = NUMA.freeHugePages(node: node.id, pageSize: pool.pageSize).map(String.init) ?? "-"
+                        return ", \(free) free \(ByteSize.format(pool.pageSize)) huge pages"
+                    }.joined())
             }
         } else {
             lines.append("NUMA        not available (kernel without NUMA support)")

@@ -1,4 +1,6 @@
 /// The raw CSV: one row per trial and phase, columns named in CONTRACT.md (added ones last).
+import LinuxMM
+
 public enum ResultTable {
     public static let identityColumns = [
         "run_id", "host", "kernel", "backend", "page_bytes", "region_bytes", "block_bytes", "layout", "thp",
@@ -11,8 +13,10 @@ public enum ResultTable {
     ]
     public static let columns = identityColumns + ["status", "reason"] + measureColumns + [
         "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
-        "sys_hugetlb_bytes", "seed",
+        "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node",
     ]
+    /// Identity columns added after CONTRACT.md's: part of what makes a config distinct.
+    public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node"]
     /// Columns whose values the summary reduces to statistics.
     public static let statisticColumns = measureColumns + ["sys_hugetlb_bytes"]
 
@@ -40,6 +44,9 @@ public enum ResultTable {
                 "plugged_fraction": "\(config.pluggedFraction)", "resident_fraction": "\(config.residentFraction)",
                 "strategy": config.strategy.rawValue, "repetition": "\(repetition)", "phase": phase.phase.rawValue,
                 "status": result.status.rawValue, "reason": result.reason, "seed": "\(config.seed)",
+                "numa_policy": NUMAPolicyText.format(config.numaPolicy),
+                "populate_node": config.populateNode.map(String.init) ?? "",
+                "guest_node": config.guestNode.map(String.init) ?? "",
             ]
             guard result.status == .ok else { return row }
             let delta = phase.delta

@@ -19,6 +19,9 @@ public struct RunPlan: Codable, Sendable {
     public var warmup: Int
     public var trialTimeout: Double
     public var force: Bool
+    public var numaPolicy: NUMA.Policy = .local
+    public var populateNode: Int?
+    public var guestNode: Int?
 
     public static let defaultSeed: UInt64 = 20211013
     public static let defaultStrategies: [Strategy] = [
@@ -88,6 +91,14 @@ public struct RunPlan: Codable, Sendable {
                     + "not the \(ByteSize.format(hugePageSize)) of --hugepage-size")
             }
         }
+        let nodes = host.numaNodes.map(\.id)
+        for (flag, node) in [("--populate-node", populateNode), ("--guest-node", guestNode)] {
+            guard let node else { continue }
+            guard host.numaAvailable else { throw InputError(flag: flag, "this host has no NUMA support") }
+            guard nodes.contains(node) else {
+                throw InputError(flag: flag, "node \(node) does not exist (nodes: \(nodes.map(String.init).joined(separator: ",")))")
+            }
+        }
         for size in sizes ?? [] where size <= 0 {
             throw InputError(flag: "--size", "\(size) is not a positive size")
         }
@@ -151,7 +162,8 @@ public struct RunPlan: Codable, Sendable {
                                         backend: backend, regionBytes: size, pageBytes: page, blockBytes: block,
                                         layout: layout, thp: thp, pluggedFraction: plugged,
                                         residentFraction: residentFraction, strategy: strategy, seed: seed,
-                                        hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsPath : nil))
+                                        hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsPath : nil,
+                                        numaPolicy: numaPolicy, populateNode: populateNode, guestNode: guestNode))
                                 }
                             }
                         }

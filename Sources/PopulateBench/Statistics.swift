@@ -29,6 +29,7 @@ public struct Statistics: Equatable, Sendable {
 /// and how many repetitions were ok.
 public enum SummaryTable {
     public static let configColumns = ResultTable.identityColumns.filter { $0 != "repetition" && $0 != "run_id" }
+        + ResultTable.extraIdentityColumns
 
     public static var columns: [String] {
         configColumns + ["ok_repetitions", "repetitions", "status", "reason"]

@@ -41,7 +41,10 @@ public struct Trial {
             try? region.teardown()
         }
 
+        if config.numaPolicy != .local { try NUMA.apply(config.numaPolicy, to: region.mapping) }
+        if let node = config.guestNode { try NUMA.runOnNode(node) }
         config.guestPattern.plug(region, map: map, model: &model)
+        if config.guestNode != nil { try NUMA.runOnNode(nil) }
         try map.replayDiscarded { range in
             try region.discard(range)
             model.discard(range)
@@ -50,6 +53,8 @@ public struct Trial {
         let populateRanges = config.strategy.populateRanges(regionSize: region.size, map: map)
         var populate = PhaseResult(phase: .populate)
         populate.expected = populateRanges.reduce(CostModel.Cost()) { $0 + model.read($1) }
+        if let node = config.populateNode { try NUMA.runOnNode(node) }
+        defer { if config.populateNode != nil { try? NUMA.runOnNode(nil) } }
         try measurePhase(&populate, region: region) {
             for range in populateRanges {
                 try Population.populate(region.slice(range), pageSize: region.pageSize,

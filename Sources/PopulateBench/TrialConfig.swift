@@ -1,3 +1,5 @@
+import LinuxMM
+
 /// Everything that defines one trial; it crosses to the child process as JSON.
 public struct TrialConfig: Codable, Hashable, Sendable {
     public var backend: Backend
@@ -11,10 +13,16 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var strategy: Strategy
     public var seed: UInt64
     public var hugetlbfsPath: String?
+    public var numaPolicy: NUMA.Policy = .local
+    /// The node whose CPUs run population (a snapshot thread far from the guest); nil: anywhere.
+    public var populateNode: Int?
+    /// The node whose CPUs run the guest's writes; nil: anywhere.
+    public var guestNode: Int?
 
     public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: DiscardMap.Layout,
                 thp: THPMode, pluggedFraction: Double, residentFraction: Double, strategy: Strategy,
-                seed: UInt64, hugetlbfsPath: String? = nil) {
+                seed: UInt64, hugetlbfsPath: String? = nil, numaPolicy: NUMA.Policy = .local,
+                populateNode: Int? = nil, guestNode: Int? = nil) {
         self.backend = backend
         self.regionBytes = regionBytes
         self.pageBytes = pageBytes
@@ -26,6 +34,9 @@ public struct TrialConfig: Codable, Hashable, Sendable {
         self.strategy = strategy
         self.seed = seed
         self.hugetlbfsPath = hugetlbfsPath
+        self.numaPolicy = numaPolicy
+        self.populateNode = populateNode
+        self.guestNode = guestNode
     }
 
     public var discardMap: DiscardMap {
@@ -41,6 +52,8 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var label: String {
         "\(backend.rawValue) \(ByteSize.format(regionBytes)) \(strategy.rawValue) plugged=\(pluggedFraction)"
             + " resident=\(residentFraction) block=\(ByteSize.format(blockBytes)) \(layout.rawValue) thp=\(thp.rawValue)"
+            + (numaPolicy == .local ? "" : " numa=\(NUMAPolicyText.format(numaPolicy))")
+            + (populateNode.map { " populate-node=\($0)" } ?? "") + (guestNode.map { " guest-node=\($0)" } ?? "")
     }
 }
 

@@ -50,6 +50,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("trial-timeout"), help: "Seconds before a trial's child is killed. [600]")
     var trialTimeout: String?
 
+    @Option(help: "Memory policy of the region: local, bind:N, interleave:all, interleave:N,M, preferred:N. [local]")
+    var numa: String?
+
+    @Option(name: .customLong("populate-node"), help: "Run population on the CPUs of node N. [anywhere]")
+    var populateNode: String?
+
+    @Option(name: .customLong("guest-node"), help: "Run the guest's writes on the CPUs of node N. [anywhere]")
+    var guestNode: String?
+
     @Flag(help: "Run trials that the memory guard would skip.")
     var force = false
 
@@ -107,6 +116,8 @@ struct RunCommand: ParsableCommand {
         if let signal = report.interruptedBy {
             closing = "bench: interrupted by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); " + closing.dropFirst(7)
         }
+        // The closing line comes last, after the table, even when both streams go to one file.
+        fflush(nil)
         if !quiet || report.exitCode != 0 {
             FileHandle.standardError.write(Data((closing + "\n").utf8))
         }
@@ -139,6 +150,13 @@ struct RunCommand: ParsableCommand {
             plan.trialTimeout = value
         }
         plan.force = force
+        if let numa {
+            do {
+                plan.numaPolicy = try NUMAPolicyText.parse(numa, nodes: host.numaAvailable ? host.numaNodes.map(\.id) : [])
+            } catch { throw .init(flag: "--numa", error.description) }
+        }
+        if let populateNode { plan.populateNode = try CommandLineValues.integer(populateNode, flag: "--populate-node") }
+        if let guestNode { plan.guestNode = try CommandLineValues.integer(guestNode, flag: "--guest-node") }
         if let hugetlbfs {
             plan.hugetlbfsPath = hugetlbfs
         } else if backend != nil && plan.backends.contains(.hugetlbfs) {

@@ -14,6 +14,8 @@ let benchBinary: URL? = {
     return nil
 }()
 
+struct MissingBench: Error {}
+
 struct BenchRun {
     var status: Int32
     var stdout: String
@@ -22,7 +24,8 @@ struct BenchRun {
 
 func bench(_ arguments: [String]) throws -> BenchRun {
     let process = Process()
-    process.executableURL = try #require(benchBinary)
+    guard let binary = benchBinary else { throw MissingBench() }
+    process.executableURL = binary
     process.arguments = arguments
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
@@ -107,7 +110,8 @@ struct ChildProcessRuns {
             try? FileManager.default.removeItem(atPath: out.path.replacingOccurrences(of: ".csv", with: "-summary.csv"))
         }
         let process = Process()
-        process.executableURL = try #require(benchBinary)
+        guard let binary = benchBinary else { throw MissingBench() }
+    process.executableURL = binary
         process.arguments = ["run", "--backend", "anon-private", "--strategy", "full-touch,discard-touch",
                              "--size", "8GiB", "--resident", "0", "--repetitions", "2", "--warmup", "0",
                              "--quiet", "--format", "csv", "--out", out.path]
