@@ -9,6 +9,25 @@ public struct FileDescriptor: Hashable, Sendable {
 
     public init(rawValue: CInt) { self.rawValue = rawValue }
 
+    public struct OpenFlags: OptionSet, Sendable {
+        public let rawValue: CInt
+        public init(rawValue: CInt) { self.rawValue = rawValue }
+        public static let readOnly = OpenFlags([])
+        public static let writeOnly = OpenFlags(rawValue: O_WRONLY)
+        public static let readWrite = OpenFlags(rawValue: O_RDWR)
+        public static let create = OpenFlags(rawValue: O_CREAT)
+        public static let truncate = OpenFlags(rawValue: O_TRUNC)
+        public static let exclusive = OpenFlags(rawValue: O_EXCL)
+    }
+
+    /// Opens `path`, close-on-exec. The corresponding C function is `open`.
+    public static func open(_ path: String, flags: OpenFlags, permissions: mode_t = 0o644) throws(SystemCallError)
+        -> FileDescriptor {
+        FileDescriptor(rawValue: try valueOrThrow("open(\(path))") {
+            Glibc.open(path, flags.rawValue | O_CLOEXEC, permissions)
+        })
+    }
+
     /// The corresponding C function is `close`.
     public func close() throws(SystemCallError) {
         // EINTR on close must not be retried on Linux: the descriptor is already gone.

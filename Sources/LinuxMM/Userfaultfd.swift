@@ -131,3 +131,43 @@ public struct Userfaultfd: Sendable {
 
     public func close() throws(SystemCallError) { try fileDescriptor.close() }
 }
+
+extension Userfaultfd {
+    /// A fault the kernel reports: the faulting address and whether it was a write-protect fault.
+    public struct PageFault: Equatable, Sendable {
+        public var address: UInt
+        public var isWriteProtect: Bool
+    }
+
+    /// Waits up to `milliseconds` for messages. The corresponding C function is `poll`.
+    public func waitForMessages(milliseconds: Int32) throws(SystemCallError) -> Bool {
+        var descriptor = pollfd(fd: fileDescriptor.rawValue, events: Int16(POLLIN), revents: 0)
+        let ready = try valueOrThrow("poll(userfaultfd)") { poll(&descriptor, 1, milliseconds) }
+        if ready > 0 && descriptor.revents & Int16(POLLERR | POLLHUP) != 0 {
+            throw SystemCallError(call: "poll(userfaultfd): POLLERR", errno: EIO)
+        }
+        return ready > 0
+    }
+
+    /// Reads the page-fault messages queued now (other events are skipped); empty when none.
+    /// The corresponding C function is `read` of `struct uffd_msg`.
+    public func readPageFaults(maximum: Int = 64) throws(SystemCallError) -> [PageFault] {
+        let size = MemoryLayout<uffd_msg>.size
+        var buffer = [UInt8](repeating: 0, count: size * maximum)
+        let count = buffer.withUnsafeMutableBytes { Glibc.read(fileDescriptor.rawValue, $0.baseAddress, $0.count) }
+        if count < 0 {
+            let code = Glibc.errno
+            if code == EAGAIN || code == EINTR { return [] }
+            throw SystemCallError(call: "read(userfaultfd)", errno: code)
+        }
+        return buffer.withUnsafeBytes { raw in
+            (0 ..< count / size).compactMap { index -> PageFault? in
+                let message = raw.loadUnaligned(fromByteOffset: index * size, as: uffd_msg.self)
+                guard message.event == UInt8(UFFD_EVENT_PAGEFAULT) else { return nil }
+                let fault = message.arg.pagefault
+                return PageFault(address: UInt(fault.address),
+                                 isWriteProtect: fault.flags & UInt64(UFFD_PAGEFAULT_FLAG_WP) != 0)
+            }
+        }
+    }
+}

@@ -13,12 +13,32 @@ public enum ResultTable {
     ]
     public static let columns = identityColumns + ["status", "reason"] + measureColumns + [
         "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
-        "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node",
+        "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes",
     ]
     /// Identity columns added after CONTRACT.md's: part of what makes a config distinct.
     public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node"]
     /// Columns whose values the summary reduces to statistics.
-    public static let statisticColumns = measureColumns + ["sys_hugetlb_bytes"]
+    public static let statisticColumns = measureColumns + [
+        "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes",
+    ]
+
+    public static let sampleColumns = [
+        "trial", "phase", "t_seconds", "rss_bytes", "pte_bytes", "rss_shmem_bytes", "hugetlb_bytes",
+    ]
+
+    /// The sampler's readings of a trial's snapshot phase, for `<out>-samples.csv`.
+    public static func sampleRows(_ result: TrialResult, repetition: Int) -> [[String: String]] {
+        let config = result.config
+        let label = "\(config.backend.rawValue)/\(config.strategy.rawValue)/\(ByteSize.format(config.regionBytes))"
+            + "/plugged=\(config.pluggedFraction)/rep\(repetition)"
+        return result.phases.flatMap { phase in
+            (phase.samples ?? []).map { sample in
+                ["trial": label, "phase": phase.phase.rawValue, "t_seconds": formatSeconds(sample.seconds),
+                 "rss_bytes": "\(sample.rssBytes)", "pte_bytes": "\(sample.pteBytes)",
+                 "rss_shmem_bytes": "\(sample.rssShmemBytes)", "hugetlb_bytes": "\(sample.hugetlbBytes)"]
+            }
+        }
+    }
 
     public struct RunInfo: Sendable {
         public var runID: String
@@ -70,6 +90,7 @@ public enum ResultTable {
             row["inconsistent_pages"] = phase.inconsistentPages.map { "\($0)" } ?? ""
             row["peak_rss_bytes"] = phase.peakRSSBytes.map { "\($0)" } ?? ""
             row["peak_pte_bytes"] = phase.peakPTEBytes.map { "\($0)" } ?? ""
+            row["writes"] = phase.writes.map { "\($0)" } ?? ""
             return row
         }
     }

@@ -22,6 +22,7 @@ public struct RunPlan: Codable, Sendable {
     public var numaPolicy: NUMA.Policy = .local
     public var populateNode: Int?
     public var guestNode: Int?
+    public var snapshot: SnapshotOptions?
 
     public static let defaultSeed: UInt64 = 20211013
     public static let defaultStrategies: [Strategy] = [
@@ -89,6 +90,13 @@ public struct RunPlan: Codable, Sendable {
             guard mountPage == hugePageSize else {
                 throw InputError(flag: "--hugetlbfs", "\(path) has \(ByteSize.format(mountPage)) pages, "
                     + "not the \(ByteSize.format(hugePageSize)) of --hugepage-size")
+            }
+        }
+        if let snapshot {
+            guard snapshot.writers >= 0 else { throw InputError(flag: "--writers", "must be 0 or more") }
+            guard snapshot.writeRate >= 0 else { throw InputError(flag: "--write-rate", "must be 0 or more") }
+            guard snapshot.sampleInterval > 0 else {
+                throw InputError(flag: "--sample-interval", "must be more than 0")
             }
         }
         let nodes = host.numaNodes.map(\.id)
@@ -163,7 +171,8 @@ public struct RunPlan: Codable, Sendable {
                                         layout: layout, thp: thp, pluggedFraction: plugged,
                                         residentFraction: residentFraction, strategy: strategy, seed: seed,
                                         hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsPath : nil,
-                                        numaPolicy: numaPolicy, populateNode: populateNode, guestNode: guestNode))
+                                        numaPolicy: numaPolicy, populateNode: populateNode, guestNode: guestNode,
+                                        snapshot: snapshot))
                                 }
                             }
                         }

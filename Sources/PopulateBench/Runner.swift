@@ -39,6 +39,10 @@ public final class Runner: @unchecked Sendable {
         (outPath.hasSuffix(".csv") ? String(outPath.dropLast(4)) : outPath) + "-summary.csv"
     }
 
+    public static func samplesPath(for outPath: String) -> String {
+        (outPath.hasSuffix(".csv") ? String(outPath.dropLast(4)) : outPath) + "-samples.csv"
+    }
+
     /// Stops the run after the current trial and kills its child; safe from a signal handler's queue.
     public func interrupt(signal: Int32) {
         interruption.lock()
@@ -58,6 +62,9 @@ public final class Runner: @unchecked Sendable {
         let runInfo = ResultTable.RunInfo(runID: Self.makeRunID(), host: host.hostName, kernel: host.kernel)
         let raw = try CSVFile(path: outPath, columns: ResultTable.columns)
         let summaryPath = Self.summaryPath(for: outPath)
+        let samples = try plan.snapshot.map { _ in
+            try CSVFile(path: Self.samplesPath(for: outPath), columns: ResultTable.sampleColumns)
+        }
         let warmups = warmupConfigs(configs)
         let progress = Progress(total: warmups.count + configs.count * plan.repetitions, quiet: quiet)
         progress.message("bench: \(configs.count) configs x \(plan.repetitions) repetitions"
@@ -78,6 +85,7 @@ public final class Runner: @unchecked Sendable {
                 if isInterrupted && result.status == .failed { break }
                 let trialRows = ResultTable.rows(result, repetition: repetition, run: runInfo)
                 try raw.append(trialRows)
+                try samples?.append(ResultTable.sampleRows(result, repetition: repetition))
                 rows += trialRows
                 results.append(result)
                 let ending = result.status == .ok ? "" : ": \(result.reason)"
@@ -87,6 +95,7 @@ public final class Runner: @unchecked Sendable {
         }
         progress.close()
         try raw.close()
+        try samples?.close()
         let summary = SummaryTable.rows(from: rows)
         let summaryFile = try CSVFile(path: summaryPath, columns: SummaryTable.columns)
         try summaryFile.append(summary)

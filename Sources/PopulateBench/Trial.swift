@@ -80,7 +80,31 @@ public struct Trial {
             return protectRanges.reduce(0) { $0 + $1.count }
         }
 
-        return TrialResult(config: config, status: .ok, phases: [populate, protect])
+        guard let options = config.snapshot, let tracker = protection else {
+            return TrialResult(config: config, status: .ok, phases: [populate, protect])
+        }
+        var snapshot = PhaseResult(phase: .snapshot)
+        let sink = try options.outputPath.map { path throws(SystemCallError) in
+            try FileDescriptor.open(path, flags: [.writeOnly, .create, .truncate])
+        }
+        defer { try? sink?.close() }
+        let run = SnapshotRun(region: region, tracker: tracker, pattern: config.guestPattern, map: map,
+                              options: options, seed: config.seed, sink: sink)
+        var outcome: SnapshotOutcome?
+        try measurePhase(&snapshot, region: region) {
+            let result = try run.run()
+            outcome = result
+            return result.copiedPages * region.pageSize
+        }
+        if let outcome {
+            snapshot.wpFaults = outcome.wpFaults
+            snapshot.writes = outcome.writes
+            snapshot.inconsistentPages = outcome.inconsistentPages
+            snapshot.samples = outcome.samples
+            snapshot.peakRSSBytes = outcome.samples.map(\.rssBytes).max()
+            snapshot.peakPTEBytes = outcome.samples.map(\.pteBytes).max()
+        }
+        return TrialResult(config: config, status: .ok, phases: [populate, protect, snapshot])
     }
 
     /// Samples around `body`, times it, and fills the phase's measured columns.

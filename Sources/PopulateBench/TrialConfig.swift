@@ -18,11 +18,13 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var populateNode: Int?
     /// The node whose CPUs run the guest's writes; nil: anywhere.
     public var guestNode: Int?
+    /// The background-snapshot phase after protection; nil: no snapshot phase.
+    public var snapshot: SnapshotOptions?
 
     public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: DiscardMap.Layout,
                 thp: THPMode, pluggedFraction: Double, residentFraction: Double, strategy: Strategy,
                 seed: UInt64, hugetlbfsPath: String? = nil, numaPolicy: NUMA.Policy = .local,
-                populateNode: Int? = nil, guestNode: Int? = nil) {
+                populateNode: Int? = nil, guestNode: Int? = nil, snapshot: SnapshotOptions? = nil) {
         self.backend = backend
         self.regionBytes = regionBytes
         self.pageBytes = pageBytes
@@ -37,6 +39,7 @@ public struct TrialConfig: Codable, Hashable, Sendable {
         self.numaPolicy = numaPolicy
         self.populateNode = populateNode
         self.guestNode = guestNode
+        self.snapshot = snapshot
     }
 
     public var discardMap: DiscardMap {
@@ -81,6 +84,9 @@ public struct PhaseResult: Codable, Sendable, Equatable {
     public var inconsistentPages: Int?
     public var peakRSSBytes: Int?
     public var peakPTEBytes: Int?
+    /// Writes the guest writers made during the snapshot.
+    public var writes: Int?
+    public var samples: [MemorySample]?
 
     public init(phase: Phase) { self.phase = phase }
 }

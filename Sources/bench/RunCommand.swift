@@ -59,6 +59,24 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("guest-node"), help: "Run the guest's writes on the CPUs of node N. [anywhere]")
     var guestNode: String?
 
+    @Flag(help: "Also run the background-snapshot phase: writers, a copier and a consistency check.")
+    var snapshot = false
+
+    @Option(help: "Guest writer threads during the snapshot. [1]")
+    var writers: String?
+
+    @Option(name: .customLong("write-rate"), help: "Pages per second per writer; 0 for as fast as it can. [0]")
+    var writeRate: String?
+
+    @Option(name: .customLong("sample-interval"), help: "Sampler interval during the snapshot (1ms, 500us, 0.1s). [1ms]")
+    var sampleInterval: String?
+
+    @Option(name: .customLong("snapshot-out"), help: "File the snapshot's pages are written to. [discarded]")
+    var snapshotOut: String?
+
+    @Option(help: "How writes are tracked: sync (WP faults, as QEMU). [sync]")
+    var tracking: String?
+
     @Flag(help: "Run trials that the memory guard would skip.")
     var force = false
 
@@ -150,6 +168,34 @@ struct RunCommand: ParsableCommand {
             plan.trialTimeout = value
         }
         plan.force = force
+        let snapshotFlags = [("--writers", writers), ("--write-rate", writeRate), ("--sample-interval", sampleInterval),
+                             ("--snapshot-out", snapshotOut), ("--tracking", tracking)]
+        if !snapshot, let (flag, _) = snapshotFlags.first(where: { $0.1 != nil }) {
+            throw .init(flag: flag, "applies to the snapshot phase only; add --snapshot")
+        }
+        if snapshot {
+            var options = SnapshotOptions()
+            if let writers { options.writers = try CommandLineValues.integer(writers, flag: "--writers") }
+            if let writeRate {
+                guard let rate = Double(writeRate), rate >= 0, rate.isFinite else {
+                    throw .init(flag: "--write-rate", "'\(writeRate)' is not a number of pages per second ≥ 0")
+                }
+                options.writeRate = rate
+            }
+            if let sampleInterval {
+                options.sampleInterval = try CommandLineValues.duration(sampleInterval, flag: "--sample-interval")
+            }
+            if let snapshotOut {
+                guard !snapshotOut.isEmpty else { throw .init(flag: "--snapshot-out", "the path is empty") }
+                options.outputPath = snapshotOut
+            }
+            if let tracking, tracking != "sync" {
+                throw .init(flag: "--tracking", tracking == "async"
+                    ? "async (WP_ASYNC with PAGEMAP_SCAN) is not built yet; use sync"
+                    : "unknown value '\(tracking)' (accepted: sync)")
+            }
+            plan.snapshot = options
+        }
         if let numa {
             do {
                 plan.numaPolicy = try NUMAPolicyText.parse(numa, nodes: host.numaAvailable ? host.numaNodes.map(\.id) : [])
@@ -217,6 +263,15 @@ enum CommandLineValues {
 
     static func fractions(_ text: String, flag: String) throws(RunPlan.InputError) -> [Double] {
         try items(text, flag: flag).map { item throws(RunPlan.InputError) in try fraction(item, flag: flag) }
+    }
+
+    /// `1ms`, `500us`, `0.25s`, or plain seconds.
+    static func duration(_ text: String, flag: String) throws(RunPlan.InputError) -> Double {
+        let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("s", 1), ("", 1)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite { return value * scale }
+        }
+        throw RunPlan.InputError(flag: flag, "'\(text)' is not a positive duration (1ms, 500us, 0.25s)")
     }
 
     static func integer(_ item: String, flag: String) throws(RunPlan.InputError) -> Int {

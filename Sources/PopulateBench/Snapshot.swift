@@ -1,0 +1,194 @@
+import Foundation
+import LinuxMM
+import Synchronization
+
+/// The background snapshot, modelled on QEMU's (migration/ram.c, `ram_write_tracking_start` and
+/// the postcopy fault thread): a copier streams the plugged pages in address order, un-protecting
+/// each after copying it; a fault handler serves write-protect faults by copying the page first;
+/// guest writers write plugged pages at random until the copier is done. The oracle checks every
+/// copied page against what the guest had written when protection began.
+public struct SnapshotOptions: Codable, Hashable, Sendable {
+    public var writers: Int
+    /// Writes per second per writer; 0: as fast as it can.
+    public var writeRate: Double
+    public var sampleInterval: Double
+    public var outputPath: String?
+
+    public init(writers: Int = 1, writeRate: Double = 0, sampleInterval: Double = 0.001, outputPath: String? = nil) {
+        self.writers = writers
+        self.writeRate = writeRate
+        self.sampleInterval = sampleInterval
+        self.outputPath = outputPath
+    }
+}
+
+/// One reading of the sampler thread.
+public struct MemorySample: Codable, Sendable, Equatable {
+    public var seconds: Double
+    public var rssBytes: Int
+    public var pteBytes: Int
+    public var rssShmemBytes: Int
+    public var hugetlbBytes: Int
+}
+
+public struct SnapshotOutcome: Sendable {
+    public var wpFaults: Int
+    public var writes: Int
+    public var inconsistentPages: Int
+    public var copiedPages: Int
+    public var samples: [MemorySample]
+}
+
+final class SnapshotRun: @unchecked Sendable {
+    let region: Region
+    let tracker: Userfaultfd
+    let pattern: GuestPattern
+    let pluggedPages: [Int]
+    let options: SnapshotOptions
+    let seed: UInt64
+    let sink: FileDescriptor?
+
+    let copied: Mutex<PageSet>
+    let copierDone = Atomic<Bool>(false)
+    let writersDone = Atomic<Bool>(false)
+    let faults = Atomic<Int>(0)
+    let writes = Atomic<Int>(0)
+    let inconsistent = Atomic<Int>(0)
+    let failure = Mutex<String?>(nil)
+    let samples = Mutex<[MemorySample]>([])
+    let samplerStop = Atomic<Bool>(false)
+
+    init(region: Region, tracker: Userfaultfd, pattern: GuestPattern, map: DiscardMap, options: SnapshotOptions,
+         seed: UInt64, sink: FileDescriptor?) {
+        self.region = region
+        self.tracker = tracker
+        self.pattern = pattern
+        self.options = options
+        self.seed = seed
+        self.sink = sink
+        pluggedPages = map.pluggedRuns.flatMap { $0.lowerBound / region.pageSize ..< $0.upperBound / region.pageSize }
+        copied = Mutex(PageSet(capacity: region.pageCount))
+    }
+
+    func record(_ error: Error, in role: String) {
+        failure.withLock { $0 = $0 ?? "\(role): \(error)" }
+    }
+
+    /// Copies `page` unless it was copied already; under the lock, so a copy always comes before
+    /// the un-protect that lets a writer change the page.
+    func copyOnce(_ page: Int) throws {
+        try copied.withLock { set in
+            guard !set.contains(page) else { return }
+            let offset = page * region.pageSize
+            let words = UnsafePointer<UInt64>(OpaquePointer(region.mapping.base + offset))
+            let expected = pattern.initialWord(page: page, plugged: true)
+            var differs = false
+            for index in 0 ..< region.pageSize / 8 where words[index] != expected {
+                differs = true
+                break
+            }
+            if differs { inconsistent.add(1, ordering: .relaxed) }
+            if let sink {
+                let written = pwrite(sink.rawValue, words, region.pageSize, off_t(offset))
+                if written != region.pageSize { throw SystemCallError(call: "pwrite(--snapshot-out)", errno: errno) }
+            }
+            set.insert(page ..< page + 1)
+        }
+    }
+
+    func unprotect(_ page: Int) throws {
+        try tracker.writeProtect(region.slice(page * region.pageSize ..< (page + 1) * region.pageSize), false)
+    }
+
+    func copier() {
+        do {
+            for page in pluggedPages {
+                try copyOnce(page)
+                try unprotect(page)
+            }
+        } catch {
+            record(error, in: "copier")
+        }
+        copierDone.store(true, ordering: .releasing)
+    }
+
+    func faultHandler() {
+        do {
+            while true {
+                if try tracker.waitForMessages(milliseconds: 5) {
+                    for fault in try tracker.readPageFaults() {
+                        let page = Int(fault.address - region.mapping.address) / region.pageSize
+                        try copyOnce(page)
+                        try unprotect(page)
+                        faults.add(1, ordering: .relaxed)
+                    }
+                } else if writersDone.load(ordering: .acquiring) {
+                    return
+                }
+            }
+        } catch {
+            record(error, in: "fault handler")
+        }
+    }
+
+    func writer(_ index: Int) {
+        var generator = SeededRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
+        let wordsPerPage = region.pageSize / 8
+        let pause = options.writeRate > 0 ? 1 / options.writeRate : 0
+        guard !pluggedPages.isEmpty else { return }
+        while !copierDone.load(ordering: .acquiring) {
+            let page = pluggedPages[Int(generator.next() % UInt64(pluggedPages.count))]
+            let word = Int(generator.next() % UInt64(wordsPerPage))
+            let target = UnsafeMutablePointer<UInt64>(OpaquePointer(region.mapping.base + page * region.pageSize)) + word
+            target.pointee = ~pattern.initialWord(page: page, plugged: true)
+            writes.add(1, ordering: .relaxed)
+            if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+        }
+    }
+
+    func sampler(start: Double) {
+        while !samplerStop.load(ordering: .acquiring) {
+            if let status = try? ProcStatus.current() {
+                let sample = MemorySample(seconds: MonotonicClock.now() - start, rssBytes: status.vmRSS,
+                                          pteBytes: status.vmPTE, rssShmemBytes: status.rssShmem,
+                                          hugetlbBytes: status.hugetlbPages)
+                samples.withLock { $0.append(sample) }
+            }
+            Thread.sleep(forTimeInterval: options.sampleInterval)
+        }
+    }
+
+    /// Runs the phase to its end: every plugged page copied, every writer and the handler stopped.
+    func run() throws -> SnapshotOutcome {
+        let start = MonotonicClock.now()
+        let samplerDone = spawn { self.sampler(start: start) }
+        let handlerDone = spawn { self.faultHandler() }
+        let writersDone = (0 ..< options.writers).map { index in spawn { self.writer(index) } }
+        copier()
+        writersDone.forEach { $0.wait() }
+        self.writersDone.store(true, ordering: .releasing)
+        handlerDone.wait()
+        samplerStop.store(true, ordering: .releasing)
+        samplerDone.wait()
+        if let message = failure.withLock({ $0 }) { throw SnapshotError(message: message) }
+        return SnapshotOutcome(wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
+                               inconsistentPages: inconsistent.load(ordering: .relaxed),
+                               copiedPages: copied.withLock { $0.count }, samples: samples.withLock { $0 })
+    }
+
+    /// Starts `body` on a thread of its own; the semaphore signals its end.
+    private func spawn(_ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            body()
+            done.signal()
+        }
+        thread.start()
+        return done
+    }
+}
+
+struct SnapshotError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { "snapshot: \(message)" }
+}
