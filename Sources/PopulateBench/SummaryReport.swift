@@ -11,6 +11,7 @@ public enum SummaryReport {
         var strategy: String
         var populate: [String: String]?
         var protect: [String: String]?
+        var snapshot: [String: String]?
         var status: String
         var reason: String
 
@@ -75,6 +76,7 @@ public enum SummaryReport {
             }
             if row["phase"] == "populate" { entries[index!].populate = row }
             if row["phase"] == "protect" { entries[index!].protect = row }
+            if row["phase"] == "snapshot" { entries[index!].snapshot = row }
             groups[key] = entries
         }
 
@@ -106,6 +108,24 @@ public enum SummaryReport {
                 ])
             }
             out += TextTable.render(table)
+            let snapshots = entries.filter { $0.status == "ok" && $0.snapshot != nil }
+            if !snapshots.isEmpty {
+                var snapshotTable: [[String]] = [[
+                    "snapshot", "seconds", "WP faults", "writes", "inconsistent pages", "peak RSS", "peak PTE",
+                ]]
+                for entry in snapshots {
+                    func count(_ column: String) -> String {
+                        entry.value(entry.snapshot, column).map { "\(Int($0.rounded()))" } ?? "-"
+                    }
+                    snapshotTable.append([
+                        entry.strategy, seconds(entry.value(entry.snapshot, "seconds")), count("wp_faults"),
+                        count("writes"), count("inconsistent_pages"),
+                        bytes(entry.value(entry.snapshot, "peak_rss_bytes")),
+                        bytes(entry.value(entry.snapshot, "peak_pte_bytes")),
+                    ])
+                }
+                out += TextTable.render(snapshotTable)
+            }
             for pair in savings {
                 guard let aware = entries.first(where: { $0.strategy == pair.discardAware.rawValue })?.totalMemory(backend),
                       let full = entries.first(where: { $0.strategy == pair.full.rawValue })?.totalMemory(backend) else {
