@@ -1,0 +1,165 @@
+import LinuxMM
+
+/// `bench compare`: two raw CSVs, matched by config and phase, reduced to medians over their
+/// repetitions. Memory columns are deterministic, so any change beyond 1% (and beyond the noise
+/// of the kernel's per-CPU RSS counters) is a finding; times are compared by the ratio of medians
+/// against a threshold. Laid out like mmtests' compare: the baseline reads 0%, the new run a signed delta.
+public struct Comparison: Sendable {
+    public enum Verdict: Int32, Sendable {
+        case same = 0
+        case regression = 2
+        case improvement = 4
+    }
+
+    public struct InputError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// A compared column: how much change is noise, and whether it is a memory or a time column.
+    public struct Metric: Sendable {
+        public var column: String
+        public var isTime: Bool
+        /// Changes smaller than this many units are never findings.
+        public var floor: Double
+    }
+
+    public static let metrics: [Metric] = [
+        Metric(column: "pte_bytes", isTime: false, floor: 16 * 1024),
+        Metric(column: "rss_anon_bytes", isTime: false, floor: 512 * 1024),
+        Metric(column: "rss_shmem_bytes", isTime: false, floor: 512 * 1024),
+        Metric(column: "hugetlb_bytes", isTime: false, floor: 0),
+        Metric(column: "inconsistent_pages", isTime: false, floor: 0),
+        Metric(column: "seconds", isTime: true, floor: 0.0005),
+    ]
+
+    public static let memoryTolerance = 0.01
+
+    public struct Finding: Sendable {
+        public var config: [String]
+        public var metric: Metric
+        public var base: Double
+        public var new: Double
+        public var isRegression: Bool
+        public var isSignificant: Bool
+
+        public var deltaPercent: Double? {
+            base == 0 ? (new == 0 ? 0 : nil) : (new - base) / base * 100
+        }
+    }
+
+    public let threshold: Double
+    public let baseInfo: String
+    public let newInfo: String
+    public private(set) var findings: [Finding] = []
+    public private(set) var missingInNew: [[String]] = []
+    public private(set) var onlyInNew: [[String]] = []
+
+    /// Reads a raw CSV; a missing file, an empty one or one without the needed columns is unusable.
+    public static func load(_ path: String) throws(InputError) -> [[String: String]] {
+        let text: String
+        do { text = try ProcFile.read(path) } catch { throw InputError(description: "\(path): \(error)") }
+        let table = CSV.parse(text)
+        let required = SummaryTable.configColumns.filter { !ResultTable.extraIdentityColumns.contains($0) }
+            + ["status"] + metrics.map(\.column)
+        let missing = required.filter { !table.header.contains($0) }
+        guard missing.isEmpty else {
+            throw InputError(description: "\(path) is not a bench CSV: no \(missing.joined(separator: ", ")) column")
+        }
+        guard !table.rows.isEmpty else { throw InputError(description: "\(path) has no rows") }
+        return table.rows
+    }
+
+    public init(base: [[String: String]], new: [[String: String]], threshold: Double) {
+        self.threshold = threshold
+        func info(_ rows: [[String: String]]) -> String {
+            let first = rows.first ?? [:]
+            return "\(first["run_id"] ?? "?") on \(first["host"] ?? "?"), kernel \(first["kernel"] ?? "?")"
+        }
+        baseInfo = info(base)
+        newInfo = info(new)
+        let baseSummary = SummaryTable.rows(from: base)
+        let newSummary = Dictionary(SummaryTable.rows(from: new).map { (SummaryTable.key($0), $0) },
+                                    uniquingKeysWith: { first, _ in first })
+        let baseKeys = Set(baseSummary.map(SummaryTable.key))
+        for baseRow in baseSummary {
+            let key = SummaryTable.key(baseRow)
+            guard let newRow = newSummary[key] else {
+                missingInNew.append(key)
+                continue
+            }
+            for metric in Self.metrics {
+                guard let before = baseRow["\(metric.column)_median"].flatMap(Double.init),
+                      let after = newRow["\(metric.column)_median"].flatMap(Double.init) else { continue }
+                let change = after - before
+                let relative = before == 0 ? (change == 0 ? 0 : Double.infinity) : abs(change) / before
+                let tolerance = metric.isTime ? threshold : Self.memoryTolerance
+                let significant = abs(change) > metric.floor && relative > tolerance
+                findings.append(Finding(config: key, metric: metric, base: before, new: after,
+                                        isRegression: significant && change > 0, isSignificant: significant))
+            }
+        }
+        onlyInNew = SummaryTable.rows(from: new).map(SummaryTable.key).filter { !baseKeys.contains($0) }
+    }
+
+    public var regressions: [Finding] { findings.filter(\.isRegression) }
+    public var improvements: [Finding] { findings.filter { $0.isSignificant && !$0.isRegression } }
+
+    /// A config that vanished is a regression: its measurements are lost.
+    public var verdict: Verdict {
+        if !regressions.isEmpty || !missingInNew.isEmpty { return .regression }
+        return improvements.isEmpty ? .same : .improvement
+    }
+
+    public enum Format: String, CaseIterable, Sendable { case text, markdown }
+
+    public func render(_ format: Format) -> String {
+        let label = SummaryTable.configColumns
+        func describe(_ key: [String]) -> String {
+            let row = Dictionary(uniqueKeysWithValues: zip(label, key))
+            var parts = [row["backend"] ?? "", Int(row["region_bytes"] ?? "").map(ByteSize.format) ?? "",
+                         row["strategy"] ?? "", row["phase"] ?? ""]
+            parts.append("block=" + (Int(row["block_bytes"] ?? "").map(ByteSize.format) ?? ""))
+            parts.append("plugged=\(row["plugged_fraction"] ?? "") resident=\(row["resident_fraction"] ?? "")")
+            parts.append("\(row["layout"] ?? "") thp=\(row["thp"] ?? "")")
+            if let policy = row["numa_policy"], !policy.isEmpty, policy != "local" { parts.append("numa=\(policy)") }
+            return parts.joined(separator: " ")
+        }
+        func value(_ number: Double, _ metric: Metric) -> String {
+            if metric.isTime { return ByteSize.formatDecimal(number, digits: 4) + "s" }
+            if metric.column.hasSuffix("_bytes") { return ByteSize.format(Int(number.rounded())) }
+            return "\(Int(number.rounded()))"
+        }
+        let header = ["config", "column", "base", "new", "delta", ""]
+        var rows: [[String]] = [header]
+        for finding in findings where finding.base != 0 || finding.new != 0 || finding.metric.isTime {
+            let delta = finding.deltaPercent.map { ($0 >= 0 ? "+" : "") + ByteSize.formatDecimal($0, digits: 2) + "%" }
+                ?? "new"
+            let mark = finding.isRegression ? "REGRESSION" : (finding.isSignificant ? "improved" : "")
+            rows.append([describe(finding.config), finding.metric.column, value(finding.base, finding.metric),
+                         value(finding.new, finding.metric), delta, mark])
+        }
+        for key in missingInNew { rows.append([describe(key), "-", "present", "MISSING", "", "REGRESSION"]) }
+        for key in onlyInNew { rows.append([describe(key), "-", "absent", "new config", "", ""]) }
+        let verdictText: String
+        switch verdict {
+        case .same: verdictText = "same: no change beyond 1% in memory or \(ByteSize.formatDecimal(threshold * 100, digits: 0))% in time"
+        case .regression: verdictText = "REGRESSION: \(regressions.count) column(s) worse, \(missingInNew.count) config(s) missing"
+        case .improvement: verdictText = "improvement only: \(improvements.count) column(s) better"
+        }
+        switch format {
+        case .text:
+            return "base: \(baseInfo)\nnew:  \(newInfo)\n" + TextTable.render(rows) + verdictText + "\n"
+        case .markdown:
+            func table(_ body: [[String]]) -> String {
+                "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
+                    + body.map { "| " + $0.joined(separator: " | ") + " |\n" }.joined()
+            }
+            let notable = rows.dropFirst().filter { !$0[5].isEmpty || $0[3] == "new config" }
+            var out = "### bench compare: \(verdictText)\n\nbase: \(baseInfo)  \nnew: \(newInfo)\n\n"
+            if !notable.isEmpty { out += table(Array(notable)) + "\n" }
+            out += "<details><summary>every compared column</summary>\n\n" + table(Array(rows.dropFirst()))
+                + "\n</details>\n"
+            return out
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import PopulateBench
+
+/// Rows as `bench run` writes them, for two configs and three repetitions.
+func runRows(pte: Int = 2 << 20, seconds: Double = 0.2, strategies: [String] = ["full-touch", "discard-touch"])
+    -> [[String: String]] {
+    strategies.flatMap { strategy in
+        (1 ... 3).flatMap { repetition in
+            ["populate", "protect"].map { phase in
+                var row = Dictionary(uniqueKeysWithValues: ResultTable.columns.map { ($0, "0") })
+                row["run_id"] = "test"
+                row["backend"] = "anon-private"
+                row["strategy"] = strategy
+                row["phase"] = phase
+                row["repetition"] = "\(repetition)"
+                row["status"] = "ok"
+                row["reason"] = ""
+                row["pte_bytes"] = phase == "populate" ? "\(pte)" : "0"
+                row["seconds"] = "\(seconds + Double(repetition) * 0.001)"
+                row["numa_policy"] = "local"
+                return row
+            }
+        }
+    }
+}
+
+func csvText(_ rows: [[String: String]]) -> String {
+    CSV.line(ResultTable.columns) + rows.map { CSV.line($0, columns: ResultTable.columns) }.joined()
+}
+
+@Suite struct CompareVerdicts {
+    @Test func sameIsZero() {
+        #expect(Comparison(base: runRows(), new: runRows(), threshold: 0.1).verdict == .same)
+    }
+
+    @Test func memoryGrowingFivePercentIsARegression() {
+        let comparison = Comparison(base: runRows(), new: runRows(pte: (2 << 20) * 105 / 100), threshold: 0.1)
+        #expect(comparison.verdict == .regression)
+        #expect(comparison.regressions.allSatisfy { $0.metric.column == "pte_bytes" })
+    }
+
+    @Test func timeBeyondTheThresholdIsARegression() {
+        #expect(Comparison(base: runRows(), new: runRows(seconds: 0.3), threshold: 0.1).verdict == .regression)
+        #expect(Comparison(base: runRows(), new: runRows(seconds: 0.21), threshold: 0.1).verdict == .same)
+    }
+
+    @Test func onlyImprovementsIsFour() {
+        #expect(Comparison(base: runRows(), new: runRows(pte: 1 << 20, seconds: 0.1), threshold: 0.1).verdict
+            == .improvement)
+    }
+
+    @Test func aVanishedConfigIsReported() {
+        let comparison = Comparison(base: runRows(), new: runRows(strategies: ["full-touch", "qemu-8.0"]),
+                                    threshold: 0.1)
+        #expect(comparison.verdict == .regression)
+        #expect(comparison.missingInNew.count == 2)
+        #expect(comparison.onlyInNew.count == 2)
+        #expect(comparison.render(.text).contains("MISSING"))
+        #expect(comparison.render(.markdown).contains("| anon-private"))
+    }
+
+    @Test func unusableInput() throws {
+        #expect(throws: Comparison.InputError.self) { try Comparison.load("/nonexistent/base.csv") }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "a,b\n1,2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: Comparison.InputError.self) { try Comparison.load(path) }
+    }
+}
+
+@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+struct CompareExitCodes {
+    func write(_ rows: [[String: String]]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
+        try csvText(rows).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func exitCodesFollowPackageBenchmark() throws {
+        let base = try write(runRows())
+        let worse = try write(runRows(pte: (2 << 20) * 105 / 100))
+        let slower = try write(runRows(seconds: 0.5))
+        let better = try write(runRows(pte: 1 << 20))
+        let alien = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
+        try "x,y\n1,2\n".write(toFile: alien, atomically: true, encoding: .utf8)
+        defer { [base, worse, slower, better, alien].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        #expect(try bench(["compare", base, base]).status == 0)
+        #expect(try bench(["compare", base, worse]).status == 2)
+        #expect(try bench(["compare", base, slower, "--threshold", "10"]).status == 2)
+        #expect(try bench(["compare", base, slower, "--threshold", "200"]).status == 0)
+        #expect(try bench(["compare", base, better]).status == 4)
+        #expect(try bench(["compare", base, "/nonexistent.csv"]).status == 1)
+        #expect(try bench(["compare", base, alien]).status == 1)
+        let markdown = try bench(["compare", base, worse, "--format", "markdown"])
+        #expect(markdown.stdout.hasPrefix("### bench compare: REGRESSION"))
+    }
+}
