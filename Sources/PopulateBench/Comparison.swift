@@ -21,14 +21,20 @@ public struct Comparison: Sendable {
         public var isTime: Bool
         /// Changes smaller than this many units are never findings.
         public var floor: Double
+        /// The phases whose values are deterministic enough to compare; nil: every phase.
+        public var phases: Set<String>?
+        /// Only a change between zero and non-zero counts (a count whose size depends on scheduling).
+        public var zeroCrossingOnly = false
     }
 
+    /// The snapshot phase's memory depends on where random writes land, so only population and
+    /// protection are compared byte for byte; of the snapshot, whether it stayed consistent.
     public static let metrics: [Metric] = [
-        Metric(column: "pte_bytes", isTime: false, floor: 16 * 1024),
-        Metric(column: "rss_anon_bytes", isTime: false, floor: 512 * 1024),
-        Metric(column: "rss_shmem_bytes", isTime: false, floor: 512 * 1024),
-        Metric(column: "hugetlb_bytes", isTime: false, floor: 0),
-        Metric(column: "inconsistent_pages", isTime: false, floor: 0),
+        Metric(column: "pte_bytes", isTime: false, floor: 16 * 1024, phases: ["populate", "protect"]),
+        Metric(column: "rss_anon_bytes", isTime: false, floor: 512 * 1024, phases: ["populate", "protect"]),
+        Metric(column: "rss_shmem_bytes", isTime: false, floor: 512 * 1024, phases: ["populate", "protect"]),
+        Metric(column: "hugetlb_bytes", isTime: false, floor: 0, phases: ["populate", "protect"]),
+        Metric(column: "inconsistent_pages", isTime: false, floor: 0, phases: ["snapshot"], zeroCrossingOnly: true),
         Metric(column: "seconds", isTime: true, floor: 0.0005),
     ]
 
@@ -87,13 +93,14 @@ public struct Comparison: Sendable {
                 missingInNew.append(key)
                 continue
             }
-            for metric in Self.metrics {
+            for metric in Self.metrics where metric.phases?.contains(baseRow["phase"] ?? "") ?? true {
                 guard let before = baseRow["\(metric.column)_median"].flatMap(Double.init),
                       let after = newRow["\(metric.column)_median"].flatMap(Double.init) else { continue }
                 let change = after - before
                 let relative = before == 0 ? (change == 0 ? 0 : Double.infinity) : abs(change) / before
                 let tolerance = metric.isTime ? threshold : Self.memoryTolerance
-                let significant = abs(change) > metric.floor && relative > tolerance
+                let significant = metric.zeroCrossingOnly ? (before == 0) != (after == 0)
+                    : abs(change) > metric.floor && relative > tolerance
                 findings.append(Finding(config: key, metric: metric, base: before, new: after,
                                         isRegression: significant && change > 0, isSignificant: significant))
             }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The nightly performance job: prepares hugepages, runs the nightly matrices, plots them, compares
+# each with results/baseline/, restores the host, and exits with bench compare's code
+# (0 same, 2 regression, 4 only improvements, 1 unusable input).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=results/nightly
+baseline=results/baseline
+threshold=${THRESHOLD:-15}
+repetitions=${REPETITIONS:-5}
+usage() {
+    cat <<'USAGE'
+usage: scripts/nightly.sh [--out DIR] [--baseline DIR] [--threshold PCT] [--update-baseline]
+  --out DIR          where CSVs, plots and compare.md go            [results/nightly]
+  --baseline DIR     the CSVs to compare against                     [results/baseline]
+  --threshold PCT    time change that counts, passed to bench compare [15, or $THRESHOLD]
+  --update-baseline  copy this run's CSVs into the baseline folder after comparing
+USAGE
+}
+update=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) out=${2:?}; shift 2 ;;
+        --baseline) baseline=${2:?}; shift 2 ;;
+        --threshold) threshold=${2:?}; shift 2 ;;
+        --update-baseline) update=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "nightly.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+start=$(date +%s)
+step() { echo "nightly.sh: [$(( $(date +%s) - start ))s] $*"; }
+
+scripts/setup.sh --hugepages 160 --plot
+trap 'scripts/setup.sh --restore' EXIT
+
+step "building"
+swift build -c release --product bench
+bench=.build/release/bench
+mkdir -p "$out"
+
+# name|arguments: the nightly matrices. Each writes $out/<name>.csv (and its summary).
+matrices=(
+    "default|--repetitions $repetitions"
+    "plugged-sweep|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy full-touch,discard-touch,qemu-8.0 --plugged 0,0.25,0.5,0.75,1 --resident 0 --repetitions 3"
+    "snapshot|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy none,qemu-6.1,qemu-6.2,qemu-7.2,qemu-8.0,wp-unpopulated --snapshot --writers 1 --write-rate 20000 --repetitions 3"
+)
+
+worst=0
+summary="$out/compare.md"
+echo "# PopulateBench nightly on $(hostname), kernel $(uname -r)" > "$summary"
+for entry in "${matrices[@]}"; do
+    name=${entry%%|*}
+    args=${entry#*|}
+    step "running $name: bench run $args"
+    # shellcheck disable=SC2086
+    "$bench" run $args --quiet --out "$out/$name.csv" > "$out/$name.txt" || {
+        code=$?
+        echo "nightly.sh: bench run $name exited $code" >&2
+        [ "$code" -eq 1 ] && worst=1 || exit "$code"
+    }
+    samples=()
+    [ -f "$out/$name-samples.csv" ] && samples=(--samples "$out/$name-samples.csv")
+    step "plotting $name"
+    python3 scripts/plot.py "$out/$name.csv" "${samples[@]}" --out "$out/plots/$name"
+    if [ -f "$baseline/$name.csv" ]; then
+        step "comparing $name with $baseline/$name.csv"
+        set +e
+        "$bench" compare "$baseline/$name.csv" "$out/$name.csv" --threshold "$threshold" --format markdown \
+            > "$out/compare-$name.md"
+        code=$?
+        set -e
+        { echo; echo "## $name"; echo; cat "$out/compare-$name.md"; } >> "$summary"
+        "$bench" compare "$baseline/$name.csv" "$out/$name.csv" --threshold "$threshold" | tail -1
+        # Severity: unusable input (1) > regression (2) > improvement (4) > same (0).
+        case "$code" in
+            1) worst=1 ;;
+            2) [ "$worst" -ne 1 ] && worst=2 ;;
+            4) [ "$worst" -eq 0 ] && worst=4 ;;
+        esac
+    else
+        echo "nightly.sh: no baseline $baseline/$name.csv; nothing to compare" | tee -a "$summary"
+    fi
+    if [ "$update" -eq 1 ]; then
+        mkdir -p "$baseline"
+        cp "$out/$name.csv" "$baseline/$name.csv"
+        step "baseline $baseline/$name.csv updated"
+    fi
+done
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$summary" >> "$GITHUB_STEP_SUMMARY"; fi
+step "done: CSVs, plots and $summary in $out; exit $worst"
+exit "$worst"
