@@ -67,11 +67,20 @@ fi
 need=()
 dpkg -s libnuma-dev >/dev/null 2>&1 || need+=(libnuma-dev)
 command -v gcc >/dev/null || need+=(gcc)
-if [ "$plot" -eq 1 ]; then python3 -c 'import matplotlib' 2>/dev/null || need+=(python3-matplotlib); fi
+# python3 may be a pyenv or venv interpreter that apt's python3-matplotlib does not serve: pip it is.
+plot_pip=0
+if [ "$plot" -eq 1 ] && ! python3 -c 'import matplotlib' 2>/dev/null; then
+    if [ "$(command -v python3)" = /usr/bin/python3 ]; then need+=(python3-matplotlib); else plot_pip=1; fi
+fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup.sh: installing ${need[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ "$plot_pip" -eq 1 ]; then
+    echo "setup.sh: installing matplotlib for $(command -v python3) with pip"
+    python3 -m pip install --quiet matplotlib
 fi
 
 if [ -n "$hugepages" ]; then

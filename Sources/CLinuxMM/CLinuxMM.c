@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -47,3 +48,9 @@ int clmm_uffdio_register(int fd, struct uffdio_register *reg) { return ioctl(fd,
 int clmm_uffdio_unregister(int fd, struct uffdio_range *range) { return ioctl(fd, UFFDIO_UNREGISTER, range); }
 int clmm_uffdio_writeprotect(int fd, struct uffdio_writeprotect *wp) { return ioctl(fd, UFFDIO_WRITEPROTECT, wp); }
 int clmm_uffdio_wake(int fd, struct uffdio_range *range) { return ioctl(fd, UFFDIO_WAKE, range); }
+
+void clmm_malloc_tuning(int trimThreshold, int mmapThreshold, int topPad) {
+    mallopt(M_TRIM_THRESHOLD, trimThreshold);
+    mallopt(M_MMAP_THRESHOLD, mmapThreshold);
+    mallopt(M_TOP_PAD, topPad);
+}

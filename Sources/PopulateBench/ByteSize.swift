@@ -1,3 +1,5 @@
+import Foundation
+
 /// Sizes as users write them (`4096`, `64KiB`, `256MiB`, `1GiB`; `K`, `M`, `G` alone mean the
 /// binary units) and as the table prints them.
 public enum ByteSize {
@@ -39,15 +41,8 @@ public enum ByteSize {
         return "\(bytes)B"
     }
 
+    /// Fixed-point with `digits` decimals, never an exponent: CSV readers must parse it as written.
     static func formatDecimal(_ value: Double, digits: Int) -> String {
-        var scale = 1.0
-        for _ in 0 ..< digits { scale *= 10 }
-        let rounded = (value * scale).rounded() / scale
-        var text = "\(rounded)"
-        if let dot = text.firstIndex(of: ".") {
-            let decimals = text.distance(from: dot, to: text.endIndex) - 1
-            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-        }
-        return text
+        String(format: "%.\(digits)f", value)
     }
 }

@@ -143,6 +143,7 @@ public final class ChildTrialLauncher: @unchecked Sendable {
             FileHandle.standardError.write(Data("bench _trial: no readable trial request on stdin\n".utf8))
             return 1
         }
+        HeapReserve.prepare(bytes: 32 << 20)
         let result = Trial(config: request.config, host: request.host).run()
         guard let encoded = try? JSONEncoder().encode(result) else { return 1 }
         FileHandle.standardOutput.write(encoded)

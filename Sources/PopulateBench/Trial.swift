@@ -50,6 +50,10 @@ public struct Trial {
             model.discard(range)
         }
 
+        // The first sample initializes what sampling needs (runtime metadata, buffers) after it has
+        // read VmPTE; a throwaway one keeps that out of the populate row.
+        _ = try Sample.take(hugePageSize: config.pageBytes)
+        if measuresPlacement { _ = try NUMA.placement(of: region.mapping, pageSize: region.pageSize) }
         let populateRanges = config.strategy.populateRanges(regionSize: region.size, map: map)
         var populate = PhaseResult(phase: .populate)
         populate.expected = populateRanges.reduce(CostModel.Cost()) { $0 + model.read($1) }

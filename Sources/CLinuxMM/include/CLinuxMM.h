@@ -53,6 +53,10 @@ int clmm_fstatfs_type(int fd, long *type);
 /// A path's file system magic and block size (a hugetlbfs mount's huge page size).
 int clmm_statfs_info(const char *path, long *type, long *blockSize);
 
+/// Sets malloc's trim threshold, mmap threshold and top pad (`mallopt`, which Swift's Glibc
+/// module does not import).
+void clmm_malloc_tuning(int trimThreshold, int mmapThreshold, int topPad);
+
 int clmm_uffdio_api(int fd, struct uffdio_api *api);
 int clmm_uffdio_register(int fd, struct uffdio_register *reg);
 int clmm_uffdio_unregister(int fd, struct uffdio_range *range);

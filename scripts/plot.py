@@ -1,0 +1,633 @@
+#!/usr/bin/env python3
+"""Charts of a PopulateBench results CSV (columns in ../shared/CONTRACT.md).
+
+usage: python3 scripts/plot.py RESULTS.csv [--samples SAMPLES.csv] [--out DIR]
+
+Writes PNG and SVG for each chart the data supports and says, in one line each, why it skipped the
+others: memory (cost by kind against the model), plugged-sweep (cost against the plugged fraction),
+times (seconds of populate and protect), snapshot (the samples CSV over time) and numa (pages per
+node). Only rows with status `ok` count. Exit codes: 0 done, 2 unusable input (missing or empty CSV,
+missing columns), 1 any other error.
+"""
+
+import argparse
+import csv
+import math
+import statistics
+import sys
+import textwrap
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import NamedTuple
+
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+except ImportError:
+    sys.exit("plot.py: matplotlib is missing: install it with scripts/setup.sh --plot")
+
+REQUIRED = [
+    "host", "kernel", "backend", "page_bytes", "region_bytes", "block_bytes", "layout", "thp",
+    "plugged_fraction", "resident_fraction", "strategy", "repetition", "phase", "status",
+    "pte_bytes", "rss_anon_bytes", "rss_shmem_bytes", "hugetlb_bytes", "seconds",
+    "expected_pte_bytes", "expected_data_bytes",
+]
+INT_COLUMNS = [
+    "page_bytes", "region_bytes", "block_bytes", "repetition", "pte_bytes", "rss_anon_bytes",
+    "rss_shmem_bytes", "hugetlb_bytes", "expected_pte_bytes", "expected_data_bytes",
+]
+FLOAT_COLUMNS = ["plugged_fraction", "resident_fraction", "seconds"]
+SAMPLE_REQUIRED = ["trial", "phase", "t_seconds", "rss_bytes", "pte_bytes"]
+
+BACKENDS = ["anon-private", "anon-shared", "memfd-shmem", "memfd-hugetlb", "hugetlbfs"]
+STRATEGIES = [
+    "none", "full-touch", "full-madvise", "discard-touch", "discard-madvise",
+    "qemu-6.1", "qemu-6.2", "qemu-7.2", "qemu-8.0", "wp-unpopulated",
+]
+STRATEGY_COLORS = dict(zip(STRATEGIES, plt.get_cmap("tab10").colors))
+KIND_COLORS = {"page tables": "#d62728", "anon": "#1f77b4", "shmem": "#2ca02c", "hugetlb": "#9467bd"}
+MODEL_STYLE = {"color": "black", "linewidth": 2.5}
+MAX_PANELS = 12
+TIME_FLOOR = 1e-6  # the CSV's resolution: a phase reported as 0 s is drawn here on the log axis
+
+plt.rcParams.update({
+    "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "xtick.labelsize": 9,
+    "ytick.labelsize": 9, "legend.fontsize": 10, "figure.titlesize": 13,
+    "svg.fonttype": "none", "axes.spines.top": False, "axes.spines.right": False,
+})
+
+
+class InputError(Exception):
+    """The input cannot be read as a results CSV: exit code 2."""
+
+
+class PlotError(Exception):
+    """Anything else that stops the charts: exit code 1."""
+
+
+class Config(NamedTuple):
+    backend: str
+    page_bytes: int
+    region_bytes: int
+    block_bytes: int
+    layout: str
+    thp: str
+    plugged: float | None  # None where a chart puts the plugged fraction on an axis
+    resident: float
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_table(path, required):
+    """Rows of a CSV file as dicts; InputError if it is missing, empty or lacks a required column."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames
+            rows = list(reader)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file")
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{path}: cannot read: {e}")
+    if not header:
+        raise InputError(f"{path}: empty file (expected a header line and rows)")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    if not rows:
+        raise InputError(f"{path}: a header but no rows")
+    return rows
+
+
+def number(row, column, kind, path, line):
+    """row[column] as kind (int or float); PlotError naming the file, line and column otherwise."""
+    if row[column] is None:
+        raise PlotError(f"{path}, line {line}: fewer fields than the header (no {column})")
+    try:
+        return kind(row[column])
+    except ValueError:
+        raise PlotError(f"{path}, line {line}: {column} '{row[column]}' is not a number")
+
+
+def load_results(path):
+    """The ok rows of a results CSV, numbers converted and each with its Config under 'config'."""
+    raw = read_table(path, REQUIRED)
+    rows = []
+    for line, r in enumerate(raw, start=2):
+        if r["status"] != "ok":
+            continue
+        row = dict(r)
+        for column in INT_COLUMNS:
+            row[column] = number(r, column, int, path, line)
+        for column in FLOAT_COLUMNS:
+            row[column] = number(r, column, float, path, line)
+        row["config"] = Config(row["backend"], row["page_bytes"], row["region_bytes"], row["block_bytes"],
+                               row["layout"], row["thp"], row["plugged_fraction"], row["resident_fraction"])
+        row["numa"] = parse_numa(r["numa_pages"], path, line) if "numa_pages" in r else None
+        rows.append(row)
+    if not rows:
+        statuses = ", ".join(f"{n} {s}" for s, n in Counter(r["status"] for r in raw).items())
+        raise PlotError(f"{path}: no row has status ok ({statuses})")
+    return rows
+
+
+def load_samples(path):
+    """Rows of a samples CSV with t_seconds, rss_bytes and pte_bytes as numbers."""
+    rows = []
+    for line, r in enumerate(read_table(path, SAMPLE_REQUIRED), start=2):
+        rows.append({"trial": r["trial"], "phase": r["phase"],
+                     **{c: number(r, c, float, path, line) for c in ("t_seconds", "rss_bytes", "pte_bytes")}})
+    return rows
+
+
+def parse_numa(text, path, line):
+    """numa_pages ('0:1234;1:5678;zero:N;none:N') as {key: pages}; {} when empty."""
+    pages = {}
+    for item in filter(None, (text or "").split(";")):
+        key, sep, value = item.partition(":")
+        if not sep or not value.strip().isdigit():
+            raise PlotError(f"{path}, line {line}: numa_pages '{text}' is not like 0:12;1:34;zero:N;none:N")
+        pages[key.strip()] = int(value)
+    return pages
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def size(n):
+    """Bytes as the largest binary unit that divides them: '1 GiB', '2 MiB', '4 KiB'."""
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} B"
+
+
+def percent(fraction):
+    return f"{fraction * 100:g}%"
+
+
+def byte_unit(largest):
+    """(divisor, name) of KiB, MiB or GiB for axis values up to largest bytes."""
+    for divisor, name in ((1 << 30, "GiB"), (1 << 20, "MiB")):
+        if largest >= divisor:
+            return divisor, name
+    return (1 << 10, "KiB") if largest > 0 else (1 << 20, "MiB")
+
+
+def human(n):
+    """Bytes for a label, in the unit of their own magnitude: '4 KiB', '1.5 MiB', '225 MiB'."""
+    if n == 0:
+        return "0"
+    divisor, unit = byte_unit(abs(n))
+    value = n / divisor
+    return f"{value:.0f} {unit}" if abs(value) >= 100 else f"{value:.3g} {unit}"
+
+
+def duration(seconds, _=None):
+    """A log-axis tick: '0.1 s', '10 ms', '0.1 ms', '10 µs'."""
+    seconds = float(f"{seconds:.6g}")  # a tick at 10**-1 may arrive as 0.09999…
+    if seconds >= 0.1:
+        return f"{seconds:g} s"
+    if seconds >= 1e-4:
+        return f"{seconds * 1e3:g} ms"
+    return f"{seconds * 1e6:g} µs"
+
+
+def count(value, _=None):
+    """A page-count tick: '64', '50k', '1.5M'."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
+def config_parts(config):
+    """{field: text} describing a config, without its backend; a field set to None is left out."""
+    parts = {
+        "region": size(config.region_bytes), "page": f"{size(config.page_bytes)} pages",
+        "block": f"block {size(config.block_bytes)}",
+        "plugged": None if config.plugged is None else f"{percent(config.plugged)} plugged",
+        "resident": f"{percent(config.resident)} resident", "layout": f"{config.layout} layout",
+        "thp": f"thp={config.thp}",
+    }
+    return {k: v for k, v in parts.items() if v is not None}
+
+
+def titles(what, rows, configs, note=None):
+    """The figure title (what, host and kernel, the config every panel shares, note) and a title per
+    panel (its backend and what differs between panels)."""
+    parts = [config_parts(c) for c in configs]
+    common = {k: v for k, v in parts[0].items() if all(p.get(k) == v for p in parts)}
+    panels = [textwrap.fill(f"{c.backend}  " + ", ".join(v for k, v in p.items() if k not in common), 50)
+              for c, p in zip(configs, parts)]
+    return "\n".join(filter(None, [f"{what} — {where(rows)}", ", ".join(common.values()), note])), panels
+
+
+def where(rows):
+    """'host vm, kernel 6.18…' (every distinct pair, joined)."""
+    pairs = sorted({(r["host"], r["kernel"]) for r in rows})
+    return "; ".join(f"host {h}, kernel {k}" for h, k in pairs)
+
+
+def repetitions_note(groups):
+    """'medians of 3 repetitions' over groups of rows (one group per bar or point)."""
+    counts = sorted({len({r["repetition"] for r in g}) for g in groups})
+    span = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    return f"medians of {span} repetition{'s' if counts[-1] > 1 else ''}"
+
+
+def rank(order, name):
+    return (order.index(name), name) if name in order else (len(order), name)
+
+
+def strategy_palette(strategies):
+    """{strategy: colour}: the fixed tab10 colour of a known strategy, light tab20 ones for the rest."""
+    extra = iter(plt.get_cmap("tab20").colors[1::2])
+    return {s: STRATEGY_COLORS.get(s) or next(extra, "grey") for s in strategies}
+
+
+def config_key(config):
+    return (rank(BACKENDS, config.backend), config[1:])
+
+
+# ---------------------------------------------------------------- grouping
+
+
+def group(rows, key):
+    groups = defaultdict(list)
+    for r in rows:
+        groups[key(r)].append(r)
+    return groups
+
+
+def median(rows, column):
+    return statistics.median(r[column] for r in rows) if rows else 0
+
+
+def panels_of(rows):
+    """[(config, rows)] in backend order: every config, or the most common one per backend past MAX_PANELS."""
+    by_config = group(rows, lambda r: r["config"])
+    configs = sorted(by_config, key=config_key)
+    if len(configs) > MAX_PANELS:
+        counts = Counter(r["config"] for r in rows)
+        best = {}
+        for config in by_config:  # file order, so ties go to the first seen
+            current = best.get(config.backend)
+            if current is None or counts[config] > counts[current]:
+                best[config.backend] = config
+        configs = sorted(best.values(), key=config_key)
+        print(f"note: {len(by_config)} configurations are too many panels; memory, times and numa show "
+              f"the most common one per backend ({len(by_config) - len(configs)} left out)")
+    return [(c, by_config[c]) for c in configs]
+
+
+def strategies_of(rows):
+    return sorted({r["strategy"] for r in rows}, key=lambda s: rank(STRATEGIES, s))
+
+
+def memory_cost(rows):
+    """({kind: median bytes}, model bytes) of one strategy's rows: what populate and protect cost."""
+    populate = [r for r in rows if r["phase"] == "populate"]
+    protect = [r for r in rows if r["phase"] == "protect"]
+    kinds = {
+        "page tables": median(populate, "pte_bytes") + median(protect, "pte_bytes"),
+        "anon": median(populate, "rss_anon_bytes"),
+        "shmem": median(populate, "rss_shmem_bytes"),
+        "hugetlb": median(populate, "hugetlb_bytes"),
+    }
+    model = (median(populate, "expected_pte_bytes") + median(protect, "expected_pte_bytes")
+             + median(populate, "expected_data_bytes"))
+    return kinds, model
+
+
+def total(kinds):
+    """The cost of all kinds together, a negative median (counter lag) counted as zero."""
+    return sum(max(v, 0) for v in kinds.values())
+
+
+# ---------------------------------------------------------------- figures
+
+
+def figure(n, ncols, panel_size, title):
+    """A constrained figure: n panels in ncols columns and a full-width strip below for the legend."""
+    nrows = math.ceil(n / ncols)
+    mosaic = [[str(i * ncols + j) if i * ncols + j < n else "." for j in range(ncols)] for i in range(nrows)]
+    mosaic.append(["legend"] * ncols)
+    width, height = panel_size
+    title = "\n".join(textwrap.fill(line, int(width * ncols * 9)) for line in title.split("\n"))
+    fig, axes = plt.subplot_mosaic(
+        mosaic, figsize=(width * ncols, height * nrows + 0.7), layout="constrained",
+        gridspec_kw={"height_ratios": [height] * nrows + [0.45]})
+    fig.suptitle(title)
+    axes["legend"].axis("off")
+    return fig, [axes[str(i)] for i in range(n)], axes["legend"]
+
+
+def panel_width(panels):
+    """Inches for a panel with a bar or box per strategy, wide enough for its title."""
+    return max(4.2, 0.62 * max(len(strategies_of(rows)) for _, rows in panels) + 1.4)
+
+
+def legend_strip(ax, handles):
+    ax.legend(handles=handles, loc="center", ncol=min(len(handles), 6), frameon=False)
+
+
+def strategy_axis(ax, strategies):
+    ax.set_xticks(range(len(strategies)))
+    ax.set_xticklabels(strategies, rotation=35, ha="right", rotation_mode="anchor")
+    ax.set_xlim(-0.6, len(strategies) - 0.4)
+
+
+def save(fig, out, name):
+    """Write name.png and name.svg into out, print their paths."""
+    paths = [out / f"{name}.png", out / f"{name}.svg"]
+    try:
+        for path in paths:
+            fig.savefig(path, dpi=120)
+    except OSError as e:
+        raise PlotError(f"cannot write {e.filename or out}: {e.strerror}")
+    finally:
+        plt.close(fig)
+    for path in paths:
+        print(path)
+
+
+def skip(name, why):
+    print(f"skipped {name}: {why}")
+
+
+def plot_memory(panels, out):
+    """memory: per backend and config, what populate + protect cost per strategy, stacked by kind
+    (page tables of both phases, then the populate phase's RssAnon, RssShmem and HugetlbPages),
+    medians over repetitions, with the model's expectation as a black line across each bar.
+    A negative median (the RSS counters lag by a few pages) is drawn as zero."""
+    width = panel_width(panels)
+    all_rows = [r for _, rows in panels for r in rows]
+    bars = [g for _, rows in panels for g in group(rows, lambda r: r["strategy"]).values()]
+    title, panel_titles = titles("Memory cost of populate + protect", all_rows, [c for c, _ in panels],
+                                 repetitions_note(bars))
+    fig, axes, strip = figure(len(panels), min(len(panels), 3), (width, 3.8), title)
+    used = set()
+    for ax, panel_title, (_, rows) in zip(axes, panel_titles, panels):
+        strategies = strategies_of(rows)
+        costs = [memory_cost([r for r in rows if r["strategy"] == s]) for s in strategies]
+        largest = max(max(total(kinds), model) for kinds, model in costs)
+        divisor, unit = byte_unit(largest)
+        bottom = [0.0] * len(strategies)
+        for kind, color in KIND_COLORS.items():
+            heights = [max(kinds[kind], 0) / divisor for kinds, _ in costs]
+            if any(heights):
+                used.add(kind)
+                ax.bar(range(len(strategies)), heights, 0.7, bottom=bottom, color=color)
+                bottom = [b + h for b, h in zip(bottom, heights)]
+        for x, (top, (_, model)) in enumerate(zip(bottom, costs)):
+            ax.hlines(model / divisor, x - 0.42, x + 0.42, **MODEL_STYLE, zorder=3)
+            ax.annotate(human(round(top * divisor)), (x, max(top, model / divisor)), xytext=(0, 3),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
+        ax.margins(y=0.15)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(unit)
+        ax.set_title(panel_title)
+        strategy_axis(ax, strategies)
+    handles = [Patch(color=KIND_COLORS[k], label=k) for k in KIND_COLORS if k in used]
+    legend_strip(strip, handles + [Line2D([], [], **MODEL_STYLE, label="model (expected)")])
+    save(fig, out, "memory")
+
+
+def sweeps_of(rows):
+    """[(config with plugged=None, {strategy: {plugged: rows}})] for configs with ≥2 plugged fractions."""
+    sweeps = []
+    by_rest = group(rows, lambda r: r["config"]._replace(plugged=None))
+    for rest in sorted(by_rest, key=config_key):
+        if len({r["plugged_fraction"] for r in by_rest[rest]}) >= 2:
+            by_strategy = group(by_rest[rest], lambda r: r["strategy"])
+            sweeps.append((rest, {s: group(by_strategy[s], lambda r: r["plugged_fraction"])
+                                  for s in strategies_of(by_rest[rest])}))
+    return sweeps
+
+
+def plot_plugged_sweep(rows, out):
+    """plugged-sweep: per backend (and the rest of its config), the total memory cost of populate +
+    protect (page tables + the backend's data) against the plugged fraction, one line per strategy,
+    medians over repetitions; the model's expectation as black ticks at each point."""
+    sweeps = sweeps_of(rows)
+    if not sweeps:
+        return skip("plugged-sweep", "no backend was run at two or more plugged fractions")
+    points = [g for _, lines in sweeps for by_plugged in lines.values() for g in by_plugged.values()]
+    title, panel_titles = titles("Memory cost against plugged fraction", rows, [c for c, _ in sweeps],
+                                 repetitions_note(points))
+    fig, axes, strip = figure(len(sweeps), min(len(sweeps), 3), (5.2, 3.8), title)
+    colors = strategy_palette(strategies_of([r for g in points for r in g]))
+    styles = {s: {"color": c, "marker": "osD^vP*X<>"[i % 10], "linestyle": ("-", "--", "-.", ":")[i % 4],
+                  "markerfacecolor": "none", "markersize": 8, "markeredgewidth": 1.8, "linewidth": 2}
+              for i, (s, c) in enumerate(colors.items())}
+    for ax, panel_title, (_, lines) in zip(axes, panel_titles, sweeps):
+        series = {s: sorted((p, memory_cost(g)) for p, g in by_plugged.items())
+                  for s, by_plugged in lines.items()}
+        largest = max(max(total(k), m) for pts in series.values() for _, (k, m) in pts)
+        divisor, unit = byte_unit(largest)
+        for strategy, pts in series.items():
+            xs = [p * 100 for p, _ in pts]
+            ax.plot(xs, [total(k) / divisor for _, (k, _) in pts], **styles[strategy])
+            ax.plot(xs, [m / divisor for _, (_, m) in pts], linestyle="none", marker="_", markersize=14,
+                    markeredgewidth=2, color="black", zorder=3)
+        ax.set_xlabel("plugged (% of blocks)")
+        ax.set_ylabel(unit)
+        ax.set_ylim(bottom=0)
+        ax.set_title(panel_title)
+    handles = [Line2D([], [], label=s, **style) for s, style in styles.items()]
+    model = Line2D([], [], color="black", marker="_", markersize=14, markeredgewidth=2, linestyle="none",
+                   label="model (expected)")
+    legend_strip(strip, handles + [model])
+    save(fig, out, "plugged-sweep")
+
+
+def plot_times(panels, out):
+    """times: per backend and config, the wall seconds of the populate and protect phases per strategy,
+    as box plots over repetitions (each repetition a dot), on a log axis so that fast strategies stay
+    visible; a phase reported as 0 s (below the CSV's 1 µs resolution) is drawn at 1 µs."""
+    width = panel_width(panels)
+    all_rows = [r for _, rows in panels for r in rows]
+    note = "box and dots over repetitions; log scale, a phase timed as 0 s is drawn at 1 µs"
+    title, panel_titles = titles("Populate and protect time", all_rows, [c for c, _ in panels], note)
+    fig, axes, strip = figure(len(panels), min(len(panels), 3), (width, 3.8), title)
+    phases = {"populate": ("#1f77b4", -0.19), "protect": ("#ff7f0e", 0.19)}
+    for ax, panel_title, (_, rows) in zip(axes, panel_titles, panels):
+        strategies = strategies_of(rows)
+        for phase, (color, shift) in phases.items():
+            of_phase = group([r for r in rows if r["phase"] == phase], lambda r: r["strategy"])
+            data = [[max(r["seconds"], TIME_FLOOR) for r in of_phase[s]] for s in strategies]
+            positions = [x + shift for x, d in enumerate(data) if d]
+            data = [d for d in data if d]
+            if not data:
+                continue
+            boxes = ax.boxplot(data, positions=positions, widths=0.32, patch_artist=True, showfliers=False,
+                               medianprops={"color": "black"}, manage_ticks=False)
+            for box in boxes["boxes"]:
+                box.set(facecolor=color, alpha=0.55)
+            for x, d in zip(positions, data):
+                ax.plot([x] * len(d), d, linestyle="none", marker=".", color=color, markersize=5)
+        log_axis(ax, [max(r["seconds"], TIME_FLOOR) for r in rows])
+        ax.set_ylabel("wall time")
+        ax.set_title(panel_title)
+        strategy_axis(ax, strategies)
+    legend_strip(strip, [Patch(color=c, alpha=0.7, label=p) for p, (c, _) in phases.items()])
+    save(fig, out, "times")
+
+
+def log_axis(ax, values):
+    """A log y axis a little past the decades around the values, ticks as durations."""
+    ax.set_yscale("log")
+    low, high = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+    ax.set_ylim(10 ** (low - 0.25), 10 ** (high + 0.25))
+    ax.yaxis.set_major_formatter(FuncFormatter(duration))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def trait(label, names):
+    """The longest of names that occurs in label, or None."""
+    found = [n for n in names if n in label]
+    return max(found, key=len) if found else None
+
+
+def plot_snapshot(samples, rows, out):
+    """snapshot: the samples CSV over time: RSS (top row) and page tables (bottom row) against
+    t_seconds, one line per trial label (and phase), one column per backend named in the labels;
+    lines share a colour per strategy when the labels name one."""
+    backends = sorted(set(BACKENDS) | {r["backend"] for r in rows}, key=lambda b: rank(BACKENDS, b))
+    strategies = sorted(set(STRATEGIES) | {r["strategy"] for r in rows}, key=lambda s: rank(STRATEGIES, s))
+    colors = strategy_palette(strategies)
+    phases = {s["phase"] for s in samples}
+    lines = group(samples, lambda s: (s["trial"], s["phase"]))
+    columns = group(lines, lambda key: trait(key[0], backends) or "trials")
+    names = sorted(columns, key=lambda b: rank(backends, b))
+    by_strategy = all(trait(trial, strategies) for trial, _ in lines)
+    palette = plt.get_cmap("tab10").colors
+    fig, axes, strip = figure(2 * len(names), len(names), (5.5, 3.2),
+                              f"Snapshot phase over time — {where(rows)}")
+    handles = {}
+    for col, name in enumerate(names):
+        for row, (column, what) in enumerate((("rss_bytes", "RSS"), ("pte_bytes", "page tables"))):
+            ax = axes[row * len(names) + col]
+            keys = sorted(columns[name])
+            divisor, unit = byte_unit(max(abs(s[column]) for k in keys for s in lines[k]))
+            for i, (trial, phase) in enumerate(keys):
+                label = (trait(trial, strategies) if by_strategy
+                         else trial + (f" ({phase})" if len(phases) > 1 else ""))
+                color = colors[label] if by_strategy else palette[i % len(palette)]
+                pts = sorted(lines[(trial, phase)], key=lambda s: s["t_seconds"])
+                handles[label] = ax.plot([s["t_seconds"] for s in pts], [s[column] / divisor for s in pts],
+                                         color=color, linewidth=1.6, alpha=0.85, label=label)[0]
+            ax.set_ylabel(f"{what} ({unit})")
+            ax.set_xlabel("seconds")
+            ax.set_title(f"{name}: {what}")
+    legend_strip(strip, list(handles.values()))
+    save(fig, out, "snapshot")
+
+
+def numa_bar(rows, keys):
+    """Median pages per key of numa_pages over rows (0 without rows)."""
+    return {k: statistics.median([r["numa"].get(k, 0) for r in rows]) if rows else 0 for k in keys}
+
+
+def plot_numa(panels, out):
+    """numa: where the region's pages are after each phase (numa_pages), per backend and config:
+    a pair of stacked bars per strategy (populate left, protect right and hatched) of pages on each
+    node, on the zeropage and absent, medians over repetitions."""
+    all_rows = [r for _, rows in panels for r in rows]
+    if not any(sum(k.isdigit() for k in r["numa"]) > 1 for r in all_rows):
+        return skip("numa", "no row has pages on more than one NUMA node")
+    nodes = sorted({k for r in all_rows for k in r["numa"] if k.isdigit()}, key=int)
+    keys = nodes + [k for k in ("zero", "none") if any(k in r["numa"] for r in all_rows)]
+    colors = dict(zip(nodes, plt.get_cmap("tab10").colors))
+    colors.update({"zero": "#c7c7c7", "none": "#f2f2f2"})
+    names = {"zero": "zeropage", "none": "absent"}
+    width = panel_width(panels)
+    bars = [g for _, rows in panels for g in group(rows, lambda r: r["strategy"]).values()]
+    title, panel_titles = titles("Pages per NUMA node after each phase", all_rows, [c for c, _ in panels],
+                                 repetitions_note(bars))
+    fig, axes, strip = figure(len(panels), min(len(panels), 3), (width, 3.8), title)
+    for ax, panel_title, (_, rows) in zip(axes, panel_titles, panels):
+        strategies = strategies_of(rows)
+        for phase, shift, hatch in (("populate", -0.2, None), ("protect", 0.2, "//")):
+            of_phase = group([r for r in rows if r["phase"] == phase], lambda r: r["strategy"])
+            medians = [numa_bar(of_phase[s], keys) for s in strategies]
+            bottom = [0.0] * len(strategies)
+            for k in keys:
+                heights = [m[k] for m in medians]
+                ax.bar([x + shift for x in range(len(strategies))], heights, 0.38, bottom=bottom,
+                       color=colors[k], edgecolor="#555555", linewidth=0.4, hatch=hatch)
+                bottom = [b + h for b, h in zip(bottom, heights)]
+        ax.yaxis.set_major_formatter(FuncFormatter(count))
+        ax.set_ylabel("pages")
+        ax.set_title(panel_title)
+        strategy_axis(ax, strategies)
+    handles = [Patch(facecolor=colors[k], edgecolor="#555555", label=names.get(k, f"node {k}"))
+               for k in keys]
+    handles += [Patch(facecolor="white", edgecolor="#555555", label="left: populate"),
+                Patch(facecolor="white", edgecolor="#555555", hatch="//", label="right: protect")]
+    legend_strip(strip, handles)
+    save(fig, out, "numa")
+
+
+# ---------------------------------------------------------------- main
+
+
+def default_samples(results):
+    name = results.name[:-4] if results.name.endswith(".csv") else results.name
+    return results.with_name(f"{name}-samples.csv")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="plot.py", description="Charts of a PopulateBench results CSV.")
+    parser.add_argument("results", type=Path, metavar="RESULTS.csv")
+    parser.add_argument("--samples", type=Path, metavar="SAMPLES.csv",
+                        help="snapshot samples [RESULTS-samples.csv when it exists]")
+    parser.add_argument("--out", type=Path, default=Path("results/plots"), metavar="DIR",
+                        help="where the charts go [results/plots/]")
+    return parser.parse_args(argv)
+
+
+def run(args):
+    rows = load_results(args.results)
+    samples_path = args.samples or default_samples(args.results)
+    samples = load_samples(samples_path) if args.samples or samples_path.exists() else None
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PlotError(f"cannot create {args.out}: {e.strerror}")
+    panels = panels_of(rows)
+    plot_memory(panels, args.out)
+    plot_plugged_sweep(rows, args.out)
+    plot_times(panels, args.out)
+    if samples is None:
+        skip("snapshot", f"no samples CSV ({samples_path} does not exist; --samples names one)")
+    else:
+        plot_snapshot(samples, rows, args.out)
+    if rows[0]["numa"] is None:
+        skip("numa", "the CSV has no numa_pages column")
+    else:
+        plot_numa(panels, args.out)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        run(args)
+    except InputError as e:
+        print(f"plot.py: {e}", file=sys.stderr)
+        return 2
+    except PlotError as e:
+        print(f"plot.py: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
