@@ -29,9 +29,11 @@ public final class Progress: @unchecked Sendable {
 
     public func starting(_ label: String) {
         guard !quiet, isTerminal else { return }
-        let text = "[\(done + 1)/\(total)] \(label)  ETA \(eta)"
-        let width = 160
-        write("\r\u{1B}[K" + String(text.prefix(width)))
+        let width = 20
+        let filled = total > 0 ? done * width / total : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let text = "[\(bar)] \(done + 1)/\(total) ETA \(eta)  \(label)"
+        write("\r\u{1B}[K" + String(text.prefix(Self.terminalColumns - 1)))
         lineIsOpen = true
     }
 
@@ -47,6 +49,13 @@ public final class Progress: @unchecked Sendable {
         } else {
             write("[\(done)/\(total)] \(line)\n")
         }
+    }
+
+    /// The terminal's width, so the live line never wraps (a wrapped line cannot be redrawn with `\r`).
+    static var terminalColumns: Int {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 120 }
+        return Int(size.ws_col)
     }
 
     public func message(_ text: String) {
