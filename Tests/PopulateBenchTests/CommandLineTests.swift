@@ -1,5 +1,7 @@
 import Foundation
+import LinuxMM
 import Testing
+@testable import PopulateBench
 
 /// The `bench` binary that SwiftPM built beside the test bundle.
 let benchBinary: URL? = {
@@ -60,6 +62,14 @@ struct CommandLineInput {
         (["--hugepage-size", "4MiB"], "--hugepage-size"),
         (["--format", "xml"], "--format"),
         (["--no-such-flag"], "--no-such-flag"),
+        (["--numa", "bind:7"], "--numa"),
+        (["--numa", "nearest"], "--numa"),
+        (["--numa", "interleave:0,0"], "--numa"),
+        (["--populate-node", "9"], "--populate-node"),
+        (["--writers", "2"], "--writers"),
+        (["--snapshot", "--tracking", "eager"], "--tracking"),
+        (["--snapshot", "--sample-interval", "0ms"], "--sample-interval"),
+        (["--trial-timeout", "0"], "--trial-timeout"),
     ]
 
     @Test(arguments: badInputs)
@@ -137,9 +147,61 @@ struct ChildProcessRuns {
         #expect(rows.filter { $0.contains(",ok,") }.count == 6)
     }
 
-    func childPIDs(of parent: pid_t) -> [pid_t] {
-        let path = "/proc/\(parent)/task/\(parent)/children"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return text.split(separator: " ").compactMap { pid_t($0) }
+    @Test func aTrialPastItsTimeoutFailsAndSaysSo() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try bench(["run", "--backend", "anon-private", "--strategy", "full-touch", "--size", "16GiB",
+                                "--resident", "0", "--repetitions", "1", "--warmup", "0", "--trial-timeout", "0.3",
+                                "--quiet", "--out", out.path])
+        #expect(result.status == 1)
+        let csv = try String(contentsOf: out, encoding: .utf8)
+        #expect(csv.contains(",failed,") && csv.contains("--trial-timeout"), "\(csv)")
+    }
+}
+
+func childPIDs(of parent: pid_t) -> [pid_t] {
+    let path = "/proc/\(parent)/task/\(parent)/children"
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: " ").compactMap { pid_t($0) }
+}
+
+extension KernelTests {
+    /// System-wide Shmem is compared, so this runs with the other kernel tests, one at a time.
+    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests"))
+    struct Interruption {
+        @Test func sigintStopsTheRunKeepsFinishedRowsAndLeavesNothingBehind() throws {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+            defer { try? FileManager.default.removeItem(at: out) }
+            let shmemBefore = try MemInfo.current().shmem
+            let process = Process()
+            guard let binary = benchBinary else { throw MissingBench() }
+            process.executableURL = binary
+            process.arguments = ["run", "--backend", "memfd-shmem", "--strategy", "full-touch", "--size", "1GiB",
+                                 "--repetitions", "20", "--warmup", "0", "--quiet", "--out", out.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var children = Set<pid_t>()
+            var finishedRows = 0
+            for _ in 0 ..< 600 where finishedRows < 2 {
+                Thread.sleep(forTimeInterval: 0.05)
+                children.formUnion(childPIDs(of: process.processIdentifier))
+                finishedRows = ((try? String(contentsOf: out, encoding: .utf8)) ?? "").split(separator: "\n").count - 1
+            }
+            try #require(finishedRows >= 2, "no trial finished")
+            Thread.sleep(forTimeInterval: 0.2)
+            children.formUnion(childPIDs(of: process.processIdentifier))
+            let start = Date()
+            kill(process.processIdentifier, SIGINT)
+            process.waitUntilExit()
+            #expect(Date().timeIntervalSince(start) < 5)
+            #expect(process.terminationStatus == 130)
+            let table = CSV.parse(try String(contentsOf: out, encoding: .utf8))
+            #expect(table.header == ResultTable.columns)
+            #expect(!table.rows.isEmpty && table.rows.allSatisfy { $0["status"] == "ok" && $0["pte_bytes"] != "" })
+            #expect(table.rows.count % 2 == 0, "whole trials only: a populate and a protect row each")
+            for child in children { #expect(kill(child, 0) != 0, "child \(child) is gone") }
+            #expect(abs(try MemInfo.current().shmem - shmemBefore) < 4 << 20, "Shmem is back")
+        }
     }
 }
