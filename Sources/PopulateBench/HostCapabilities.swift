@@ -80,7 +80,8 @@ public struct HostCapabilities: Codable, Sendable {
             if pool.available < needed {
                 return "needs \(needed) free \(ByteSize.format(config.pageBytes)) huge pages; the"
                     + " \(ByteSize.format(config.pageBytes)) hugetlb pool has \(pool.available) free of \(pool.total)"
-                    + " (grow it: scripts/setup.sh --hugepages \(needed))"
+                    + " (grow it: scripts/setup.sh --hugepages \(needed)"
+                    + (config.pageBytes == 2 << 20 ? ")" : " --hugepage-size \(ByteSize.format(config.pageBytes)))")
             }
         }
         guard let offered = userfaultfdFeatures else {

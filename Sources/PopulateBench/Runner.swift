@@ -140,6 +140,13 @@ public final class Runner: @unchecked Sendable {
     }
 }
 
+/// An output file that cannot be created: the path is the user's, so the message names it.
+public struct OutputFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "cannot create \(path): \(reason)" }
+}
+
 /// A CSV file written row by row and flushed each time.
 final class CSVFile {
     let handle: FileHandle
@@ -147,9 +154,17 @@ final class CSVFile {
 
     init(path: String, columns: [String]) throws {
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
+        } catch let error as NSError {
+            let cause = (error.userInfo[NSUnderlyingErrorKey] as? NSError) ?? error
+            let reason = cause.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(cause.code)))
+                : cause.localizedDescription
+            throw OutputFileError(path: path, reason: reason)
+        }
         guard FileManager.default.createFile(atPath: path, contents: Data(CSV.line(columns).utf8)) else {
-            throw SystemCallError(call: "open(\(path))", errno: errno)
+            throw OutputFileError(path: path, reason: String(cString: strerror(errno)))
         }
         handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()

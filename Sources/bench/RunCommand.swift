@@ -100,6 +100,7 @@ struct RunCommand: ParsableCommand {
             try plan.validate(host: host)
             outputFormat = try CommandLineValues.oneOf(format, flag: "--format", OutputFormat.self)
             guard !out.isEmpty else { throw RunPlan.InputError(flag: "--out", "the path is empty") }
+            try Self.checkWritable(out)
         } catch let error as RunPlan.InputError {
             throw ValidationError(error.description)
         }
@@ -115,7 +116,12 @@ struct RunCommand: ParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
 
-        let report = try runner.run()
+        let report: Runner.Report
+        do {
+            report = try runner.run()
+        } catch let error as OutputFileError {
+            throw ValidationError("--out: \(error)")
+        }
         switch outputFormat {
         case .table:
             print(SummaryReport.render(summary: report.summary))
@@ -140,6 +146,21 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data((closing + "\n").utf8))
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// The CSV must be creatable before anything runs: bad input writes nothing.
+    static func checkWritable(_ path: String) throws(RunPlan.InputError) {
+        var directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw RunPlan.InputError(flag: "--out", "\(path) is a directory, not a CSV file")
+        }
+        while !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            directory = directory.deletingLastPathComponent()
+        }
+        guard isDirectory.boolValue, access(directory.path, W_OK) == 0 else {
+            throw RunPlan.InputError(flag: "--out", "cannot write \(path): \(directory.path) is not a writable directory")
+        }
     }
 
     func makePlan(host: HostCapabilities) throws(RunPlan.InputError) -> RunPlan {
