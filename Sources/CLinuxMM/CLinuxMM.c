@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -9,6 +10,50 @@
 #include "CLinuxMM.h"
 
 const int clmm_rusage_thread = RUSAGE_THREAD;
+
+// Debian 12's headers predate PAGEMAP_SCAN (Linux 6.7); the uAPI is stable, so it is spelled out here.
+#ifndef PAGEMAP_SCAN
+struct page_region {
+    __u64 start;
+    __u64 end;
+    __u64 categories;
+};
+
+struct pm_scan_arg {
+    __u64 size;
+    __u64 flags;
+    __u64 start;
+    __u64 end;
+    __u64 walk_end;
+    __u64 vec;
+    __u64 vec_len;
+    __u64 max_pages;
+    __u64 category_inverted;
+    __u64 category_mask;
+    __u64 category_anyof_mask;
+    __u64 return_mask;
+};
+
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#endif
+
+int clmm_pagemap_scan(int fd, uint64_t start, uint64_t end, uint64_t flags, uint64_t categoryMask,
+                      uint64_t returnMask, struct clmm_page_region *regions, uint64_t regionCount,
+                      uint64_t *walkEnd) {
+    struct pm_scan_arg arg = {
+        .size = sizeof(arg),
+        .flags = flags,
+        .start = start,
+        .end = end,
+        .vec = (uint64_t)(uintptr_t)regions,
+        .vec_len = regionCount,
+        .category_mask = categoryMask,
+        .return_mask = returnMask,
+    };
+    int result = ioctl(fd, PAGEMAP_SCAN, &arg);
+    *walkEnd = arg.walk_end;
+    return result;
+}
 
 int clmm_memfd_create(const char *name, unsigned int flags) {
     return (int)syscall(SYS_memfd_create, name, flags);

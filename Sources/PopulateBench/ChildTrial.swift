@@ -20,11 +20,13 @@ public final class ChildTrialLauncher: @unchecked Sendable {
     let executable: URL
     let timeout: Double
     private let lock = NSLock()
-    private var runningPID: pid_t?
+    private var running: ChildProcess?
 
     public init(executable: URL, timeout: Double) {
         self.executable = executable
         self.timeout = timeout
+        // A child that dies before reading its request must not take the parent with it.
+        signal(SIGPIPE, SIG_IGN)
     }
 
     /// The running binary, whatever name it was started by.
@@ -33,77 +35,46 @@ public final class ChildTrialLauncher: @unchecked Sendable {
             ?? CommandLine.arguments[0])
     }
 
-    /// Kills the running child, if any (for SIGINT, SIGTERM and timeouts).
+    /// Kills the running child, if any (for SIGINT and SIGTERM).
     public func killRunningChild() {
         lock.lock()
         defer { lock.unlock() }
-        if let pid = runningPID { kill(pid, SIGKILL) }
+        running?.kill()
     }
 
     public func run(_ request: TrialRequest) -> TrialResult {
         let config = request.config
         func failed(_ reason: String) -> TrialResult { TrialResult(config: config, status: .failed, reason: reason) }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = [Self.subcommand]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-
-        // Drain both pipes while the child runs, so a chatty child never blocks on a full pipe.
-        let collected = PipeCollector()
-        let readers = DispatchGroup()
-        for (pipe, isOutput) in [(output, true), (errors, false)] {
-            DispatchQueue.global().async(group: readers) {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                collected.store(data, isOutput: isOutput)
-            }
-        }
+        let child: ChildProcess
+        let encoded: Data
         do {
-            try process.run()
+            encoded = try JSONEncoder().encode(request)
+            child = try ChildProcess(path: executable.path, arguments: [Self.subcommand])
         } catch {
             return failed("could not start \(executable.path): \(error)")
         }
         lock.lock()
-        runningPID = process.processIdentifier
+        running = child
         lock.unlock()
-        do {
-            try input.fileHandleForWriting.write(contentsOf: JSONEncoder().encode(request))
-            try input.fileHandleForWriting.close()
-        } catch {
-            // The child died before reading its request; its exit status tells why.
-        }
-        var timedOut = false
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            timedOut = true
-            killRunningChild()
-            finished.wait()
-        }
+        child.send(Array(encoded))
+        let outcome = child.wait(timeout: timeout)
         lock.lock()
-        runningPID = nil
+        running = nil
         lock.unlock()
-        readers.wait()
-        let (stdout, stderr) = collected.values
-        let lastError = String(decoding: stderr, as: UTF8.self)
+        let lastError = String(decoding: outcome.stderr, as: UTF8.self)
             .split(separator: "\n").last.map { String($0) } ?? ""
 
-        if timedOut {
+        switch outcome.termination {
+        case .timedOut:
             return failed("timed out after \(ByteSize.formatDecimal(timeout, digits: 1)) s (--trial-timeout); killed")
-        }
-        switch process.terminationReason {
-        case .uncaughtSignal:
-            let signal = process.terminationStatus
+        case let .signaled(signal):
             return failed("killed by \(Self.signalName(signal)) (signal \(signal)): \(Self.likelyCause(signal, config))"
                 + (lastError.isEmpty ? "" : "; stderr: \(lastError)"))
-        case .exit where process.terminationStatus != 0:
-            return failed("child exited with status \(process.terminationStatus)"
-                + (lastError.isEmpty ? "" : ": \(lastError)"))
-        default:
+        case let .exited(status) where status != 0:
+            return failed("child exited with status \(status)" + (lastError.isEmpty ? "" : ": \(lastError)"))
+        case .exited:
             do {
-                return try JSONDecoder().decode(TrialResult.self, from: stdout)
+                return try JSONDecoder().decode(TrialResult.self, from: Data(outcome.stdout))
             } catch {
                 return failed("child sent no readable result (\(error))")
             }
@@ -148,23 +119,5 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         guard let encoded = try? JSONEncoder().encode(result) else { return 1 }
         FileHandle.standardOutput.write(encoded)
         return 0
-    }
-}
-
-private final class PipeCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var output = Data()
-    private var errors = Data()
-
-    func store(_ data: Data, isOutput: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        if isOutput { output = data } else { errors = data }
-    }
-
-    var values: (Data, Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (output, errors)
     }
 }

@@ -64,6 +64,7 @@ public struct HostCapabilities: Codable, Sendable {
     public func requiredFeatures(for config: TrialConfig) -> Userfaultfd.Features {
         var features = config.strategy.requiredFeatures
         if config.backend != .anonPrivate { features.insert(.wpHugetlbfsShmem) }
+        if config.snapshot?.tracking == .async { features.insert(.wpAsync) }
         return features
     }
 

@@ -13,13 +13,13 @@ public enum ResultTable {
     ]
     public static let columns = identityColumns + ["status", "reason"] + measureColumns + [
         "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
-        "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes",
+        "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes", "written_pages", "tracking",
     ]
     /// Identity columns added after CONTRACT.md's: part of what makes a config distinct.
-    public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node"]
+    public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node", "tracking"]
     /// Columns whose values the summary reduces to statistics.
     public static let statisticColumns = measureColumns + [
-        "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes",
+        "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes", "written_pages",
     ]
 
     public static let sampleColumns = [
@@ -67,6 +67,7 @@ public enum ResultTable {
                 "numa_policy": NUMAPolicyText.format(config.numaPolicy),
                 "populate_node": config.populateNode.map(String.init) ?? "",
                 "guest_node": config.guestNode.map(String.init) ?? "",
+                "tracking": config.snapshot?.tracking.rawValue ?? "",
             ]
             guard result.status == .ok else { return row }
             let delta = phase.delta
@@ -91,6 +92,7 @@ public enum ResultTable {
             row["peak_rss_bytes"] = phase.peakRSSBytes.map { "\($0)" } ?? ""
             row["peak_pte_bytes"] = phase.peakPTEBytes.map { "\($0)" } ?? ""
             row["writes"] = phase.writes.map { "\($0)" } ?? ""
+            row["written_pages"] = phase.writtenPages.map { "\($0)" } ?? ""
             return row
         }
     }

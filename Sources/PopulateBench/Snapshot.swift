@@ -8,13 +8,26 @@ import Synchronization
 /// guest writers write plugged pages at random until the copier is done. The oracle checks every
 /// copied page against what the guest had written when protection began.
 public struct SnapshotOptions: Codable, Hashable, Sendable {
+    /// How writes during the snapshot are tracked.
+    public enum Tracking: String, Codable, CaseIterable, Sendable {
+        /// Synchronous write-protect faults that a handler serves by copying first, as QEMU does.
+        case sync
+        /// `UFFD_FEATURE_WP_ASYNC` (Linux 6.7): the kernel un-protects a written page itself and
+        /// nobody waits; `PAGEMAP_SCAN` finds the written pages afterwards. Nothing copies a page
+        /// before a write, so the oracle shows what point-in-time consistency this gives up.
+        case async
+    }
+
+    public var tracking: Tracking = .sync
     public var writers: Int
     /// Writes per second per writer; 0: as fast as it can.
     public var writeRate: Double
     public var sampleInterval: Double
     public var outputPath: String?
 
-    public init(writers: Int = 1, writeRate: Double = 0, sampleInterval: Double = 0.001, outputPath: String? = nil) {
+    public init(tracking: Tracking = .sync, writers: Int = 1, writeRate: Double = 0, sampleInterval: Double = 0.001,
+                outputPath: String? = nil) {
+        self.tracking = tracking
         self.writers = writers
         self.writeRate = writeRate
         self.sampleInterval = sampleInterval
@@ -34,6 +47,8 @@ public struct MemorySample: Codable, Sendable, Equatable {
 public struct SnapshotOutcome: Sendable {
     public var wpFaults: Int
     public var writes: Int
+    /// Pages `PAGEMAP_SCAN` reports written (async tracking only).
+    public var writtenPages: Int?
     public var inconsistentPages: Int
     public var copiedPages: Int
     public var samples: [MemorySample]
@@ -44,6 +59,7 @@ final class SnapshotRun: @unchecked Sendable {
     let tracker: Userfaultfd
     let pattern: GuestPattern
     let pluggedPages: [Int]
+    let pluggedRuns: [Range<Int>]
     let options: SnapshotOptions
     let seed: UInt64
     let sink: FileDescriptor?
@@ -66,6 +82,7 @@ final class SnapshotRun: @unchecked Sendable {
         self.options = options
         self.seed = seed
         self.sink = sink
+        pluggedRuns = map.pluggedRuns
         pluggedPages = map.pluggedRuns.flatMap { $0.lowerBound / region.pageSize ..< $0.upperBound / region.pageSize }
         copied = Mutex(PageSet(capacity: region.pageCount))
     }
@@ -104,7 +121,9 @@ final class SnapshotRun: @unchecked Sendable {
         do {
             for page in pluggedPages {
                 try copyOnce(page)
-                try unprotect(page)
+                // In async mode a write un-protects by itself; un-protecting here would make every
+                // copied page look written to PAGEMAP_SCAN.
+                if options.tracking == .sync { try unprotect(page) }
             }
         } catch {
             record(error, in: "copier")
@@ -162,16 +181,27 @@ final class SnapshotRun: @unchecked Sendable {
     func run() throws -> SnapshotOutcome {
         let start = MonotonicClock.now()
         let samplerDone = spawn { self.sampler(start: start) }
-        let handlerDone = spawn { self.faultHandler() }
+        let handlerDone = options.tracking == .sync ? spawn { self.faultHandler() } : nil
         let writersDone = (0 ..< options.writers).map { index in spawn { self.writer(index) } }
         copier()
         writersDone.forEach { $0.wait() }
         self.writersDone.store(true, ordering: .releasing)
-        handlerDone.wait()
+        handlerDone?.wait()
         samplerStop.store(true, ordering: .releasing)
         samplerDone.wait()
         if let message = failure.withLock({ $0 }) { throw SnapshotError(message: message) }
+        var writtenPages: Int?
+        if options.tracking == .async {
+            let pagemap = try Pagemap.open()
+            defer { try? pagemap.close() }
+            var written = 0
+            for run in pluggedRuns {
+                written += try pagemap.writtenRuns(in: region.slice(run)).reduce(0) { $0 + $1.count } / region.pageSize
+            }
+            writtenPages = written
+        }
         return SnapshotOutcome(wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
+                               writtenPages: writtenPages,
                                inconsistentPages: inconsistent.load(ordering: .relaxed),
                                copiedPages: copied.withLock { $0.count }, samples: samples.withLock { $0 })
     }

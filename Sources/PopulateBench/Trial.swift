@@ -103,6 +103,7 @@ public struct Trial {
         if let outcome {
             snapshot.wpFaults = outcome.wpFaults
             snapshot.writes = outcome.writes
+            snapshot.writtenPages = outcome.writtenPages
             snapshot.inconsistentPages = outcome.inconsistentPages
             snapshot.samples = outcome.samples
             snapshot.peakRSSBytes = outcome.samples.map(\.rssBytes).max()

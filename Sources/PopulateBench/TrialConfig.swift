@@ -56,6 +56,7 @@ public struct TrialConfig: Codable, Hashable, Sendable {
         "\(backend.rawValue) \(ByteSize.format(regionBytes)) \(strategy.rawValue) plugged=\(pluggedFraction)"
             + " resident=\(residentFraction) block=\(ByteSize.format(blockBytes)) \(layout.rawValue) thp=\(thp.rawValue)"
             + (numaPolicy == .local ? "" : " numa=\(NUMAPolicyText.format(numaPolicy))")
+            + (snapshot.map { " snapshot=\($0.tracking.rawValue)" } ?? "")
             + (populateNode.map { " populate-node=\($0)" } ?? "") + (guestNode.map { " guest-node=\($0)" } ?? "")
     }
 }
@@ -86,6 +87,8 @@ public struct PhaseResult: Codable, Sendable, Equatable {
     public var peakPTEBytes: Int?
     /// Writes the guest writers made during the snapshot.
     public var writes: Int?
+    /// Pages `PAGEMAP_SCAN` found written (async tracking).
+    public var writtenPages: Int?
     public var samples: [MemorySample]?
 
     public init(phase: Phase) { self.phase = phase }

@@ -74,7 +74,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("snapshot-out"), help: "File the snapshot's pages are written to. [discarded]")
     var snapshotOut: String?
 
-    @Option(help: "How writes are tracked: sync (WP faults, as QEMU). [sync]")
+    @Option(help: "How writes are tracked: sync (WP faults served by copying first, as QEMU) or async (WP_ASYNC + PAGEMAP_SCAN). [sync]")
     var tracking: String?
 
     @Flag(help: "Run trials that the memory guard would skip.")
@@ -210,10 +210,8 @@ struct RunCommand: ParsableCommand {
                 guard !snapshotOut.isEmpty else { throw .init(flag: "--snapshot-out", "the path is empty") }
                 options.outputPath = snapshotOut
             }
-            if let tracking, tracking != "sync" {
-                throw .init(flag: "--tracking", tracking == "async"
-                    ? "async (WP_ASYNC with PAGEMAP_SCAN) is not built yet; use sync"
-                    : "unknown value '\(tracking)' (accepted: sync)")
+            if let tracking {
+                options.tracking = try CommandLineValues.oneOf(tracking, flag: "--tracking", SnapshotOptions.Tracking.self)
             }
             plan.snapshot = options
         }

@@ -41,3 +41,20 @@ extension KernelTests {
         }
     }
 }
+
+extension KernelTests.BackgroundSnapshot {
+    /// WP_ASYNC never makes a writer wait, so nothing copies a page before it changes: the scan
+    /// finds the written pages, and the oracle finds the copies that are no longer point-in-time.
+    @Test(.enabled(if: host.userfaultfdFeatures?.contains(.wpAsync) == true, "kernel lacks WP_ASYNC"))
+    func asyncTrackingReportsWrittenPagesWithoutFaults() throws {
+        var trial = config(.memfdShmem, 64 << 20, .qemu80, resident: 0.5)
+        trial.snapshot = SnapshotOptions(tracking: .async, writers: 1)
+        let result = Trial(config: trial, host: HostCapabilities.probe()).run()
+        try #require(result.status == .ok, "\(result.reason)")
+        let phase = try #require(result.phase(.snapshot))
+        #expect(phase.wpFaults == 0)
+        let written = try #require(phase.writtenPages)
+        #expect(written <= 4096, "at most the 16 MiB of plugged pages")
+        #expect((phase.inconsistentPages ?? 0) <= written, "only written pages can differ")
+    }
+}

@@ -57,6 +57,26 @@ int clmm_statfs_info(const char *path, long *type, long *blockSize);
 /// module does not import).
 void clmm_malloc_tuning(int trimThreshold, int mmapThreshold, int topPad);
 
+/// One run of pages that `PAGEMAP_SCAN` reports, with the categories they share.
+struct clmm_page_region {
+    uint64_t start;
+    uint64_t end;
+    uint64_t categories;
+};
+
+static const uint64_t clmm_page_is_wpallowed = 1 << 0;
+static const uint64_t clmm_page_is_written = 1 << 1;
+static const uint64_t clmm_page_is_present = 1 << 3;
+static const uint64_t clmm_pm_scan_wp_matching = 1 << 0;
+static const uint64_t clmm_pm_scan_check_wpasync = 1 << 1;
+
+/// `ioctl(PAGEMAP_SCAN)` (Linux 6.7) on an open `/proc/<pid>/pagemap`: fills `regions` with the runs
+/// of [start, end) whose categories match; returns how many, or -1 and errno. `walkEnd` is where
+/// the walk stopped (before `end` when `regions` filled up).
+int clmm_pagemap_scan(int fd, uint64_t start, uint64_t end, uint64_t flags, uint64_t categoryMask,
+                      uint64_t returnMask, struct clmm_page_region *regions, uint64_t regionCount,
+                      uint64_t *walkEnd);
+
 int clmm_uffdio_api(int fd, struct uffdio_api *api);
 int clmm_uffdio_register(int fd, struct uffdio_register *reg);
 int clmm_uffdio_unregister(int fd, struct uffdio_range *range);

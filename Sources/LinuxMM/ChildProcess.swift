@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process with its stdin, stdout and stderr on pipes, waited for with `waitpid` and a
+/// deadline. Plain `posix_spawn` and `poll`: Foundation's `Process` learns of a child's exit through
+/// loopback sockets, and hangs where there is no loopback interface (a minimal guest's initramfs).
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    private var stdinFD: CInt
+    private let stdoutFD: CInt
+    private let stderrFD: CInt
+
+    public enum Termination: Equatable, Sendable {
+        case exited(CInt)
+        case signaled(CInt)
+        /// Still running at the deadline; it was killed with SIGKILL.
+        case timedOut
+    }
+
+    public struct Outcome: Sendable {
+        public var termination: Termination
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+    }
+
+    /// Starts `path` with `arguments`; in the child SIGINT, SIGTERM and SIGPIPE are back to their
+    /// defaults, whatever the parent ignores. The corresponding C function is `posix_spawn`.
+    public init(path: String, arguments: [String]) throws(SystemCallError) {
+        var input: [CInt] = [-1, -1], output: [CInt] = [-1, -1], errors: [CInt] = [-1, -1]
+        _ = try valueOrThrow("pipe") { pipe(&input) }
+        _ = try valueOrThrow("pipe") { pipe(&output) }
+        _ = try valueOrThrow("pipe") { pipe(&errors) }
+        // Close-on-exec, so the child holds only the ends dup2 gives it: a child that inherited the
+        // write end of its own stdin would never read end-of-file.
+        for fd in input + output + errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+
+        var childPID: pid_t = 0
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let status = posix_spawn(&childPID, path, &actions, &attributes, argv, environ)
+        for fd in [input[0], output[1], errors[1]] { _ = Glibc.close(fd) }
+        guard status == 0 else {
+            for fd in [input[1], output[0], errors[0]] { _ = Glibc.close(fd) }
+            throw SystemCallError(call: "posix_spawn(\(path))", errno: status)
+        }
+        pid = childPID
+        stdinFD = input[1]
+        stdoutFD = output[0]
+        stderrFD = errors[0]
+    }
+
+    /// Writes `bytes` to the child's stdin and closes it. A child that exits first is no error
+    /// here (its exit status tells); the parent must ignore SIGPIPE.
+    public func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(stdinFD, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { break }
+            offset += written
+        }
+        _ = Glibc.close(stdinFD)
+        stdinFD = -1
+    }
+
+    /// Kills the child with SIGKILL. The corresponding C function is `kill`.
+    public func kill() {
+        _ = Glibc.kill(pid, SIGKILL)
+    }
+
+    /// Reads the child's output until it exits or `timeout` seconds pass (then kills it), and reaps it.
+    public func wait(timeout: Double) -> Outcome {
+        var out: [UInt8] = [], err: [UInt8] = []
+        var open = [(stdoutFD, true), (stderrFD, false)]
+        let deadline = MonotonicClock.now() + timeout
+        var termination: Termination?
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            var descriptors = open.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
+            _ = poll(&descriptors, nfds_t(descriptors.count), 50)
+            for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor.fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    if open[index].1 { out += buffer[0 ..< count] } else { err += buffer[0 ..< count] }
+                } else if count == 0 || errno != EINTR {
+                    open[index].0 = -1
+                }
+            }
+            open.removeAll { $0.0 == -1 }
+            if termination == nil, let ended = reap(blocking: false) { termination = ended }
+            if termination != nil && open.isEmpty { break }
+            if termination == nil && MonotonicClock.now() > deadline {
+                kill()
+                _ = reap(blocking: true)
+                termination = .timedOut
+                break
+            }
+        }
+        for fd in [stdoutFD, stderrFD] { _ = Glibc.close(fd) }
+        if stdinFD >= 0 { _ = Glibc.close(stdinFD) }
+        return Outcome(termination: termination!, stdout: out, stderr: err)
+    }
+
+    /// The corresponding C function is `waitpid`.
+    private func reap(blocking: Bool) -> Termination? {
+        var status: CInt = 0
+        while true {
+            let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+            if result == -1 && errno == EINTR { continue }
+            guard result == pid else { return nil }
+            let signal = status & 0x7f
+            return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+        }
+    }
+}

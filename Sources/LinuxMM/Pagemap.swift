@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxMM
+
+/// `/proc/self/pagemap` and its `PAGEMAP_SCAN` ioctl (Linux 6.7): with `UFFD_FEATURE_WP_ASYNC`
+/// the kernel clears a page's write-protection itself on a write, and the scan finds those pages.
+public struct Pagemap: Sendable {
+    public let fileDescriptor: FileDescriptor
+
+    /// The corresponding C function is `open("/proc/self/pagemap")`.
+    public static func open() throws(SystemCallError) -> Pagemap {
+        Pagemap(fileDescriptor: try FileDescriptor.open("/proc/self/pagemap", flags: .readOnly))
+    }
+
+    public func close() throws(SystemCallError) { try fileDescriptor.close() }
+
+    /// The runs of `range` that were written since they were write-protected (async mode), in
+    /// address order. With `reprotect`, the scan write-protects them again in the same walk.
+    /// The corresponding C function is `ioctl(PAGEMAP_SCAN)`.
+    public func writtenRuns(in range: Mapping, reprotect: Bool = false) throws(SystemCallError) -> [Range<UInt>] {
+        var runs: [Range<UInt>] = []
+        var regions = [clmm_page_region](repeating: clmm_page_region(), count: 1024)
+        var start = UInt64(range.address)
+        let end = UInt64(range.address) + UInt64(range.length)
+        let flags = clmm_pm_scan_check_wpasync | (reprotect ? clmm_pm_scan_wp_matching : 0)
+        while start < end {
+            var walkEnd: UInt64 = 0
+            let count = try valueOrThrow("ioctl(PAGEMAP_SCAN)") {
+                regions.withUnsafeMutableBufferPointer { buffer in
+                    clmm_pagemap_scan(fileDescriptor.rawValue, start, end, flags, clmm_page_is_written,
+                                      clmm_page_is_written, buffer.baseAddress, UInt64(buffer.count), &walkEnd)
+                }
+            }
+            runs += regions.prefix(Int(count)).map { UInt($0.start) ..< UInt($0.end) }
+            if walkEnd <= start { break }
+            start = walkEnd
+        }
+        return runs
+    }
+}
