@@ -79,6 +79,7 @@ class Config(NamedTuple):
     thp: str
     plugged: float | None  # None where a chart puts the plugged fraction on an axis
     resident: float
+    numa: str = ""  # the NUMA settings when not the default, e.g. "numa=bind:1 populate-node=1"
 
 
 # ---------------------------------------------------------------- reading
@@ -128,13 +129,26 @@ def load_results(path):
         for column in FLOAT_COLUMNS:
             row[column] = number(r, column, float, path, line)
         row["config"] = Config(row["backend"], row["page_bytes"], row["region_bytes"], row["block_bytes"],
-                               row["layout"], row["thp"], row["plugged_fraction"], row["resident_fraction"])
+                               row["layout"], row["thp"], row["plugged_fraction"], row["resident_fraction"],
+                               numa_settings(r))
         row["numa"] = parse_numa(r["numa_pages"], path, line) if "numa_pages" in r else None
         rows.append(row)
     if not rows:
         statuses = ", ".join(f"{n} {s}" for s, n in Counter(r["status"] for r in raw).items())
         raise PlotError(f"{path}: no row has status ok ({statuses})")
     return rows
+
+
+def numa_settings(row):
+    """The trial's NUMA settings as a label, empty for the default (local, no pinning); CSVs written
+    before these columns existed have none."""
+    parts = []
+    if row.get("numa_policy") not in (None, "", "local"):
+        parts.append(f"numa={row['numa_policy']}")
+    for column, name in (("guest_node", "guest-node"), ("populate_node", "populate-node")):
+        if row.get(column):
+            parts.append(f"{name}={row[column]}")
+    return " ".join(parts)
 
 
 def load_samples(path):
@@ -215,6 +229,7 @@ def config_parts(config):
         "plugged": None if config.plugged is None else f"{percent(config.plugged)} plugged",
         "resident": f"{percent(config.resident)} resident", "layout": f"{config.layout} layout",
         "thp": f"thp={config.thp}",
+        "numa": config.numa or None,
     }
     return {k: v for k, v in parts.items() if v is not None}
 
