@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -67,17 +70,6 @@ int clmm_fallocate(int fd, int mode, int64_t offset, int64_t length) {
     return fallocate(fd, mode, (off_t)offset, (off_t)length);
 }
 
-pid_t clmm_gettid(void) {
-    return (pid_t)syscall(SYS_gettid);
-}
-
-int clmm_fstatfs_type(int fd, long *type) {
-    struct statfs info;
-    int result = fstatfs(fd, &info);
-    if (result == 0) *type = (long)info.f_type;
-    return result;
-}
-
 int clmm_statfs_info(const char *path, long *type, long *blockSize) {
     struct statfs info;
     int result = statfs(path, &info);
@@ -90,12 +82,19 @@ int clmm_statfs_info(const char *path, long *type, long *blockSize) {
 
 int clmm_uffdio_api(int fd, struct uffdio_api *api) { return ioctl(fd, UFFDIO_API, api); }
 int clmm_uffdio_register(int fd, struct uffdio_register *reg) { return ioctl(fd, UFFDIO_REGISTER, reg); }
-int clmm_uffdio_unregister(int fd, struct uffdio_range *range) { return ioctl(fd, UFFDIO_UNREGISTER, range); }
 int clmm_uffdio_writeprotect(int fd, struct uffdio_writeprotect *wp) { return ioctl(fd, UFFDIO_WRITEPROTECT, wp); }
-int clmm_uffdio_wake(int fd, struct uffdio_range *range) { return ioctl(fd, UFFDIO_WAKE, range); }
 
-void clmm_malloc_tuning(int trimThreshold, int mmapThreshold, int topPad) {
-    mallopt(M_TRIM_THRESHOLD, trimThreshold);
-    mallopt(M_MMAP_THRESHOLD, mmapThreshold);
-    mallopt(M_TOP_PAD, topPad);
+void clmm_heap_reserve(size_t bytes) {
+    enum { block = 4 << 20, most = 64 };
+    void *blocks[most];
+    size_t count = bytes / block < most ? bytes / block : most;
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    // Blocks below the mmap threshold come from the brk heap, so the heap itself grows.
+    for (size_t i = 0; i < count; i++) {
+        blocks[i] = malloc(block);
+        if (blocks[i] != NULL) memset(blocks[i], 1, block);
+        __asm__ volatile("" : : "r"(blocks[i]) : "memory");
+    }
+    for (size_t i = 0; i < count; i++) free(blocks[i]);
 }

@@ -8,6 +8,9 @@ import Glibc
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     private var stdinFD: CInt
+    /// Guards `reaped`: once `waitpid` has reaped the child its pid may be reused, and must not be killed.
+    private let reapLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var reaped = false
     private let stdoutFD: CInt
     private let stderrFD: CInt
 
@@ -60,6 +63,7 @@ public final class ChildProcess: @unchecked Sendable {
             for fd in [input[1], output[0], errors[0]] { _ = Glibc.close(fd) }
             throw SystemCallError(call: "posix_spawn(\(path))", errno: status)
         }
+        pthread_mutex_init(reapLock, nil)
         pid = childPID
         stdinFD = input[1]
         stdoutFD = output[0]
@@ -80,9 +84,16 @@ public final class ChildProcess: @unchecked Sendable {
         stdinFD = -1
     }
 
-    /// Kills the child with SIGKILL. The corresponding C function is `kill`.
+    deinit {
+        pthread_mutex_destroy(reapLock)
+        reapLock.deallocate()
+    }
+
+    /// Kills the child with SIGKILL, unless it was reaped already. The corresponding C function is `kill`.
     public func kill() {
-        _ = Glibc.kill(pid, SIGKILL)
+        pthread_mutex_lock(reapLock)
+        defer { pthread_mutex_unlock(reapLock) }
+        if !reaped { _ = Glibc.kill(pid, SIGKILL) }
     }
 
     /// Reads the child's output until it exits or `timeout` seconds pass (then kills it), and reaps it.
@@ -122,8 +133,15 @@ public final class ChildProcess: @unchecked Sendable {
     private func reap(blocking: Bool) -> Termination? {
         var status: CInt = 0
         while true {
-            let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
-            if result == -1 && errno == EINTR { continue }
+            // Wait without reaping (WNOWAIT), then reap under the lock, so kill() never hits a reused pid.
+            var info = siginfo_t()
+            let waited = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT | (blocking ? 0 : WNOHANG))
+            if waited == -1 && errno == EINTR { continue }
+            guard waited == 0, info._sifields._sigchld.si_pid == pid else { return nil }
+            pthread_mutex_lock(reapLock)
+            let result = waitpid(pid, &status, 0)
+            reaped = true
+            pthread_mutex_unlock(reapLock)
             guard result == pid else { return nil }
             let signal = status & 0x7f
             return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)

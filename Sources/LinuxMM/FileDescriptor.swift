@@ -17,7 +17,6 @@ public struct FileDescriptor: Hashable, Sendable {
         public static let readWrite = OpenFlags(rawValue: O_RDWR)
         public static let create = OpenFlags(rawValue: O_CREAT)
         public static let truncate = OpenFlags(rawValue: O_TRUNC)
-        public static let exclusive = OpenFlags(rawValue: O_EXCL)
     }
 
     /// Opens `path`, close-on-exec. The corresponding C function is `open`.
@@ -48,10 +47,4 @@ public struct FileDescriptor: Hashable, Sendable {
         }
     }
 
-    /// The file system's magic number. The corresponding C function is `fstatfs`.
-    public func fileSystemType() throws(SystemCallError) -> Int {
-        var type = 0
-        _ = try valueOrThrow("fstatfs") { clmm_fstatfs_type(rawValue, &type) }
-        return type
-    }
 }

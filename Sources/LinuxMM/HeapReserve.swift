@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CLinuxMM
 
 /// Keeps the measuring process's own allocations out of its measurements. `VmPTE` and RSS are per
@@ -8,12 +5,8 @@ import CLinuxMM
 /// phase did not. Growing and touching the heap once, before measuring, and telling malloc never to
 /// give it back or to serve allocations with mmap, makes later allocations reuse what exists.
 public enum HeapReserve {
-    /// The corresponding C functions are `mallopt` and `malloc`.
+    /// The corresponding C functions are `mallopt`, `malloc` and `free`.
     public static func prepare(bytes: Int) {
-        let size = Int32(min(bytes, Int(Int32.max)))
-        clmm_malloc_tuning(Int32.max, size, size)
-        guard let block = malloc(bytes) else { return }
-        memset(block, 1, bytes)
-        free(block)
+        clmm_heap_reserve(bytes)
     }
 }

@@ -21,9 +21,4 @@ public enum KernelInfo {
 
     public static var onlineCPUs: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
-    /// The release's major and minor numbers, `(6, 18)`.
-    public static func version(of release: String = release) -> (major: Int, minor: Int)? {
-        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-        return parts.count == 2 ? (parts[0], parts[1]) : nil
-    }
 }

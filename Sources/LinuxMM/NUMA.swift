@@ -131,12 +131,23 @@ extension NUMA {
         }
     }
 
-    /// Restricts the calling thread to the CPUs of `node`, or lets it run anywhere again with nil.
+    /// Restricts the calling thread to the CPUs of `node` (for a thread that runs only that).
     /// The corresponding C function is `numa_run_on_node`.
-    public static func runOnNode(_ node: Int?) throws(SystemCallError) {
-        _ = try valueOrThrow("numa_run_on_node(\(node.map(String.init) ?? "all"))") {
-            numa_run_on_node(CInt(node ?? -1))
-        }
+    public static func runOnNode(_ node: Int) throws(SystemCallError) {
+        _ = try valueOrThrow("numa_run_on_node(\(node))") { numa_run_on_node(CInt(node)) }
+    }
+
+    /// Runs `body` on the CPUs of `node` (or where it is, for nil), then gives the calling thread
+    /// back the CPUs it had: an outer `taskset` stays in force.
+    /// The corresponding C functions are `numa_sched_getaffinity` and `numa_sched_setaffinity`.
+    public static func onNode<T>(_ node: Int?, _ body: () throws -> T) throws -> T {
+        guard let node else { return try body() }
+        guard let saved = numa_allocate_cpumask() else { throw SystemCallError(call: "numa_allocate_cpumask", errno: ENOMEM) }
+        defer { numa_free_cpumask(saved) }
+        _ = try valueOrThrow("numa_sched_getaffinity") { numa_sched_getaffinity(0, saved) }
+        try runOnNode(node)
+        defer { _ = numa_sched_setaffinity(0, saved) }
+        return try body()
     }
 
     /// Free huge pages of one size on one node, from sysfs.

@@ -28,13 +28,3 @@ public struct ResourceUsage: Equatable, Sendable, Codable {
                              minorFaults: usage.ru_minflt, majorFaults: usage.ru_majflt)
     }
 }
-
-/// A monotonic clock for phase timings.
-public enum MonotonicClock {
-    /// Seconds since an arbitrary start. The corresponding C function is `clock_gettime(CLOCK_MONOTONIC)`.
-    public static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
-}

@@ -93,9 +93,7 @@ public struct Userfaultfd: Sendable {
     public struct RegisterMode: OptionSet, Sendable {
         public let rawValue: UInt64
         public init(rawValue: UInt64) { self.rawValue = rawValue }
-        public static let missing = RegisterMode(rawValue: UInt64(UFFDIO_REGISTER_MODE_MISSING))
         public static let writeProtect = RegisterMode(rawValue: UInt64(UFFDIO_REGISTER_MODE_WP))
-        public static let minor = RegisterMode(rawValue: UInt64(UFFDIO_REGISTER_MODE_MINOR))
     }
 
     /// The corresponding C function is `ioctl(UFFDIO_REGISTER)`.
@@ -105,11 +103,6 @@ public struct Userfaultfd: Sendable {
         _ = try valueOrThrow("ioctl(UFFDIO_REGISTER)") { clmm_uffdio_register(fileDescriptor.rawValue, &request) }
     }
 
-    /// The corresponding C function is `ioctl(UFFDIO_UNREGISTER)`.
-    public func unregister(_ range: Mapping) throws(SystemCallError) {
-        var request = uffdio_range(start: UInt64(range.address), len: UInt64(range.length))
-        _ = try valueOrThrow("ioctl(UFFDIO_UNREGISTER)") { clmm_uffdio_unregister(fileDescriptor.rawValue, &request) }
-    }
 
     /// Sets (`true`) or clears write protection on a registered range; clearing wakes the faulting
     /// thread unless `wake` is false. The corresponding C function is `ioctl(UFFDIO_WRITEPROTECT)`.
@@ -123,11 +116,6 @@ public struct Userfaultfd: Sendable {
         }
     }
 
-    /// The corresponding C function is `ioctl(UFFDIO_WAKE)`.
-    public func wake(_ range: Mapping) throws(SystemCallError) {
-        var request = uffdio_range(start: UInt64(range.address), len: UInt64(range.length))
-        _ = try valueOrThrow("ioctl(UFFDIO_WAKE)") { clmm_uffdio_wake(fileDescriptor.rawValue, &request) }
-    }
 
     public func close() throws(SystemCallError) { try fileDescriptor.close() }
 }

@@ -36,6 +36,15 @@ public enum Backend: String, CaseIterable, Codable, Sendable {
         }
     }
 
+    /// The CSV column of that counter's change.
+    public var dataColumn: String {
+        switch self {
+        case .anonPrivate: "rss_anon_bytes"
+        case .anonShared, .memfdShmem: "rss_shmem_bytes"
+        case .memfdHugetlb, .hugetlbfs: "hugetlb_bytes"
+        }
+    }
+
     /// What the data pages of this backend are counted as in `/proc/self/status`.
     public var dataCounter: String {
         switch self {

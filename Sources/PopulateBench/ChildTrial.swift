@@ -21,6 +21,7 @@ public final class ChildTrialLauncher: @unchecked Sendable {
     let timeout: Double
     private let lock = NSLock()
     private var running: ChildProcess?
+    private var cancelled = false
 
     public init(executable: URL, timeout: Double) {
         self.executable = executable
@@ -35,10 +36,11 @@ public final class ChildTrialLauncher: @unchecked Sendable {
             ?? CommandLine.arguments[0])
     }
 
-    /// Kills the running child, if any (for SIGINT and SIGTERM).
-    public func killRunningChild() {
+    /// Kills the running child, and any started after this (for SIGINT and SIGTERM).
+    public func cancel() {
         lock.lock()
         defer { lock.unlock() }
+        cancelled = true
         running?.kill()
     }
 
@@ -55,6 +57,8 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         }
         lock.lock()
         running = child
+        // A signal that came between the runner's check and now found no child to kill.
+        if cancelled { child.kill() }
         lock.unlock()
         child.send(Array(encoded))
         let outcome = child.wait(timeout: timeout)

@@ -53,12 +53,20 @@ public struct Comparison: Sendable {
         }
     }
 
+    /// What matches a row of BASE to a row of NEW: the config and phase, not the host or kernel
+    /// (comparing across machines and kernel upgrades is what the gate is for).
+    public static let matchColumns = SummaryTable.configColumns.filter { $0 != "host" && $0 != "kernel" }
+
+    static func matchKey(_ row: [String: String]) -> [String] { matchColumns.map { row[$0] ?? "" } }
+
     public let threshold: Double
     public let baseInfo: String
     public let newInfo: String
     public private(set) var findings: [Finding] = []
     public private(set) var missingInNew: [[String]] = []
     public private(set) var onlyInNew: [[String]] = []
+    /// BASE and NEW come from different hosts or kernels: the comparison is across machines.
+    public private(set) var differentHost = false
 
     /// Reads a raw CSV; a missing file, an empty one or one without the needed columns is unusable.
     public static func load(_ path: String) throws(InputError) -> [[String: String]] {
@@ -84,12 +92,14 @@ public struct Comparison: Sendable {
         baseInfo = info(base)
         newInfo = info(new)
         let baseSummary = SummaryTable.rows(from: base)
-        let newSummary = Dictionary(SummaryTable.rows(from: new).map { (SummaryTable.key($0), $0) },
+        let newSummary = Dictionary(SummaryTable.rows(from: new).map { (Self.matchKey($0), $0) },
                                     uniquingKeysWith: { first, _ in first })
-        let baseKeys = Set(baseSummary.map(SummaryTable.key))
+        let baseKeys = Set(baseSummary.map(Self.matchKey))
         for baseRow in baseSummary {
-            let key = SummaryTable.key(baseRow)
-            guard let newRow = newSummary[key] else {
+            let key = Self.matchKey(baseRow)
+            // A config with no ok repetition in NEW (failed or skipped) lost its measurements.
+            guard let newRow = newSummary[key],
+                  newRow["ok_repetitions"] != "0" || baseRow["ok_repetitions"] == "0" else {
                 missingInNew.append(key)
                 continue
             }
@@ -105,7 +115,9 @@ public struct Comparison: Sendable {
                                         isRegression: significant && change > 0, isSignificant: significant))
             }
         }
-        onlyInNew = SummaryTable.rows(from: new).map(SummaryTable.key).filter { !baseKeys.contains($0) }
+        onlyInNew = SummaryTable.rows(from: new).map(Self.matchKey).filter { !baseKeys.contains($0) }
+        let hosts = { (rows: [[String: String]]) in Set(rows.map { "\($0["host"] ?? "") \($0["kernel"] ?? "")" }) }
+        differentHost = hosts(base) != hosts(new)
     }
 
     public var regressions: [Finding] { findings.filter(\.isRegression) }
@@ -120,7 +132,7 @@ public struct Comparison: Sendable {
     public enum Format: String, CaseIterable, Sendable { case text, markdown }
 
     public func render(_ format: Format) -> String {
-        let label = SummaryTable.configColumns
+        let label = Self.matchColumns
         func describe(_ key: [String]) -> String {
             let row = Dictionary(uniqueKeysWithValues: zip(label, key))
             var parts = [row["backend"] ?? "", Int(row["region_bytes"] ?? "").map(ByteSize.format) ?? "",
@@ -145,7 +157,7 @@ public struct Comparison: Sendable {
             rows.append([describe(finding.config), finding.metric.column, value(finding.base, finding.metric),
                          value(finding.new, finding.metric), delta, mark])
         }
-        for key in missingInNew { rows.append([describe(key), "-", "present", "MISSING", "", "REGRESSION"]) }
+        for key in missingInNew { rows.append([describe(key), "-", "ok", "MISSING or not ok", "", "REGRESSION"]) }
         for key in onlyInNew { rows.append([describe(key), "-", "absent", "new config", "", ""]) }
         let verdictText: String
         switch verdict {
@@ -153,16 +165,17 @@ public struct Comparison: Sendable {
         case .regression: verdictText = "REGRESSION: \(regressions.count) column(s) worse, \(missingInNew.count) config(s) missing"
         case .improvement: verdictText = "improvement only: \(improvements.count) column(s) better"
         }
+        let hostNote = differentHost ? "note: BASE and NEW come from different hosts or kernels\n" : ""
         switch format {
         case .text:
-            return "base: \(baseInfo)\nnew:  \(newInfo)\n" + TextTable.render(rows) + verdictText + "\n"
+            return "base: \(baseInfo)\nnew:  \(newInfo)\n" + hostNote + TextTable.render(rows) + verdictText + "\n"
         case .markdown:
             func table(_ body: [[String]]) -> String {
                 "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
                     + body.map { "| " + $0.joined(separator: " | ") + " |\n" }.joined()
             }
             let notable = rows.dropFirst().filter { !$0[5].isEmpty || $0[3] == "new config" }
-            var out = "### bench compare: \(verdictText)\n\nbase: \(baseInfo)  \nnew: \(newInfo)\n\n"
+            var out = "### bench compare: \(verdictText)\n\nbase: \(baseInfo)  \nnew: \(newInfo)\n\n" + hostNote
             if !notable.isEmpty { out += table(Array(notable)) + "\n" }
             out += "<details><summary>every compared column</summary>\n\n" + table(Array(rows.dropFirst()))
                 + "\n</details>\n"

@@ -75,7 +75,9 @@ public struct CostModel: Sendable {
                     dataBytes: present.insert(pageIndices(unit)) * backing.pageSize)
     }
 
-    /// The range is discarded: its pages are freed; page tables stay (zapping keeps them).
+    /// The range is discarded: its pages are freed and its tables kept. (Since Linux 6.13,
+    /// CONFIG_PT_RECLAIM lets MADV_DONTNEED free a last-level table it empties; a trial discards
+    /// only blocks the guest never wrote, whose tables do not exist yet, so that never applies.)
     public mutating func discard(_ range: Range<Int>) {
         present.remove(pageIndices(range))
     }

@@ -45,8 +45,6 @@ public struct DiscardMap: Equatable, Sendable {
         self.init(blockSize: blockSize, plugged: plugged)
     }
 
-    public func isPlugged(offset: Int) -> Bool { plugged[offset / blockSize] }
-
     /// The maximal runs of plugged blocks, as byte ranges, in address order.
     public var pluggedRuns: [Range<Int>] { runs(where: true) }
     /// The maximal runs of unplugged blocks, as byte ranges, in address order.

@@ -69,7 +69,9 @@ public struct HostCapabilities: Codable, Sendable {
     }
 
     /// Why this host cannot run the trial, or nil when it can. Decided before anything is mapped.
-    public func skipReason(for config: TrialConfig) -> String? {
+    /// Without `checkingPoolSize` (`--force`) a too-small hugetlb pool is left to the kernel: mmap
+    /// fails, or surplus pages (`nr_overcommit_hugepages`) back it.
+    public func skipReason(for config: TrialConfig, checkingPoolSize: Bool = true) -> String? {
         if config.backend == .hugetlbfs && config.hugetlbfsPath == nil {
             return "no hugetlbfs mount given (--hugetlbfs PATH)"
         }
@@ -78,11 +80,12 @@ public struct HostCapabilities: Codable, Sendable {
                 return "this kernel has no \(ByteSize.format(config.pageBytes)) hugetlb page size"
             }
             let needed = config.regionBytes / config.pageBytes
-            if pool.available < needed {
+            if checkingPoolSize && pool.available < needed {
                 return "needs \(needed) free \(ByteSize.format(config.pageBytes)) huge pages; the"
                     + " \(ByteSize.format(config.pageBytes)) hugetlb pool has \(pool.available) free of \(pool.total)"
                     + " (grow it: scripts/setup.sh --hugepages \(needed)"
-                    + (config.pageBytes == 2 << 20 ? ")" : " --hugepage-size \(ByteSize.format(config.pageBytes)))")
+                    + (config.pageBytes == 2 << 20 ? "" : " --hugepage-size \(ByteSize.format(config.pageBytes))")
+                    + ", or --force to try)"
             }
         }
         guard let offered = userfaultfdFeatures else {

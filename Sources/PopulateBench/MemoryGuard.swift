@@ -16,14 +16,8 @@ public enum MemoryGuard {
     }
 
     /// Why the trial should be skipped, or nil when it fits.
-    public static func check(_ config: TrialConfig, memAvailable: Int, hugePagePool: SysfsMM.HugePagePool?) -> String? {
-        if config.backend.isHugetlb, let pool = hugePagePool {
-            let needed = config.regionBytes / config.pageBytes
-            if pool.available < needed {
-                return "memory guard: needs \(needed) free \(ByteSize.format(config.pageBytes)) huge pages, "
-                    + "the pool has \(pool.available) (--force runs it anyway)"
-            }
-        }
+    /// (Huge pages are `HostCapabilities.skipReason`'s: the pool is a fact of the host.)
+    public static func check(_ config: TrialConfig, memAvailable: Int) -> String? {
         let needed = predictedBytes(config)
         let usable = memAvailable / 10 * 9
         if needed > usable {

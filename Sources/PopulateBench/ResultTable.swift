@@ -54,7 +54,8 @@ public enum ResultTable {
     /// The rows of one trial: a row per phase it has, or, skipped or failed, per phase it would have had.
     public static func rows(_ result: TrialResult, repetition: Int, run: RunInfo) -> [[String: String]] {
         let config = result.config
-        let phases = result.phases.isEmpty ? [PhaseResult(phase: .populate), PhaseResult(phase: .protect)]
+        let phases = result.phases.isEmpty
+            ? ([.populate, .protect] + (config.snapshot == nil ? [] : [.snapshot])).map { PhaseResult(phase: $0) }
             : result.phases
         return phases.map { phase in
             var row: [String: String] = [
@@ -84,8 +85,12 @@ public enum ResultTable {
             row["seconds"] = formatSeconds(phase.seconds)
             row["cpu_seconds"] = formatSeconds(phase.cpuSeconds)
             row["minor_faults"] = "\(phase.minorFaults)"
-            row["expected_pte_bytes"] = "\(phase.expected.pageTableBytes)"
-            row["expected_data_bytes"] = "\(phase.expected.dataBytes)"
+            // The model predicts population and protection; a snapshot's cost depends on where
+            // random writes land, so its expectation is left empty rather than claimed to be zero.
+            if phase.phase != .snapshot {
+                row["expected_pte_bytes"] = "\(phase.expected.pageTableBytes)"
+                row["expected_data_bytes"] = "\(phase.expected.dataBytes)"
+            }
             row["numa_pages"] = phase.numaPages
             row["wp_faults"] = phase.wpFaults.map { "\($0)" } ?? ""
             row["inconsistent_pages"] = phase.inconsistentPages.map { "\($0)" } ?? ""
@@ -99,56 +104,5 @@ public enum ResultTable {
 
     static func formatSeconds(_ value: Double) -> String {
         ByteSize.formatDecimal(value, digits: 6)
-    }
-}
-
-/// Comma-separated values as RFC 4180 writes them: a field with a comma, quote or newline is quoted.
-public enum CSV {
-    public static func line(_ fields: [String]) -> String {
-        fields.map(escape).joined(separator: ",") + "\n"
-    }
-
-    public static func line(_ row: [String: String], columns: [String]) -> String {
-        line(columns.map { row[$0] ?? "" })
-    }
-
-    static func escape(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacing("\"", with: "\"\"") + "\""
-    }
-
-    /// Parses CSV text into a header and rows keyed by it.
-    public static func parse(_ text: String) -> (header: [String], rows: [[String: String]]) {
-        var records: [[String]] = []
-        var field = ""
-        var record: [String] = []
-        var inQuotes = false
-        var iterator = text.makeIterator()
-        var pending: Character?
-        while let character = pending ?? iterator.next() {
-            pending = nil
-            if inQuotes {
-                if character == "\"" {
-                    if let next = iterator.next() {
-                        if next == "\"" { field.append("\"") } else { inQuotes = false; pending = next }
-                    } else { inQuotes = false }
-                } else { field.append(character) }
-            } else if character == "\"" {
-                inQuotes = true
-            } else if character == "," {
-                record.append(field); field = ""
-            } else if character == "\n" || character == "\r\n" {
-                record.append(field); field = ""
-                records.append(record); record = []
-            } else if character != "\r" {
-                field.append(character)
-            }
-        }
-        if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
-        guard let header = records.first else { return ([], []) }
-        let rows = records.dropFirst().filter { $0 != [""] }.map { values in
-            Dictionary(zip(header, values), uniquingKeysWith: { first, _ in first })
-        }
-        return (header, rows)
     }
 }

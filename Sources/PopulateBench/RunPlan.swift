@@ -25,8 +25,10 @@ public struct RunPlan: Codable, Sendable {
     public var snapshot: SnapshotOptions?
 
     public static let defaultSeed: UInt64 = 20211013
+    /// Every strategy (CONTRACT.md: `[all]`), `none` first as the floor the others add to.
     public static let defaultStrategies: [Strategy] = [
-        .fullTouch, .discardTouch, .fullMadvise, .discardMadvise, .qemu61, .qemu62, .qemu72, .qemu80, .wpUnpopulated,
+        .none, .fullTouch, .discardTouch, .fullMadvise, .discardMadvise, .qemu61, .qemu62, .qemu72, .qemu80,
+        .wpUnpopulated,
     ]
 
     public init(backends: [Backend] = Backend.allCases, strategies: [Strategy] = RunPlan.defaultStrategies,
@@ -93,10 +95,13 @@ public struct RunPlan: Codable, Sendable {
             }
         }
         if let snapshot {
-            guard snapshot.writers >= 0 else { throw InputError(flag: "--writers", "must be 0 or more") }
+            guard (0 ... 1024).contains(snapshot.writers) else {
+                throw InputError(flag: "--writers", "\(snapshot.writers) is outside 0...1024")
+            }
             guard snapshot.writeRate >= 0 else { throw InputError(flag: "--write-rate", "must be 0 or more") }
-            guard snapshot.sampleInterval > 0 else {
-                throw InputError(flag: "--sample-interval", "must be more than 0")
+            // Below 100 µs the sampler would busy-spin a core that the writers and copier need.
+            guard snapshot.sampleInterval >= 0.0001 else {
+                throw InputError(flag: "--sample-interval", "must be at least 100us")
             }
         }
         let nodes = host.numaNodes.map(\.id)
@@ -124,7 +129,7 @@ public struct RunPlan: Codable, Sendable {
                 throw InputError(flag: "--block-size", "\(ByteSize.format(block)) is below or not a multiple of "
                     + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
             }
-            for size in sizes ?? [] {
+            for size in regionSizes(for: backend, host: host) {
                 guard size % page == 0 else {
                     throw InputError(flag: "--size", "\(ByteSize.format(size)) is not a multiple of "
                         + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
@@ -149,6 +154,11 @@ public struct RunPlan: Codable, Sendable {
         backend.pageSize(hugePageSize: hugePageSize, basePageSize: host.basePageSize)
     }
 
+    /// The sizes given, or the backend's default.
+    public func regionSizes(for backend: Backend, host: HostCapabilities) -> [Int] {
+        sizes ?? [max(backend.defaultRegionSize, pageSize(for: backend, host: host))]
+    }
+
     public func blockSizes(for backend: Backend, host: HostCapabilities) -> [Int] {
         blockSizes ?? [backend.defaultBlockSize(pageSize: pageSize(for: backend, host: host),
                                                 thpPMDSize: host.thpPMDSize)]
@@ -160,7 +170,7 @@ public struct RunPlan: Codable, Sendable {
         var result: [TrialConfig] = []
         for backend in backends {
             let page = pageSize(for: backend, host: host)
-            for size in sizes ?? [max(backend.defaultRegionSize, page)] {
+            for size in regionSizes(for: backend, host: host) {
                 for block in blockSizes(for: backend, host: host) {
                     for layout in layouts {
                         for thp in thpModes {

@@ -35,12 +35,14 @@ public final class Runner: @unchecked Sendable {
         public var exitCode: Int32 { interruptedBy != nil ? 130 : (failedCount > 0 ? 1 : 0) }
     }
 
-    public static func summaryPath(for outPath: String) -> String {
-        (outPath.hasSuffix(".csv") ? String(outPath.dropLast(4)) : outPath) + "-summary.csv"
-    }
+    /// `<out>-summary.csv` beside `<out>.csv`.
+    public static func summaryPath(for outPath: String) -> String { siblingPath(of: outPath, suffix: "summary") }
 
-    public static func samplesPath(for outPath: String) -> String {
-        (outPath.hasSuffix(".csv") ? String(outPath.dropLast(4)) : outPath) + "-samples.csv"
+    /// `<out>-samples.csv` beside `<out>.csv`.
+    public static func samplesPath(for outPath: String) -> String { siblingPath(of: outPath, suffix: "samples") }
+
+    static func siblingPath(of outPath: String, suffix: String) -> String {
+        (outPath.hasSuffix(".csv") ? String(outPath.dropLast(4)) : outPath) + "-\(suffix).csv"
     }
 
     /// Stops the run after the current trial and kills its child; safe from a signal handler's queue.
@@ -48,7 +50,7 @@ public final class Runner: @unchecked Sendable {
         interruption.lock()
         interruptedBy = interruptedBy ?? signal
         interruption.unlock()
-        launcher.killRunningChild()
+        launcher.cancel()
     }
 
     private var isInterrupted: Bool {
@@ -111,12 +113,10 @@ public final class Runner: @unchecked Sendable {
     private func runOne(_ config: TrialConfig) -> TrialResult {
         var current = host
         current.hugePagePools = SysfsMM.hugePagePools()
-        if let reason = current.skipReason(for: config) {
+        if let reason = current.skipReason(for: config, checkingPoolSize: !plan.force) {
             return TrialResult(config: config, status: .skipped, reason: reason)
         }
-        if !plan.force, let reason = MemoryGuard.check(
-            config, memAvailable: (try? MemInfo.current().memAvailable) ?? 0,
-            hugePagePool: current.pool(pageSize: config.pageBytes)) {
+        if !plan.force, let reason = MemoryGuard.check(config, memAvailable: (try? MemInfo.current().memAvailable) ?? 0) {
             return TrialResult(config: config, status: .skipped, reason: reason)
         }
         return launcher.run(TrialRequest(config: config, host: current))
@@ -138,43 +138,4 @@ public final class Runner: @unchecked Sendable {
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         return "\(formatter.string(from: Date()))-\(getpid())"
     }
-}
-
-/// An output file that cannot be created: the path is the user's, so the message names it.
-public struct OutputFileError: Error, CustomStringConvertible {
-    public var path: String
-    public var reason: String
-    public var description: String { "cannot create \(path): \(reason)" }
-}
-
-/// A CSV file written row by row and flushed each time.
-final class CSVFile {
-    let handle: FileHandle
-    let columns: [String]
-
-    init(path: String, columns: [String]) throws {
-        let url = URL(fileURLWithPath: path)
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(),
-                                                    withIntermediateDirectories: true)
-        } catch let error as NSError {
-            let cause = (error.userInfo[NSUnderlyingErrorKey] as? NSError) ?? error
-            let reason = cause.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(cause.code)))
-                : cause.localizedDescription
-            throw OutputFileError(path: path, reason: reason)
-        }
-        guard FileManager.default.createFile(atPath: path, contents: Data(CSV.line(columns).utf8)) else {
-            throw OutputFileError(path: path, reason: String(cString: strerror(errno)))
-        }
-        handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
-        self.columns = columns
-    }
-
-    func append(_ rows: [[String: String]]) throws {
-        try handle.write(contentsOf: Data(rows.map { CSV.line($0, columns: columns) }.joined().utf8))
-        try handle.synchronize()
-    }
-
-    func close() throws { try handle.close() }
 }

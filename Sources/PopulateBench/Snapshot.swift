@@ -63,6 +63,8 @@ final class SnapshotRun: @unchecked Sendable {
     let options: SnapshotOptions
     let seed: UInt64
     let sink: FileDescriptor?
+    /// The node the guest's writers run on, as `--guest-node` asks.
+    let guestNode: Int?
 
     let copied: Mutex<PageSet>
     let copierDone = Atomic<Bool>(false)
@@ -75,13 +77,14 @@ final class SnapshotRun: @unchecked Sendable {
     let samplerStop = Atomic<Bool>(false)
 
     init(region: Region, tracker: Userfaultfd, pattern: GuestPattern, map: DiscardMap, options: SnapshotOptions,
-         seed: UInt64, sink: FileDescriptor?) {
+         seed: UInt64, sink: FileDescriptor?, guestNode: Int?) {
         self.region = region
         self.tracker = tracker
         self.pattern = pattern
         self.options = options
         self.seed = seed
         self.sink = sink
+        self.guestNode = guestNode
         pluggedRuns = map.pluggedRuns
         pluggedPages = map.pluggedRuns.flatMap { $0.lowerBound / region.pageSize ..< $0.upperBound / region.pageSize }
         copied = Mutex(PageSet(capacity: region.pageCount))
@@ -127,17 +130,20 @@ final class SnapshotRun: @unchecked Sendable {
             }
         } catch {
             record(error, in: "copier")
+            releaseEveryPage()
         }
         copierDone.store(true, ordering: .releasing)
     }
 
+    /// Serves faults until the writers are done. A page whose copy fails is un-protected all the
+    /// same: the trial fails with the error, but no writer is left waiting.
     func faultHandler() {
         do {
             while true {
                 if try tracker.waitForMessages(milliseconds: 5) {
                     for fault in try tracker.readPageFaults() {
                         let page = Int(fault.address - region.mapping.address) / region.pageSize
-                        try copyOnce(page)
+                        do { try copyOnce(page) } catch { record(error, in: "fault handler") }
                         try unprotect(page)
                         faults.add(1, ordering: .relaxed)
                     }
@@ -147,10 +153,18 @@ final class SnapshotRun: @unchecked Sendable {
             }
         } catch {
             record(error, in: "fault handler")
+            releaseEveryPage()
         }
     }
 
+    /// Un-protects every plugged run (which wakes any writer waiting on it): after a failure,
+    /// nobody else may be left to do it.
+    func releaseEveryPage() {
+        for run in pluggedRuns { try? tracker.writeProtect(region.slice(run), false) }
+    }
+
     func writer(_ index: Int) {
+        if let node = guestNode { try? NUMA.runOnNode(node) }
         var generator = SeededRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
         let wordsPerPage = region.pageSize / 8
         let pause = options.writeRate > 0 ? 1 / options.writeRate : 0

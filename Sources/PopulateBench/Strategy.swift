@@ -65,12 +65,6 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         self == .wpUnpopulated ? .wpUnpopulated : []
     }
 
-    public var isPreset: Bool {
-        switch self {
-        case .qemu61, .qemu62, .qemu72, .qemu80, .wpUnpopulated: true
-        default: false
-        }
-    }
 
     /// The byte ranges of the region this strategy populates.
     public func populateRanges(regionSize: Int, map: DiscardMap) -> [Range<Int>] {

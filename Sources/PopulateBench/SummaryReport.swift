@@ -21,15 +21,7 @@ public enum SummaryReport {
 
         /// The populate phase's growth of the backend's own data counter (RssAnon, RssShmem or HugetlbPages).
         func data(_ backend: Backend) -> Double? {
-            value(populate, Self.dataColumn(backend))
-        }
-
-        static func dataColumn(_ backend: Backend) -> String {
-            switch backend {
-            case .anonPrivate: "rss_anon_bytes"
-            case .anonShared, .memfdShmem: "rss_shmem_bytes"
-            case .memfdHugetlb, .hugetlbfs: "hugetlb_bytes"
-            }
+            value(populate, backend.dataColumn)
         }
 
         /// Page tables of both phases plus the data pages population allocated.
@@ -40,17 +32,23 @@ public enum SummaryReport {
             return populatePTE + protectPTE + (data(backend) ?? 0)
         }
 
-        /// How far the kernel's page tables (both phases) are from the model's, in %.
-        var pageTableDeviation: Double? {
-            guard let measured = totalOf("pte_bytes"), let expected = totalOf("expected_pte_bytes"), expected > 0
-            else { return nil }
-            return (measured - expected) / expected * 100
+        /// How far the kernel's page tables (both phases) are from the model's.
+        var pageTableDeviation: String {
+            deviation(measured: totalOf("pte_bytes"), expected: totalOf("expected_pte_bytes"), noise: 0)
         }
 
-        func dataDeviation(_ backend: Backend) -> Double? {
-            guard let measured = data(backend), let expected = value(populate, "expected_data_bytes"), expected > 0
-            else { return nil }
-            return (measured - expected) / expected * 100
+        /// How far the data counter is from the model; RSS counters lag by up to a few dozen pages.
+        func dataDeviation(_ backend: Backend) -> String {
+            deviation(measured: data(backend), expected: value(populate, "expected_data_bytes"), noise: 256 * 1024)
+        }
+
+        /// In % of a non-zero expectation; in bytes where the model expects nothing but the kernel
+        /// spent something, so a wrong zero never hides; `-` where both are (about) zero.
+        private func deviation(measured: Double?, expected: Double?, noise: Double) -> String {
+            guard let measured, let expected else { return "-" }
+            if expected > 0 { return signedPercent((measured - expected) / expected * 100) }
+            guard abs(measured) > noise else { return "-" }
+            return (measured > 0 ? "+" : "") + bytes(measured) + " (model 0)"
         }
 
         private func totalOf(_ column: String) -> Double? {
@@ -103,8 +101,7 @@ public enum SummaryReport {
                     bytes(entry.value(entry.populate, "pte_bytes")), bytes(entry.data(backend)),
                     seconds(entry.value(entry.populate, "seconds")),
                     bytes(entry.value(entry.protect, "pte_bytes")), seconds(entry.value(entry.protect, "seconds")),
-                    bytes(entry.totalMemory(backend)), entry.pageTableDeviation.map(signedPercent) ?? "-",
-                    entry.dataDeviation(backend).map(signedPercent) ?? "-",
+                    bytes(entry.totalMemory(backend)), entry.pageTableDeviation, entry.dataDeviation(backend),
                 ])
             }
             out += TextTable.render(table)

@@ -21,9 +21,8 @@ public struct Trial {
         }
         do {
             return try measure()
-        } catch let error as SystemCallError where config.backend.isHugetlb && error.errno == ENOMEM {
-            return TrialResult(config: config, status: .skipped,
-                               reason: "\(error): the \(ByteSize.format(config.pageBytes)) hugetlb pool is too small")
+        } catch let error as PoolTooSmall {
+            return TrialResult(config: config, status: .skipped, reason: error.description)
         } catch {
             return TrialResult(config: config, status: .failed, reason: "\(error)")
         }
@@ -32,9 +31,7 @@ public struct Trial {
     private func measure() throws -> TrialResult {
         let map = config.discardMap
         var model = CostModel(backing: host.backing(for: config), regionSize: config.regionBytes)
-        let region = try Region.allocate(.init(backend: config.backend, size: config.regionBytes,
-                                               pageSize: config.pageBytes, thp: config.thp,
-                                               hugetlbfsPath: config.hugetlbfsPath))
+        let region = try allocate()
         var protection: Userfaultfd?
         defer {
             try? protection?.close()
@@ -42,9 +39,7 @@ public struct Trial {
         }
 
         if config.numaPolicy != .local { try NUMA.apply(config.numaPolicy, to: region.mapping) }
-        if let node = config.guestNode { try NUMA.runOnNode(node) }
-        config.guestPattern.plug(region, map: map, model: &model)
-        if config.guestNode != nil { try NUMA.runOnNode(nil) }
+        try NUMA.onNode(config.guestNode) { config.guestPattern.plug(region, map: map, model: &model) }
         try map.replayDiscarded { range in
             try region.discard(range)
             model.discard(range)
@@ -57,19 +52,20 @@ public struct Trial {
         let populateRanges = config.strategy.populateRanges(regionSize: region.size, map: map)
         var populate = PhaseResult(phase: .populate)
         populate.expected = populateRanges.reduce(CostModel.Cost()) { $0 + model.read($1) }
-        if let node = config.populateNode { try NUMA.runOnNode(node) }
-        defer { if config.populateNode != nil { try? NUMA.runOnNode(nil) } }
-        try measurePhase(&populate, region: region) {
-            for range in populateRanges {
-                try Population.populate(region.slice(range), pageSize: region.pageSize,
-                                        method: config.strategy.populateMethod)
+        try NUMA.onNode(config.populateNode) {
+            try measurePhase(&populate, region: region) {
+                for range in populateRanges {
+                    try Population.populate(region.slice(range), pageSize: region.pageSize,
+                                            method: config.strategy.populateMethod)
+                }
+                return populateRanges.reduce(0) { $0 + $1.count }
             }
-            return populateRanges.reduce(0) { $0 + $1.count }
         }
 
         let protectRanges = config.strategy.protectRanges(regionSize: region.size, map: map)
         let features = host.requiredFeatures(for: config)
-        let marksEmpty = config.backend.protectionMarksEmptyEntries || features.contains(.wpUnpopulated)
+        // UFFDIO_API turns WP_UNPOPULATED on with WP_ASYNC (fs/userfaultfd.c, userfaultfd_api).
+        let marksEmpty = config.backend.protectionMarksEmptyEntries || !features.isDisjoint(with: [.wpUnpopulated, .wpAsync])
         var protect = PhaseResult(phase: .protect)
         protect.expected = protectRanges.reduce(CostModel.Cost()) {
             $0 + model.protect($1, marksEmptyEntries: marksEmpty)
@@ -77,10 +73,10 @@ public struct Trial {
         try measurePhase(&protect, region: region) {
             let uffd = try Userfaultfd.open(features: features)
             protection = uffd
-            for range in protectRanges {
-                try uffd.register(region.slice(range), mode: .writeProtect)
-                try uffd.writeProtect(region.slice(range), true)
-            }
+            // Like QEMU's ram_write_tracking_start: the whole block is registered, only the
+            // strategy's ranges protected (registering each run would split the VMA per run).
+            try uffd.register(region.mapping, mode: .writeProtect)
+            for range in protectRanges { try uffd.writeProtect(region.slice(range), true) }
             return protectRanges.reduce(0) { $0 + $1.count }
         }
 
@@ -93,7 +89,7 @@ public struct Trial {
         }
         defer { try? sink?.close() }
         let run = SnapshotRun(region: region, tracker: tracker, pattern: config.guestPattern, map: map,
-                              options: options, seed: config.seed, sink: sink)
+                              options: options, seed: config.seed, sink: sink, guestNode: config.guestNode)
         var outcome: SnapshotOutcome?
         try measurePhase(&snapshot, region: region) {
             let result = try run.run()
@@ -110,6 +106,17 @@ public struct Trial {
             snapshot.peakPTEBytes = outcome.samples.map(\.pteBytes).max()
         }
         return TrialResult(config: config, status: .ok, phases: [populate, protect, snapshot])
+    }
+
+    /// Maps the region; a hugetlb mapping the pool cannot back (mmap reserves every huge page) is a skip.
+    private func allocate() throws -> Region {
+        do {
+            return try Region.allocate(.init(backend: config.backend, size: config.regionBytes,
+                                             pageSize: config.pageBytes, thp: config.thp,
+                                             hugetlbfsPath: config.hugetlbfsPath))
+        } catch let error as SystemCallError where config.backend.isHugetlb && error.errno == ENOMEM {
+            throw PoolTooSmall(description: "\(error): the \(ByteSize.format(config.pageBytes)) hugetlb pool is too small")
+        }
     }
 
     /// Samples around `body`, times it, and fills the phase's measured columns.
@@ -129,13 +136,6 @@ public struct Trial {
 }
 
 
-extension NUMA.Placement {
-    /// The CSV form: `node:pages` per node, then `zero:` and `none:` counts.
-    public var columnText: String {
-        var parts = pagesPerNode.keys.sorted().map { "\($0):\(pagesPerNode[$0]!)" }
-        parts.append("zero:\(zeroPages)")
-        parts.append("none:\(absentPages)")
-        if otherErrors > 0 { parts.append("error:\(otherErrors)") }
-        return parts.joined(separator: ";")
-    }
+struct PoolTooSmall: Error, CustomStringConvertible {
+    var description: String
 }

@@ -11,7 +11,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Backends, comma-separated: \(Backend.allCases.map(\.rawValue).joined(separator: ", ")). [all]")
     var backend: String?
 
-    @Option(help: "Strategies, comma-separated: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")). [all but none]")
+    @Option(help: "Strategies, comma-separated: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")). [all]")
     var strategy: String?
 
     @Option(help: "Region sizes per trial, comma-separated (4096, 64KiB, 256MiB, 1GiB). [per backend]")
@@ -153,7 +153,7 @@ struct RunCommand: ParsableCommand {
         var directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw RunPlan.InputError(flag: "--out", "\(path) is a directory, not a CSV file")
+            throw RunPlan.InputError(flag: "--out", "\(path) is a directory, not a file")
         }
         while !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
             directory = directory.deletingLastPathComponent()
@@ -208,6 +208,13 @@ struct RunCommand: ParsableCommand {
             }
             if let snapshotOut {
                 guard !snapshotOut.isEmpty else { throw .init(flag: "--snapshot-out", "the path is empty") }
+                // Unlike --out, its directory is not created: the trials open the file as given.
+                let directory = URL(fileURLWithPath: snapshotOut).deletingLastPathComponent().path
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
+                      access(directory, W_OK) == 0 else {
+                    throw .init(flag: "--snapshot-out", "\(directory) is not a writable directory")
+                }
                 options.outputPath = snapshotOut
             }
             if let tracking {

@@ -40,122 +40,142 @@ func bench(_ arguments: [String]) throws -> BenchRun {
                     stderr: String(decoding: err, as: UTF8.self))
 }
 
-@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
-struct CommandLineInput {
-    static let badInputs: [(arguments: [String], flag: String)] = [
-        (["--size", "0"], "--size"),
-        (["--size", "1000"], "--size"),
-        (["--size", "1GiB,", "--backend", "anon-private"], "--size"),
-        (["--backend", "anon-privat"], "--backend"),
-        (["--backend", ""], "--backend"),
-        (["--backend", "memfd-shmem,memfd-shmem"], "--backend"),
-        (["--strategy", "fastest"], "--strategy"),
-        (["--plugged", "1.5"], "--plugged"),
-        (["--plugged", "-0.1"], "--plugged"),
-        (["--resident", "2"], "--resident"),
-        (["--block-size", "3MiB"], "--block-size"),
-        (["--block-size", "4KiB"], "--block-size"),
-        (["--backend", "memfd-hugetlb", "--block-size", "1MiB"], "--block-size"),
-        (["--backend", "hugetlbfs", "--hugetlbfs", "/nonexistent/path"], "--hugetlbfs"),
-        (["--repetitions", "-1"], "--repetitions"),
-        (["--layout", "zigzag"], "--layout"),
-        (["--hugepage-size", "4MiB"], "--hugepage-size"),
-        (["--format", "xml"], "--format"),
-        (["--no-such-flag"], "--no-such-flag"),
-        (["--numa", "bind:7"], "--numa"),
-        (["--numa", "nearest"], "--numa"),
-        (["--numa", "interleave:0,0"], "--numa"),
-        (["--populate-node", "9"], "--populate-node"),
-        (["--writers", "2"], "--writers"),
-        (["--snapshot", "--tracking", "eager"], "--tracking"),
-        (["--snapshot", "--sample-interval", "0ms"], "--sample-interval"),
-        (["--trial-timeout", "0"], "--trial-timeout"),
-    ]
+extension KernelTests {
+    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+    struct CommandLineInput {
+        static let badInputs: [(arguments: [String], flag: String)] = [
+            (["--size", "0"], "--size"),
+            (["--size", "1000"], "--size"),
+            (["--size", "1GiB,", "--backend", "anon-private"], "--size"),
+            (["--backend", "anon-privat"], "--backend"),
+            (["--backend", ""], "--backend"),
+            (["--backend", "memfd-shmem,memfd-shmem"], "--backend"),
+            (["--strategy", "fastest"], "--strategy"),
+            (["--plugged", "1.5"], "--plugged"),
+            (["--plugged", "-0.1"], "--plugged"),
+            (["--resident", "2"], "--resident"),
+            (["--block-size", "3MiB"], "--block-size"),
+            (["--block-size", "4KiB"], "--block-size"),
+            (["--backend", "memfd-hugetlb", "--block-size", "1MiB"], "--block-size"),
+            (["--backend", "hugetlbfs", "--hugetlbfs", "/nonexistent/path"], "--hugetlbfs"),
+            (["--repetitions", "-1"], "--repetitions"),
+            (["--layout", "zigzag"], "--layout"),
+            (["--hugepage-size", "4MiB"], "--hugepage-size"),
+            (["--format", "xml"], "--format"),
+            (["--no-such-flag"], "--no-such-flag"),
+            (["--numa", "bind:7"], "--numa"),
+            (["--numa", "nearest"], "--numa"),
+            (["--numa", "interleave:0,0"], "--numa"),
+            (["--populate-node", "9"], "--populate-node"),
+            (["--writers", "2"], "--writers"),
+            (["--snapshot", "--tracking", "eager"], "--tracking"),
+            (["--snapshot", "--sample-interval", "0ms"], "--sample-interval"),
+            (["--trial-timeout", "0"], "--trial-timeout"),
+        (["--backend", "memfd-shmem", "--block-size", "512MiB"], "--size"),
+        (["--snapshot", "--snapshot-out", "/nonexistent/dir/x"], "--snapshot-out"),
+        (["--snapshot", "--writers", "5000000"], "--writers"),
+        (["--snapshot", "--sample-interval", "1ns"], "--sample-interval"),
+        ]
 
-    @Test(arguments: badInputs)
-    func badInputIsOneLineAndExitTwo(arguments: [String], flag: String) throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
-        var defaults = ["--out", out.path, "--warmup", "0"]
-        if !arguments.contains("--repetitions") { defaults += ["--repetitions", "1"] }
-        let result = try bench(["run"] + arguments + defaults)
-        #expect(result.status == 2, "\(arguments): exit \(result.status), stderr \(result.stderr)")
-        let lines = result.stderr.split(separator: "\n")
-        #expect(lines.count == 1, "one line, got: \(result.stderr)")
-        #expect(result.stderr.contains(flag), "names \(flag): \(result.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: out.path), "nothing written")
-        #expect(result.stdout.isEmpty)
-    }
-
-    @Test func tooLargeARegionIsSkippedNotRun() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
-        defer { try? FileManager.default.removeItem(at: out) }
-        let result = try bench(["run", "--backend", "memfd-shmem", "--strategy", "full-touch", "--size", "16TiB",
-                                "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path])
-        #expect(result.status == 0, "\(result.stderr)")
-        let csv = try String(contentsOf: out, encoding: .utf8)
-        #expect(csv.contains(",skipped,"))
-        #expect(csv.contains("memory guard"))
-    }
-
-    @Test func doctorNamesFeaturesAndBackends() throws {
-        let result = try bench(["doctor"])
-        #expect(result.status == 0)
-        #expect(result.stdout.contains("userfaultfd"))
-        for backend in ["anon-private", "anon-shared", "memfd-shmem", "memfd-hugetlb", "hugetlbfs"] {
-            #expect(result.stdout.contains(backend))
+        @Test(arguments: badInputs)
+        func badInputIsOneLineAndExitTwo(arguments: [String], flag: String) throws {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+            var defaults = ["--out", out.path, "--warmup", "0"]
+            if !arguments.contains("--repetitions") { defaults += ["--repetitions", "1"] }
+            let result = try bench(["run"] + arguments + defaults)
+            #expect(result.status == 2, "\(arguments): exit \(result.status), stderr \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "one line, got: \(result.stderr)")
+            #expect(result.stderr.contains(flag), "names \(flag): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out.path), "nothing written")
+            #expect(result.stdout.isEmpty)
         }
-        let json = try bench(["doctor", "--json"])
-        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
-        #expect(object?["backends"] != nil)
+
+        @Test func tooLargeARegionIsSkippedNotRun() throws {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+            defer { try? FileManager.default.removeItem(at: out) }
+            let result = try bench(["run", "--backend", "memfd-shmem", "--strategy", "full-touch", "--size", "16TiB",
+                                    "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let csv = try String(contentsOf: out, encoding: .utf8)
+            #expect(csv.contains(",skipped,"))
+            #expect(csv.contains("memory guard"))
+        }
+
+        @Test func doctorNamesFeaturesAndBackends() throws {
+            let result = try bench(["doctor"])
+            #expect(result.status == 0)
+            #expect(result.stdout.contains("userfaultfd"))
+            for backend in ["anon-private", "anon-shared", "memfd-shmem", "memfd-hugetlb", "hugetlbfs"] {
+                #expect(result.stdout.contains(backend))
+            }
+            let json = try bench(["doctor", "--json"])
+            let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect(object?["backends"] != nil)
+        }
     }
 }
 
 /// Trials run in child processes; these read only the CSV, so they need no serialization.
-@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
-struct ChildProcessRuns {
-    @Test func aKilledTrialIsOneFailedRowAndTheRunGoesOn() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
-        defer {
-            try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(atPath: out.path.replacingOccurrences(of: ".csv", with: "-summary.csv"))
-        }
-        let process = Process()
-        guard let binary = benchBinary else { throw MissingBench() }
-    process.executableURL = binary
-        process.arguments = ["run", "--backend", "anon-private", "--strategy", "full-touch,discard-touch",
-                             "--size", "8GiB", "--resident", "0", "--repetitions", "2", "--warmup", "0",
-                             "--quiet", "--format", "csv", "--out", out.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Kill the first child that appears: a trial of 8 GiB runs for well over a second.
-        var killed = false
-        for _ in 0 ..< 200 where !killed {
-            Thread.sleep(forTimeInterval: 0.05)
-            for child in childPIDs(of: process.processIdentifier) {
-                kill(child, SIGKILL)
-                killed = true
+extension KernelTests {
+    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+    struct ChildProcessRuns {
+        @Test func aKilledTrialIsOneFailedRowAndTheRunGoesOn() throws {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+            defer {
+                try? FileManager.default.removeItem(at: out)
+                try? FileManager.default.removeItem(atPath: out.path.replacingOccurrences(of: ".csv", with: "-summary.csv"))
             }
+            let process = Process()
+            guard let binary = benchBinary else { throw MissingBench() }
+        process.executableURL = binary
+            process.arguments = ["run", "--backend", "anon-private", "--strategy", "full-touch,discard-touch",
+                                 "--size", "8GiB", "--resident", "0", "--repetitions", "2", "--warmup", "0",
+                                 "--quiet", "--format", "csv", "--out", out.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Kill the first child that appears: a trial of 8 GiB runs for well over a second.
+            var killed = false
+            for _ in 0 ..< 200 where !killed {
+                Thread.sleep(forTimeInterval: 0.05)
+                for child in childPIDs(of: process.processIdentifier) {
+                    kill(child, SIGKILL)
+                    killed = true
+                }
+            }
+            process.waitUntilExit()
+            try #require(killed, "no child process appeared")
+            #expect(process.terminationStatus == 1)
+            let rows = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").dropFirst()
+            let failed = rows.filter { $0.contains(",failed,") }
+            #expect(failed.count == 2, "the killed trial's populate and protect rows")
+            #expect(failed.allSatisfy { $0.contains("SIGKILL") })
+            #expect(rows.filter { $0.contains(",ok,") }.count == 6)
         }
-        process.waitUntilExit()
-        try #require(killed, "no child process appeared")
-        #expect(process.terminationStatus == 1)
-        let rows = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").dropFirst()
-        let failed = rows.filter { $0.contains(",failed,") }
-        #expect(failed.count == 2, "the killed trial's populate and protect rows")
-        #expect(failed.allSatisfy { $0.contains("SIGKILL") })
-        #expect(rows.filter { $0.contains(",ok,") }.count == 6)
+
+        @Test func aSnapshotWhoseSinkFailsFailsAtOnceWithTheCause() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try bench(["run", "--backend", "memfd-shmem", "--size", "64MiB", "--strategy", "qemu-7.2",
+                                "--snapshot", "--writers", "2", "--snapshot-out", "/dev/full", "--trial-timeout", "60",
+                                "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path])
+        #expect(result.status == 1)
+        let csv = try String(contentsOf: out, encoding: .utf8)
+        #expect(csv.contains("pwrite"), "\(csv)")
+        #expect(!csv.contains("timed out"), "no writer is left hanging")
     }
 
     @Test func aTrialPastItsTimeoutFailsAndSaysSo() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
-        defer { try? FileManager.default.removeItem(at: out) }
-        let result = try bench(["run", "--backend", "anon-private", "--strategy", "full-touch", "--size", "16GiB",
-                                "--resident", "0", "--repetitions", "1", "--warmup", "0", "--trial-timeout", "0.3",
-                                "--quiet", "--out", out.path])
-        #expect(result.status == 1)
-        let csv = try String(contentsOf: out, encoding: .utf8)
-        #expect(csv.contains(",failed,") && csv.contains("--trial-timeout"), "\(csv)")
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+            defer { try? FileManager.default.removeItem(at: out) }
+            let result = try bench(["run", "--backend", "anon-private", "--strategy", "full-touch", "--size", "16GiB",
+                                    "--resident", "0", "--repetitions", "1", "--warmup", "0", "--trial-timeout", "0.3",
+                                    "--quiet", "--out", out.path])
+            #expect(result.status == 1)
+            let csv = try String(contentsOf: out, encoding: .utf8)
+            #expect(csv.contains(",failed,") && csv.contains("--trial-timeout"), "\(csv)")
+        }
     }
 }
 

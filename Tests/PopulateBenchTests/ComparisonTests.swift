@@ -60,6 +60,22 @@ func csvText(_ rows: [[String: String]]) -> String {
         #expect(comparison.render(.markdown).contains("| anon-private"))
     }
 
+    @Test func anotherHostOrKernelStillCompares() {
+        let upgraded = runRows().map { row in row.merging(["host": "other", "kernel": "6.19"]) { $1 } }
+        let comparison = Comparison(base: runRows(), new: upgraded, threshold: 0.1)
+        #expect(comparison.verdict == .same)
+        #expect(comparison.differentHost)
+    }
+
+    @Test func aConfigThatFailedInNewIsARegression() {
+        let failed = runRows().map { row in
+            row["strategy"] == "full-touch" ? row.merging(["status": "failed", "pte_bytes": ""]) { $1 } : row
+        }
+        let comparison = Comparison(base: runRows(), new: failed, threshold: 0.1)
+        #expect(comparison.verdict == .regression)
+        #expect(comparison.missingInNew.count == 2)
+    }
+
     @Test func unusableInput() throws {
         #expect(throws: Comparison.InputError.self) { try Comparison.load("/nonexistent/base.csv") }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
@@ -69,30 +85,34 @@ func csvText(_ rows: [[String: String]]) -> String {
     }
 }
 
-@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
-struct CompareExitCodes {
-    func write(_ rows: [[String: String]]) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
-        try csvText(rows).write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+extension KernelTests {
+    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+    struct CompareExitCodes {
+        func write(_ rows: [[String: String]]) throws -> String {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
+            try csvText(rows).write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
 
-    @Test func exitCodesFollowPackageBenchmark() throws {
-        let base = try write(runRows())
-        let worse = try write(runRows(pte: (2 << 20) * 105 / 100))
-        let slower = try write(runRows(seconds: 0.5))
-        let better = try write(runRows(pte: 1 << 20))
-        let alien = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
-        try "x,y\n1,2\n".write(toFile: alien, atomically: true, encoding: .utf8)
-        defer { [base, worse, slower, better, alien].forEach { try? FileManager.default.removeItem(atPath: $0) } }
-        #expect(try bench(["compare", base, base]).status == 0)
-        #expect(try bench(["compare", base, worse]).status == 2)
-        #expect(try bench(["compare", base, slower, "--threshold", "10"]).status == 2)
-        #expect(try bench(["compare", base, slower, "--threshold", "200"]).status == 0)
-        #expect(try bench(["compare", base, better]).status == 4)
-        #expect(try bench(["compare", base, "/nonexistent.csv"]).status == 1)
-        #expect(try bench(["compare", base, alien]).status == 1)
+        @Test func exitCodesFollowPackageBenchmark() throws {
+            let base = try write(runRows())
+            let worse = try write(runRows(pte: (2 << 20) * 105 / 100))
+            let slower = try write(runRows(seconds: 0.5))
+            let better = try write(runRows(pte: 1 << 20))
+            let alien = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
+            try "x,y\n1,2\n".write(toFile: alien, atomically: true, encoding: .utf8)
+            defer { [base, worse, slower, better, alien].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+            #expect(try bench(["compare", base, base]).status == 0)
+            #expect(try bench(["compare", base, worse]).status == 2)
+            #expect(try bench(["compare", base, slower, "--threshold", "10"]).status == 2)
+            #expect(try bench(["compare", base, slower, "--threshold", "200"]).status == 0)
+            #expect(try bench(["compare", base, better]).status == 4)
+            #expect(try bench(["compare", base, "/nonexistent.csv"]).status == 1)
+            #expect(try bench(["compare", base, alien]).status == 1)
+            #expect(try bench(["compare", base, base, "--threshold", "10%"]).status == 1, "bad flags are unusable input")
+        #expect(try bench(["compare", base]).status == 1)
         let markdown = try bench(["compare", base, worse, "--format", "markdown"])
-        #expect(markdown.stdout.hasPrefix("### bench compare: REGRESSION"))
+            #expect(markdown.stdout.hasPrefix("### bench compare: REGRESSION"))
+        }
     }
 }

@@ -3,9 +3,13 @@ import LinuxMM
 import Testing
 @testable import PopulateBench
 
-/// Every test that reads process-wide `/proc/self` numbers lives under this suite, which runs its
-/// tests one at a time (Swift Testing runs the rest in parallel).
-@Suite(.serialized) struct KernelTests {}
+/// Every test that reads process-wide `/proc/self` numbers, or starts threads and processes that
+/// would change them, lives under this suite, which runs its tests one at a time (Swift Testing
+/// runs the rest, pure computations, in parallel).
+@Suite(.serialized) struct KernelTests {
+    /// Like a trial's child: the heap grown once, so the tests' own allocations reuse it.
+    static let heapReserved: Void = HeapReserve.prepare(bytes: 32 << 20)
+}
 
 let host = HostCapabilities.probe()
 let table = 4096
@@ -22,6 +26,7 @@ func config(_ backend: Backend, _ size: Int, _ strategy: Strategy, plugged: Doub
 }
 
 func run(_ config: TrialConfig) throws -> (populate: PhaseResult, protect: PhaseResult) {
+    KernelTests.heapReserved
     let result = Trial(config: config, host: HostCapabilities.probe()).run()
     try #require(result.status == .ok, "\(config.label): \(result.status) \(result.reason)")
     return (try #require(result.phase(.populate)), try #require(result.phase(.protect)))

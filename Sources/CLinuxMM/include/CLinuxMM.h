@@ -30,7 +30,6 @@ static const unsigned int clmm_mfd_cloexec = MFD_CLOEXEC;
 static const unsigned int clmm_mfd_hugetlb = MFD_HUGETLB;
 static const unsigned int clmm_mfd_huge_shift = MFD_HUGE_SHIFT;
 static const int clmm_madv_populate_read = MADV_POPULATE_READ;
-static const int clmm_madv_populate_write = MADV_POPULATE_WRITE;
 static const int clmm_falloc_punch_hole = FALLOC_FL_PUNCH_HOLE;
 static const int clmm_falloc_keep_size = FALLOC_FL_KEEP_SIZE;
 static const long clmm_hugetlbfs_magic = HUGETLBFS_MAGIC;
@@ -47,15 +46,13 @@ extern const int clmm_rusage_thread;
 int clmm_memfd_create(const char *name, unsigned int flags);
 int clmm_userfaultfd(int flags);
 int clmm_fallocate(int fd, int mode, int64_t offset, int64_t length);
-pid_t clmm_gettid(void);
-/// The file system magic of an open file or a path (`statfs.f_type`); -1 and errno on failure.
-int clmm_fstatfs_type(int fd, long *type);
 /// A path's file system magic and block size (a hugetlbfs mount's huge page size).
 int clmm_statfs_info(const char *path, long *type, long *blockSize);
 
-/// Sets malloc's trim threshold, mmap threshold and top pad (`mallopt`, which Swift's Glibc
-/// module does not import).
-void clmm_malloc_tuning(int trimThreshold, int mmapThreshold, int topPad);
+/// Grows malloc's heap by about `bytes` and touches it, then frees it into a heap that is never
+/// trimmed and serves every allocation below 32 MiB (`mallopt`, which Swift's Glibc module does not
+/// import). In C because an optimizer deletes a malloc-touch-free whose result is unused.
+void clmm_heap_reserve(size_t bytes);
 
 /// One run of pages that `PAGEMAP_SCAN` reports, with the categories they share.
 struct clmm_page_region {
@@ -79,8 +76,6 @@ int clmm_pagemap_scan(int fd, uint64_t start, uint64_t end, uint64_t flags, uint
 
 int clmm_uffdio_api(int fd, struct uffdio_api *api);
 int clmm_uffdio_register(int fd, struct uffdio_register *reg);
-int clmm_uffdio_unregister(int fd, struct uffdio_range *range);
 int clmm_uffdio_writeprotect(int fd, struct uffdio_writeprotect *wp);
-int clmm_uffdio_wake(int fd, struct uffdio_range *range);
 
 #endif

@@ -1,0 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A monotonic clock for phase timings.
+public enum MonotonicClock {
+    /// Seconds since an arbitrary start. The corresponding C function is `clock_gettime(CLOCK_MONOTONIC)`.
+    public static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
