@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Times on a shared 2-core VM move by up to ±35% between runs with nothing changed (a shmem populate
+# median went 0.186 s -> 0.250 s), so the nightly time gate is 50%; memory is compared exactly.
 # The nightly performance job: prepares hugepages, runs the nightly matrices, plots them, compares
 # each with results/baseline/, restores the host, and exits with bench compare's code
 # (0 same, 2 regression, 4 only improvements, 1 unusable input).
@@ -7,14 +9,14 @@ cd "$(dirname "$0")/.."
 
 out=results/nightly
 baseline=results/baseline
-threshold=${THRESHOLD:-15}
+threshold=${THRESHOLD:-50}
 repetitions=${REPETITIONS:-5}
 usage() {
     cat <<'USAGE'
 usage: scripts/nightly.sh [--out DIR] [--baseline DIR] [--threshold PCT] [--update-baseline]
   --out DIR          where CSVs, plots and compare.md go            [results/nightly]
   --baseline DIR     the CSVs to compare against                     [results/baseline]
-  --threshold PCT    time change that counts, passed to bench compare [15, or $THRESHOLD]
+  --threshold PCT    time change that counts, passed to bench compare [50, or $THRESHOLD]
   --update-baseline  copy this run's CSVs into the baseline folder after comparing
 USAGE
 }
@@ -44,7 +46,7 @@ mkdir -p "$out"
 # name|arguments: the nightly matrices. Each writes $out/<name>.csv (and its summary).
 matrices=(
     "default|--repetitions $repetitions"
-    "plugged-sweep|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy full-touch,discard-touch,qemu-8.0 --plugged 0,0.25,0.5,0.75,1 --resident 0 --repetitions 3"
+    "plugged-sweep|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy full-touch,discard-touch,qemu-8.0 --plugged 0,0.25,0.5,0.75,1 --resident 0 --repetitions $repetitions"
     "snapshot|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy none,qemu-6.1,qemu-6.2,qemu-7.2,qemu-8.0,wp-unpopulated --snapshot --writers 1 --write-rate 20000 --repetitions 3"
 )
 
@@ -73,7 +75,7 @@ for entry in "${matrices[@]}"; do
         code=$?
         set -e
         { echo; echo "## $name"; echo; cat "$out/compare-$name.md"; } >> "$summary"
-        "$bench" compare "$baseline/$name.csv" "$out/$name.csv" --threshold "$threshold" | tail -1
+        { "$bench" compare "$baseline/$name.csv" "$out/$name.csv" --threshold "$threshold" || true; } | tail -1
         # Severity: unusable input (1) > regression (2) > improvement (4) > same (0).
         case "$code" in
             1) worst=1 ;;

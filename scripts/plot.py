@@ -42,6 +42,7 @@ INT_COLUMNS = [
     "rss_shmem_bytes", "hugetlb_bytes", "expected_pte_bytes", "expected_data_bytes",
 ]
 FLOAT_COLUMNS = ["plugged_fraction", "resident_fraction", "seconds"]
+MODEL_COLUMNS = ["expected_pte_bytes", "expected_data_bytes"]
 SAMPLE_REQUIRED = ["trial", "phase", "t_seconds", "rss_bytes", "pte_bytes"]
 
 BACKENDS = ["anon-private", "anon-shared", "memfd-shmem", "memfd-hugetlb", "hugetlbfs"]
@@ -125,6 +126,10 @@ def load_results(path):
             continue
         row = dict(r)
         for column in INT_COLUMNS:
+            # The model predicts population and protection only: snapshot rows leave it empty.
+            if column in MODEL_COLUMNS and r["phase"] == "snapshot" and r[column] == "":
+                row[column] = None
+                continue
             row[column] = number(r, column, int, path, line)
         for column in FLOAT_COLUMNS:
             row[column] = number(r, column, float, path, line)
