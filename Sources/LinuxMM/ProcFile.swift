@@ -29,7 +29,7 @@ public enum ProcFile {
 
     /// The file's content as an integer, or nil when it cannot be read or is not a number.
     public static func integer(_ path: String) -> Int? {
-        firstLine(path).flatMap { Int($0.trimmingCharacters(in: " \t")) }
+        firstLine(path).flatMap { line in line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) } }
     }
 
     /// The names in a directory, without `.` and `..`. The corresponding C function is `readdir`.
@@ -44,15 +44,5 @@ public enum ProcFile {
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        var slice = Substring(self)
-        while let first = slice.first, characters.contains(first) { slice.removeFirst() }
-        while let last = slice.last, characters.contains(last) { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -62,20 +62,20 @@ public enum SysfsMM {
 
     /// Every hugetlb page size the kernel supports, smallest first.
     public static func hugePagePools(root: String = root) -> [HugePagePool] {
-        let dir = "\(root)/hugepages"
-        return ProcFile.list(directory: dir).compactMap { name -> HugePagePool? in
+        ProcFile.list(directory: "\(root)/hugepages").compactMap { name -> HugePagePool? in
             guard name.hasPrefix("hugepages-"), name.hasSuffix("kB"),
                   let kib = Int(name.dropFirst("hugepages-".count).dropLast(2)) else { return nil }
-            let path = "\(dir)/\(name)"
-            return HugePagePool(pageSize: kib * 1024,
-                                total: ProcFile.integer("\(path)/nr_hugepages") ?? 0,
-                                free: ProcFile.integer("\(path)/free_hugepages") ?? 0,
-                                reserved: ProcFile.integer("\(path)/resv_hugepages") ?? 0,
-                                surplus: ProcFile.integer("\(path)/surplus_hugepages") ?? 0)
+            return hugePagePool(pageSize: kib * 1024, root: root)
         }.sorted { $0.pageSize < $1.pageSize }
     }
 
+    /// One size's pool, read from its own directory; nil when the kernel has no such page size.
     public static func hugePagePool(pageSize: Int, root: String = root) -> HugePagePool? {
-        hugePagePools(root: root).first { $0.pageSize == pageSize }
+        let path = "\(root)/hugepages/hugepages-\(pageSize / 1024)kB"
+        guard let total = ProcFile.integer("\(path)/nr_hugepages") else { return nil }
+        return HugePagePool(pageSize: pageSize, total: total,
+                            free: ProcFile.integer("\(path)/free_hugepages") ?? 0,
+                            reserved: ProcFile.integer("\(path)/resv_hugepages") ?? 0,
+                            surplus: ProcFile.integer("\(path)/surplus_hugepages") ?? 0)
     }
 }

@@ -5,9 +5,12 @@ import LinuxMM
 public struct TrialRequest: Codable, Sendable {
     public var config: TrialConfig
     public var host: HostCapabilities
-    public init(config: TrialConfig, host: HostCapabilities) {
+    /// The parent's `--force`: the child must not skip what the parent chose to run.
+    public var checksPoolSize: Bool
+    public init(config: TrialConfig, host: HostCapabilities, checksPoolSize: Bool) {
         self.config = config
         self.host = host
+        self.checksPoolSize = checksPoolSize
     }
 }
 
@@ -119,7 +122,7 @@ public final class ChildTrialLauncher: @unchecked Sendable {
             return 1
         }
         HeapReserve.prepare(bytes: 32 << 20)
-        let result = Trial(config: request.config, host: request.host).run()
+        let result = Trial(config: request.config, host: request.host, checksPoolSize: request.checksPoolSize).run()
         guard let encoded = try? JSONEncoder().encode(result) else { return 1 }
         FileHandle.standardOutput.write(encoded)
         return 0

@@ -85,16 +85,13 @@ public struct CostModel: Sendable {
     /// One read per page of `range`: private anonymous memory maps the (huge) zeropage, every
     /// other backend allocates what is absent.
     public mutating func read(_ range: Range<Int>) -> Cost {
-        var cost = Cost()
+        guard !range.isEmpty else { return Cost() }
         let allocates = backing.backend.readAllocatesPages || (backing.transparentHuge && !backing.hugeZeroPage)
-        var unitStart = range.lowerBound / allocationUnit * allocationUnit
-        while unitStart < range.upperBound {
-            let unit = unitStart ..< min(unitStart + allocationUnit, regionSize)
-            cost.pageTableBytes += mapTables(unit, needsPTE: leafNeedsPTETable)
-            if allocates { cost.dataBytes += present.insert(pageIndices(unit)) * backing.pageSize }
-            unitStart += allocationUnit
-        }
-        return cost
+        // A read faults in the whole allocation unit (a THP) around each page it touches.
+        let units = alignedUnit(containing: range.lowerBound).lowerBound
+            ..< alignedUnit(containing: range.upperBound - 1).upperBound
+        return Cost(pageTableBytes: mapTables(units, needsPTE: leafNeedsPTETable),
+                    dataBytes: allocates ? present.insert(pageIndices(units)) * backing.pageSize : 0)
     }
 
     /// Write-protecting `range`. Where empty entries get markers (shmem and hugetlb, or anonymous

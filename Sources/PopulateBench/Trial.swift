@@ -8,15 +8,18 @@ public struct Trial {
     public let config: TrialConfig
     public let host: HostCapabilities
     public var measuresPlacement = true
+    /// False under `--force`: a hugetlb pool that looks too small is left to the kernel to refuse.
+    public var checksPoolSize: Bool
 
-    public init(config: TrialConfig, host: HostCapabilities) {
+    public init(config: TrialConfig, host: HostCapabilities, checksPoolSize: Bool = true) {
         self.config = config
         self.host = host
+        self.checksPoolSize = checksPoolSize
     }
 
     /// Runs the trial; a skip or a failure is a result, not an error.
     public func run() -> TrialResult {
-        if let reason = host.skipReason(for: config) {
+        if let reason = host.skipReason(for: config, checkingPoolSize: checksPoolSize) {
             return TrialResult(config: config, status: .skipped, reason: reason)
         }
         do {

@@ -95,13 +95,12 @@ struct RunCommand: ParsableCommand {
         let host = HostCapabilities.probe()
         let plan: RunPlan
         let outputFormat: OutputFormat
-        do {
+        do throws(RunPlan.InputError) {
             plan = try makePlan(host: host)
             try plan.validate(host: host)
             outputFormat = try CommandLineValues.oneOf(format, flag: "--format", OutputFormat.self)
-            guard !out.isEmpty else { throw RunPlan.InputError(flag: "--out", "the path is empty") }
-            try Self.checkWritable(out)
-        } catch let error as RunPlan.InputError {
+            try Self.checkWritable(out, flag: "--out", createsDirectories: true)
+        } catch {
             throw ValidationError(error.description)
         }
 
@@ -148,18 +147,21 @@ struct RunCommand: ParsableCommand {
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 
-    /// The CSV must be creatable before anything runs: bad input writes nothing.
-    static func checkWritable(_ path: String) throws(RunPlan.InputError) {
-        var directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+    /// An output file must be creatable before anything runs: bad input writes nothing. The CSV's
+    /// missing directories are made; `--snapshot-out` is opened by each trial as given.
+    static func checkWritable(_ path: String, flag: String, createsDirectories: Bool) throws(RunPlan.InputError) {
+        guard !path.isEmpty else { throw RunPlan.InputError(flag: flag, "the path is empty") }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw RunPlan.InputError(flag: "--out", "\(path) is a directory, not a file")
+            throw RunPlan.InputError(flag: flag, "\(path) is a directory, not a file")
         }
-        while !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+        var directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        while createsDirectories && !FileManager.default.fileExists(atPath: directory.path) {
             directory = directory.deletingLastPathComponent()
         }
-        guard isDirectory.boolValue, access(directory.path, W_OK) == 0 else {
-            throw RunPlan.InputError(flag: "--out", "cannot write \(path): \(directory.path) is not a writable directory")
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue,
+              access(directory.path, W_OK) == 0 else {
+            throw RunPlan.InputError(flag: flag, "cannot write \(path): \(directory.path) is not a writable directory")
         }
     }
 
@@ -207,14 +209,7 @@ struct RunCommand: ParsableCommand {
                 options.sampleInterval = try CommandLineValues.duration(sampleInterval, flag: "--sample-interval")
             }
             if let snapshotOut {
-                guard !snapshotOut.isEmpty else { throw .init(flag: "--snapshot-out", "the path is empty") }
-                // Unlike --out, its directory is not created: the trials open the file as given.
-                let directory = URL(fileURLWithPath: snapshotOut).deletingLastPathComponent().path
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
-                      access(directory, W_OK) == 0 else {
-                    throw .init(flag: "--snapshot-out", "\(directory) is not a writable directory")
-                }
+                try Self.checkWritable(snapshotOut, flag: "--snapshot-out", createsDirectories: false)
                 options.outputPath = snapshotOut
             }
             if let tracking {

@@ -102,7 +102,21 @@ extension KernelTests {
             #expect(csv.contains("memory guard"))
         }
 
-        @Test func doctorNamesFeaturesAndBackends() throws {
+        /// `--force` reaches the child: the kernel, not the pool check, refuses the hugetlb mapping.
+    @Test func forceLeavesTheHugetlbPoolToTheKernel() throws {
+        let pages = (SysfsMM.hugePagePool(pageSize: 2 << 20)?.available ?? 0) + 1
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try bench(["run", "--backend", "memfd-hugetlb", "--strategy", "full-touch",
+                                "--size", "\(pages * 2)MiB", "--force", "--repetitions", "1", "--warmup", "0",
+                                "--quiet", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let csv = try String(contentsOf: out, encoding: .utf8)
+        #expect(csv.contains(",skipped,"))
+        #expect(csv.contains("ENOMEM") && !csv.contains("needs \(pages) free"), "\(csv)")
+    }
+
+    @Test func doctorNamesFeaturesAndBackends() throws {
             let result = try bench(["doctor"])
             #expect(result.status == 0)
             #expect(result.stdout.contains("userfaultfd"))
