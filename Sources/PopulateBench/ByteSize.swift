@@ -41,6 +41,12 @@ public enum ByteSize {
         return "\(bytes)B"
     }
 
+    /// Exactly, for messages about input: `256MiB` when a unit divides it, else `7000 bytes`
+    /// (never a rounded `6.84KiB` that hides why it was refused).
+    public static func exact(_ bytes: Int) -> String {
+        bytes >= 1024 && bytes % 1024 == 0 ? format(bytes) : "\(bytes) bytes"
+    }
+
     /// Fixed-point with `digits` decimals, never an exponent: CSV readers must parse it as written.
     static func formatDecimal(_ value: Double, digits: Int) -> String {
         String(format: "%.\(digits)f", value)

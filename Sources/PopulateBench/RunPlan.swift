@@ -117,25 +117,25 @@ public struct RunPlan: Codable, Sendable {
         }
         for block in blockSizes ?? [] {
             guard block > 0, block & (block - 1) == 0 else {
-                throw InputError(flag: "--block-size", "\(ByteSize.format(block)) is not a power of two")
+                throw InputError(flag: "--block-size", "\(ByteSize.exact(block)) is not a power of two")
             }
             guard block >= 1 << 20 else {
-                throw InputError(flag: "--block-size", "\(ByteSize.format(block)) is below virtio-mem's minimum of 1MiB")
+                throw InputError(flag: "--block-size", "\(ByteSize.exact(block)) is below virtio-mem's minimum of 1MiB")
             }
         }
         for backend in backends {
             let page = backend.pageSize(hugePageSize: hugePageSize, basePageSize: host.basePageSize)
             for block in blockSizes ?? [] where block % page != 0 {
-                throw InputError(flag: "--block-size", "\(ByteSize.format(block)) is below or not a multiple of "
+                throw InputError(flag: "--block-size", "\(ByteSize.exact(block)) is below or not a multiple of "
                     + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
             }
             for size in regionSizes(for: backend, host: host) {
                 guard size % page == 0 else {
-                    throw InputError(flag: "--size", "\(ByteSize.format(size)) is not a multiple of "
+                    throw InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of "
                         + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
                 }
                 for block in blockSizes(for: backend, host: host) where size % block != 0 {
-                    throw InputError(flag: "--size", "\(ByteSize.format(size)) is not a multiple of the "
+                    throw InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of the "
                         + "\(ByteSize.format(block)) block size (\(backend.rawValue))")
                 }
             }

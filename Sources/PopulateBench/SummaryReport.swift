@@ -86,7 +86,8 @@ public enum SummaryReport {
             let block = Int(key[2]).map(ByteSize.format) ?? key[2]
             let reps = entries.compactMap { $0.populate?["ok_repetitions"] }.first ?? "0"
             out += "\n\(key[0]) \(size), block \(block), \(percent(key[5])) plugged, \(percent(key[6])) of it written,"
-                + " \(key[3]) layout, thp=\(key[4]); data = \(backend.dataCounter)   (medians of \(reps) repetitions)\n"
+                + " \(key[3]) layout, thp=\(key[4]); data = \(backend.dataCounter)   ("
+                + (reps == "0" ? "no ok repetition" : "medians of \(reps) repetitions") + ")\n"
             var table: [[String]] = [[
                 "strategy", "populate PTE", "populate data", "populate s", "protect PTE", "protect s",
                 "total memory", "PTE vs model", "data vs model",
@@ -144,7 +145,8 @@ public enum SummaryReport {
 
     static func seconds(_ value: Double?) -> String {
         guard let value else { return "-" }
-        return ByteSize.formatDecimal(value, digits: value < 0.1 ? 4 : 3)
+        // Protecting hugetlb takes tens of microseconds: keep them visible.
+        return ByteSize.formatDecimal(value, digits: value < 0.001 ? 6 : (value < 0.1 ? 4 : 3))
     }
 
     static func percent(_ fraction: String) -> String {
