@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .target(name: "CLinuxMM"),
@@ -18,7 +19,10 @@ let package = Package(
             name: "CNUMA",
             providers: [.apt(["libnuma-dev"])]
         ),
-        .target(name: "LinuxMM", dependencies: ["CLinuxMM", "CNUMA"]),
+        .target(
+            name: "LinuxMM",
+            dependencies: ["CLinuxMM", "CNUMA", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .target(name: "PopulateBench", dependencies: ["LinuxMM"]),
         .executableTarget(
             name: "bench",
