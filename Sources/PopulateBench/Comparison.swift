@@ -132,18 +132,19 @@ public struct Comparison: Sendable {
 
     public enum Format: String, CaseIterable, Sendable { case text, markdown }
 
+    /// A configuration as one line of text: backend, size, strategy, phase and what else sets it apart.
+    public static func describe(_ key: [String]) -> String {
+        let row = Dictionary(uniqueKeysWithValues: zip(matchColumns, key))
+        var parts = [row["backend"] ?? "", Int(row["region_bytes"] ?? "").map(ByteSize.format) ?? "",
+                     row["strategy"] ?? "", row["phase"] ?? ""]
+        parts.append("block=" + (Int(row["block_bytes"] ?? "").map(ByteSize.format) ?? ""))
+        parts.append("plugged=\(row["plugged_fraction"] ?? "") resident=\(row["resident_fraction"] ?? "")")
+        parts.append("\(row["layout"] ?? "") thp=\(row["thp"] ?? "")")
+        if let policy = row["numa_policy"], !policy.isEmpty, policy != "local" { parts.append("numa=\(policy)") }
+        return parts.joined(separator: " ")
+    }
+
     public func render(_ format: Format) -> String {
-        let label = Self.matchColumns
-        func describe(_ key: [String]) -> String {
-            let row = Dictionary(uniqueKeysWithValues: zip(label, key))
-            var parts = [row["backend"] ?? "", Int(row["region_bytes"] ?? "").map(ByteSize.format) ?? "",
-                         row["strategy"] ?? "", row["phase"] ?? ""]
-            parts.append("block=" + (Int(row["block_bytes"] ?? "").map(ByteSize.format) ?? ""))
-            parts.append("plugged=\(row["plugged_fraction"] ?? "") resident=\(row["resident_fraction"] ?? "")")
-            parts.append("\(row["layout"] ?? "") thp=\(row["thp"] ?? "")")
-            if let policy = row["numa_policy"], !policy.isEmpty, policy != "local" { parts.append("numa=\(policy)") }
-            return parts.joined(separator: " ")
-        }
         func value(_ number: Double, _ metric: Metric) -> String {
             if metric.isTime { return ByteSize.formatDecimal(number, digits: 4) + "s" }
             if metric.column.hasSuffix("_bytes") { return ByteSize.format(Int(number.rounded())) }
@@ -155,11 +156,11 @@ public struct Comparison: Sendable {
             let delta = finding.deltaPercent.map { ($0 >= 0 ? "+" : "") + ByteSize.formatDecimal($0, digits: 2) + "%" }
                 ?? "new"
             let mark = finding.isRegression ? "REGRESSION" : (finding.isSignificant ? "improved" : "")
-            rows.append([describe(finding.config), finding.metric.column, value(finding.base, finding.metric),
+            rows.append([Self.describe(finding.config), finding.metric.column, value(finding.base, finding.metric),
                          value(finding.new, finding.metric), delta, mark])
         }
-        for key in missingInNew { rows.append([describe(key), "-", "ok", "MISSING or not ok", "", "REGRESSION"]) }
-        for key in onlyInNew { rows.append([describe(key), "-", "absent", "new config", "", ""]) }
+        for key in missingInNew { rows.append([Self.describe(key), "-", "ok", "MISSING or not ok", "", "REGRESSION"]) }
+        for key in onlyInNew { rows.append([Self.describe(key), "-", "absent", "new config", "", ""]) }
         let verdictText: String
         switch verdict {
         case .same: verdictText = "same: no change beyond 1% in memory or \(ByteSize.formatDecimal(threshold * 100, digits: 0))% in time"

@@ -7,14 +7,16 @@ public struct RunPlan: Codable, Sendable {
     /// nil: each backend's default size.
     public var sizes: [Int]?
     public var pluggedFractions: [Double]
-    public var residentFraction: Double
+    public var residentFractions: [Double]
     /// nil: virtio-mem's default block size for each backend.
     public var blockSizes: [Int]?
     public var layouts: [DiscardMap.Layout]
     public var thpModes: [THPMode]
     public var seed: UInt64
-    public var hugetlbfsPath: String?
-    public var hugePageSize: Int
+    /// The hugetlbfs mount for each huge page size (`--hugetlbfs`, or one found in /proc/mounts).
+    public var hugetlbfsMounts: [Int: String]
+    /// The huge page sizes the hugetlb backends run with; every size is its own config.
+    public var hugePageSizes: [Int]
     public var repetitions: Int
     public var warmup: Int
     public var trialTimeout: Double
@@ -32,21 +34,22 @@ public struct RunPlan: Codable, Sendable {
     ]
 
     public init(backends: [Backend] = Backend.allCases, strategies: [Strategy] = RunPlan.defaultStrategies,
-                sizes: [Int]? = nil, pluggedFractions: [Double] = [0.25], residentFraction: Double = 0.5,
+                sizes: [Int]? = nil, pluggedFractions: [Double] = [0.25], residentFractions: [Double] = [0.5],
                 blockSizes: [Int]? = nil, layouts: [DiscardMap.Layout] = [.random], thpModes: [THPMode] = [.inherit],
-                seed: UInt64 = RunPlan.defaultSeed, hugetlbfsPath: String? = nil, hugePageSize: Int = 2 << 20,
+                seed: UInt64 = RunPlan.defaultSeed, hugetlbfsMounts: [Int: String] = [:],
+                hugePageSizes: [Int] = [2 << 20],
                 repetitions: Int = 3, warmup: Int = 1, trialTimeout: Double = 600, force: Bool = false) {
         self.backends = backends
         self.strategies = strategies
         self.sizes = sizes
         self.pluggedFractions = pluggedFractions
-        self.residentFraction = residentFraction
+        self.residentFractions = residentFractions
         self.blockSizes = blockSizes
         self.layouts = layouts
         self.thpModes = thpModes
         self.seed = seed
-        self.hugetlbfsPath = hugetlbfsPath
-        self.hugePageSize = hugePageSize
+        self.hugetlbfsMounts = hugetlbfsMounts
+        self.hugePageSizes = hugePageSizes
         self.repetitions = repetitions
         self.warmup = warmup
         self.trialTimeout = trialTimeout
@@ -69,6 +72,8 @@ public struct RunPlan: Codable, Sendable {
         try Self.checkList(backends.map(\.rawValue), flag: "--backend")
         try Self.checkList(strategies.map(\.rawValue), flag: "--strategy")
         try Self.checkList(pluggedFractions.map { "\($0)" }, flag: "--plugged")
+        try Self.checkList(residentFractions.map { "\($0)" }, flag: "--resident")
+        try Self.checkList(hugePageSizes.map { "\($0)" }, flag: "--hugepage-size")
         try Self.checkList(layouts.map(\.rawValue), flag: "--layout")
         try Self.checkList(thpModes.map(\.rawValue), flag: "--thp")
         if let sizes { try Self.checkList(sizes.map { "\($0)" }, flag: "--size") }
@@ -76,22 +81,24 @@ public struct RunPlan: Codable, Sendable {
         for fraction in pluggedFractions where !(0 ... 1).contains(fraction) {
             throw InputError(flag: "--plugged", "\(fraction) is outside 0...1")
         }
-        guard (0 ... 1).contains(residentFraction) else {
-            throw InputError(flag: "--resident", "\(residentFraction) is outside 0...1")
+        for fraction in residentFractions where !(0 ... 1).contains(fraction) {
+            throw InputError(flag: "--resident", "\(fraction) is outside 0...1")
         }
         guard repetitions >= 1 else { throw InputError(flag: "--repetitions", "must be at least 1, not \(repetitions)") }
         guard warmup >= 0 else { throw InputError(flag: "--warmup", "must be 0 or more, not \(warmup)") }
         guard trialTimeout > 0 else { throw InputError(flag: "--trial-timeout", "must be more than 0 seconds") }
-        guard hugePageSize == 2 << 20 || hugePageSize == 1 << 30 else {
-            throw InputError(flag: "--hugepage-size", "\(ByteSize.format(hugePageSize)) is not one of 2MiB, 1GiB")
+        for size in hugePageSizes where size != 2 << 20 && size != 1 << 30 {
+            throw InputError(flag: "--hugepage-size", "\(ByteSize.format(size)) is not one of 2MiB, 1GiB")
         }
-        if backends.contains(.hugetlbfs), let path = hugetlbfsPath {
-            guard let mountPage = HugetlbfsFile.pageSize(ofMount: path) else {
-                throw InputError(flag: "--hugetlbfs", "\(path) is not a directory on a hugetlbfs mount")
-            }
-            guard mountPage == hugePageSize else {
-                throw InputError(flag: "--hugetlbfs", "\(path) has \(ByteSize.format(mountPage)) pages, "
-                    + "not the \(ByteSize.format(hugePageSize)) of --hugepage-size")
+        if backends.contains(.hugetlbfs) {
+            for (size, path) in hugetlbfsMounts.sorted(by: { $0.key < $1.key }) {
+                guard let mountPage = HugetlbfsFile.pageSize(ofMount: path) else {
+                    throw InputError(flag: "--hugetlbfs", "\(path) is not a directory on a hugetlbfs mount")
+                }
+                guard mountPage == size else {
+                    throw InputError(flag: "--hugetlbfs", "\(path) has \(ByteSize.format(mountPage)) pages, "
+                        + "not the \(ByteSize.format(size)) of --hugepage-size")
+                }
             }
         }
         if let snapshot {
@@ -123,21 +130,46 @@ public struct RunPlan: Codable, Sendable {
                 throw InputError(flag: "--block-size", "\(ByteSize.exact(block)) is below virtio-mem's minimum of 1MiB")
             }
         }
-        for backend in backends {
-            let page = backend.pageSize(hugePageSize: hugePageSize, basePageSize: host.basePageSize)
+        for (backend, page) in backendPages(host: host) {
             for block in blockSizes ?? [] where block % page != 0 {
                 throw InputError(flag: "--block-size", "\(ByteSize.exact(block)) is below or not a multiple of "
                     + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
             }
-            for size in regionSizes(for: backend, host: host) {
+            for size in regionSizes(for: backend, pageSize: page) {
                 guard size % page == 0 else {
                     throw InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of "
                         + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
                 }
-                for block in blockSizes(for: backend, host: host) where size % block != 0 {
+                for block in blockSizes(for: backend, pageSize: page, host: host) where size % block != 0 {
                     throw InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of the "
                         + "\(ByteSize.format(block)) block size (\(backend.rawValue))")
                 }
+            }
+        }
+    }
+
+    /// Fills `hugetlbfsMounts`: `path` for its own page size, or a mount found for each huge page
+    /// size. `required` (the user asked for the hugetlbfs backend) makes a missing mount an error
+    /// rather than a skip.
+    public mutating func locateHugetlbfs(path: String?, required: Bool) throws(InputError) {
+        hugetlbfsMounts = [:]
+        if let path {
+            guard let page = HugetlbfsFile.pageSize(ofMount: path) else {
+                throw InputError(flag: "--hugetlbfs", "\(path) is not a directory on a hugetlbfs mount")
+            }
+            if let other = hugePageSizes.first(where: { $0 != page }) {
+                throw InputError(flag: "--hugetlbfs", "\(path) has \(ByteSize.format(page)) pages, not the "
+                    + "\(ByteSize.format(other)) of --hugepage-size (leave out --hugetlbfs to use a mount per size)")
+            }
+            hugetlbfsMounts[page] = path
+            return
+        }
+        for size in hugePageSizes {
+            if let found = HugetlbfsMounts.find(pageSize: size) {
+                hugetlbfsMounts[size] = found
+            } else if required {
+                throw InputError(flag: "--hugetlbfs", "the hugetlbfs backend needs a mount point (--hugetlbfs PATH); "
+                    + "none with \(ByteSize.format(size)) pages is mounted")
             }
         }
     }
@@ -150,39 +182,40 @@ public struct RunPlan: Codable, Sendable {
         }
     }
 
-    public func pageSize(for backend: Backend, host: HostCapabilities) -> Int {
-        backend.pageSize(hugePageSize: hugePageSize, basePageSize: host.basePageSize)
+    /// The base page for most backends; every `--hugepage-size` for the hugetlb ones.
+    public func pageSizes(for backend: Backend, host: HostCapabilities) -> [Int] {
+        backend.isHugetlb ? hugePageSizes : [host.basePageSize]
     }
 
     /// The sizes given, or the backend's default.
-    public func regionSizes(for backend: Backend, host: HostCapabilities) -> [Int] {
-        sizes ?? [max(backend.defaultRegionSize, pageSize(for: backend, host: host))]
+    public func regionSizes(for backend: Backend, pageSize: Int) -> [Int] {
+        sizes ?? [max(backend.defaultRegionSize, pageSize)]
     }
 
-    public func blockSizes(for backend: Backend, host: HostCapabilities) -> [Int] {
-        blockSizes ?? [backend.defaultBlockSize(pageSize: pageSize(for: backend, host: host),
-                                                thpPMDSize: host.thpPMDSize)]
+    public func blockSizes(for backend: Backend, pageSize: Int, host: HostCapabilities) -> [Int] {
+        blockSizes ?? [backend.defaultBlockSize(pageSize: pageSize, thpPMDSize: host.thpPMDSize)]
     }
 
-    /// The cross product of every list, in a stable order: backend, size, block, layout, THP,
-    /// plugged fraction, strategy.
+    /// The cross product of every list, in a stable order: backend, page size, size, block, layout,
+    /// THP, plugged fraction, resident fraction, strategy.
     public func configs(host: HostCapabilities) -> [TrialConfig] {
         var result: [TrialConfig] = []
-        for backend in backends {
-            let page = pageSize(for: backend, host: host)
-            for size in regionSizes(for: backend, host: host) {
-                for block in blockSizes(for: backend, host: host) {
+        for (backend, page) in backendPages(host: host) {
+            for size in regionSizes(for: backend, pageSize: page) {
+                for block in blockSizes(for: backend, pageSize: page, host: host) {
                     for layout in layouts {
                         for thp in thpModes {
                             for plugged in pluggedFractions {
-                                for strategy in strategies {
-                                    result.append(TrialConfig(
-                                        backend: backend, regionBytes: size, pageBytes: page, blockBytes: block,
-                                        layout: layout, thp: thp, pluggedFraction: plugged,
-                                        residentFraction: residentFraction, strategy: strategy, seed: seed,
-                                        hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsPath : nil,
-                                        numaPolicy: numaPolicy, populateNode: populateNode, guestNode: guestNode,
-                                        snapshot: snapshot))
+                                for resident in residentFractions {
+                                    for strategy in strategies {
+                                        result.append(TrialConfig(
+                                            backend: backend, regionBytes: size, pageBytes: page, blockBytes: block,
+                                            layout: layout, thp: thp, pluggedFraction: plugged,
+                                            residentFraction: resident, strategy: strategy, seed: seed,
+                                            hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsMounts[page] : nil,
+                                            numaPolicy: numaPolicy, populateNode: populateNode,
+                                            guestNode: guestNode, snapshot: snapshot))
+                                    }
                                 }
                             }
                         }
@@ -191,5 +224,10 @@ public struct RunPlan: Codable, Sendable {
             }
         }
         return result
+    }
+
+    /// Each backend with each of its page sizes.
+    func backendPages(host: HostCapabilities) -> [(Backend, Int)] {
+        backends.flatMap { backend in pageSizes(for: backend, host: host).map { (backend, $0) } }
     }
 }

@@ -9,3 +9,13 @@ struct Bench: ParsableCommand {
         defaultSubcommand: RunCommand.self
     )
 }
+
+/// The exit code a command gives input it cannot use. Most commands follow CONTRACT's 2; a gate
+/// whose 2 already means "regression" (compare, as package-benchmark's baseline check) says 1.
+protocol BadInputExitCode {
+    static var badInputExitCode: Int32 { get }
+}
+
+extension BadInputExitCode {
+    static var badInputExitCode: Int32 { 2 }
+}

@@ -2,40 +2,57 @@ import ArgumentParser
 import Foundation
 import PopulateBench
 
-struct CompareCommand: ParsableCommand {
+struct CompareCommand: ParsableCommand, BadInputExitCode {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Regression gate: exit 0 same, 2 regression, 4 only improvements, 1 unusable input."
+        abstract: "Regression gate: exit 0 same, 2 regression, 4 only improvements, 1 unusable input.",
+        discussion: "With several NEW files (one per host), prints a host x configuration table; the exit code "
+            + "is the worst verdict over the hosts."
     )
 
-    @Argument(help: "The baseline CSV (raw rows of bench run).")
+    /// compare's 2 means "regression" (package-benchmark's codes): its unusable input is 1.
+    static let badInputExitCode: Int32 = 1
+
+    @Argument(help: "The baseline CSV (raw rows of bench run).", completion: .file(extensions: ["csv"]))
     var base: String
 
-    @Argument(help: "The new CSV.")
-    var new: String
+    @Argument(help: "The new CSV, or one per host.", completion: .file(extensions: ["csv"]))
+    var new: [String]
 
-    @Option(help: "Time change, in %, that counts as a finding. [10]")
-    var threshold: String = "10"
+    @Option(parsing: .unconditional, help: "Time change, in %, that counts as a finding.")
+    var threshold: Double = 10
 
-    @Option(help: "text or markdown (for CI summaries). [text]")
-    var format: String = "text"
+    @Option(help: "text, or markdown for CI summaries.")
+    var format: Comparison.Format = .text
 
-    func run() throws {
-        guard let percent = Double(threshold), percent >= 0, percent.isFinite else {
+    func validate() throws {
+        guard threshold >= 0, threshold.isFinite else {
             throw ValidationError("--threshold: '\(threshold)' is not a percentage ≥ 0")
         }
-        guard let outputFormat = Comparison.Format(rawValue: format) else {
-            throw ValidationError("--format: unknown value '\(format)' (accepted: text, markdown)")
-        }
-        let comparison: Comparison
+        guard !new.isEmpty else { throw ValidationError("give at least one NEW csv after BASE") }
+    }
+
+    func run() throws {
+        var columns: [HostComparisonTable.Column] = []
         do {
-            comparison = Comparison(base: try Comparison.load(base), new: try Comparison.load(new),
-                                    threshold: percent / 100)
+            let baseRows = try Comparison.load(base)
+            for path in new {
+                let rows = try Comparison.load(path)
+                let host = rows.first.map { "\($0["host"] ?? "?") \($0["kernel"] ?? "")" } ?? path
+                let label = new.count > 1 && columns.contains { $0.label == host } ? "\(host) (\(path))" : host
+                columns.append(.init(label: label,
+                                     comparison: Comparison(base: baseRows, new: rows, threshold: threshold / 100)))
+            }
         } catch {
             FileHandle.standardError.write(Data("bench compare: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        print(comparison.render(outputFormat), terminator: "")
-        throw ExitCode(comparison.verdict.rawValue)
+        if columns.count == 1 {
+            print(columns[0].comparison.render(format), terminator: "")
+            throw ExitCode(columns[0].comparison.verdict.rawValue)
+        }
+        let table = HostComparisonTable(columns: columns)
+        print(table.render(format), terminator: "")
+        throw ExitCode(table.verdict.rawValue)
     }
 }

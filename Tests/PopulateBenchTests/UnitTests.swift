@@ -175,14 +175,15 @@ import Testing
         #expect(error { $0.sizes = [(1 << 30) + 100] }?.flag == "--size")
         #expect(error { $0.sizes = [(1 << 30) + (1 << 20)] }?.flag == "--size")
         #expect(error { $0.pluggedFractions = [1.5] }?.flag == "--plugged")
-        #expect(error { $0.residentFraction = -0.1 }?.flag == "--resident")
+        #expect(error { $0.residentFractions = [0.5, -0.1] }?.flag == "--resident")
         #expect(error { $0.blockSizes = [3 << 20] }?.flag == "--block-size")
         #expect(error { $0.blockSizes = [4096] }?.flag == "--block-size")
         #expect(error { $0.backends = [] }?.flag == "--backend")
         #expect(error { $0.strategies = [.fullTouch, .fullTouch] }?.flag == "--strategy")
         #expect(error { $0.repetitions = -1 }?.flag == "--repetitions")
-        #expect(error { $0.hugetlbfsPath = "/nonexistent" }?.flag == "--hugetlbfs")
-        #expect(error { $0.hugePageSize = 4 << 20 }?.flag == "--hugepage-size")
+        #expect(error { $0.hugetlbfsMounts = [2 << 20: "/nonexistent"] }?.flag == "--hugetlbfs")
+        #expect(error { $0.hugePageSizes = [2 << 20, 4 << 20] }?.flag == "--hugepage-size")
+        #expect(error { $0.hugePageSizes = [2 << 20, 2 << 20] }?.flag == "--hugepage-size")
     }
 
     @Test func matrixIsTheCrossProduct() {
@@ -190,5 +191,19 @@ import Testing
         plan.pluggedFractions = [0.25, 0.5]
         plan.layouts = [.random, .prefix]
         #expect(plan.configs(host: host).count == 2 * 2 * 2 * 2)
+    }
+
+    /// Every list crosses, the resident fractions and huge page sizes included: `--hugepage-size
+    /// 2MiB,1GiB` runs both on the hugetlb backends, and only the base page elsewhere.
+    @Test func residentFractionsAndHugePageSizesCross() {
+        var plan = RunPlan(backends: [.anonPrivate, .memfdHugetlb], strategies: [.fullTouch])
+        plan.residentFractions = [0, 0.5, 1]
+        plan.hugePageSizes = [2 << 20, 1 << 30]
+        plan.sizes = [1 << 30]
+        let configs = plan.configs(host: host)
+        #expect(configs.count == 3 + 2 * 3)
+        #expect(Set(configs.filter { $0.backend == .memfdHugetlb }.map(\.pageBytes)) == [2 << 20, 1 << 30])
+        #expect(Set(configs.filter { $0.backend == .anonPrivate }.map(\.pageBytes)) == [host.basePageSize])
+        #expect(Set(configs.map(\.residentFraction)) == [0, 0.5, 1])
     }
 }

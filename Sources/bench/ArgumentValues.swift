@@ -1,0 +1,71 @@
+import ArgumentParser
+import PopulateBench
+
+// The library's enums as command-line values: help and completion scripts list every case.
+extension Backend: ExpressibleByArgument {}
+extension Strategy: ExpressibleByArgument {}
+extension DiscardMap.Layout: ExpressibleByArgument {}
+extension THPMode: ExpressibleByArgument {}
+extension SnapshotOptions.Tracking: ExpressibleByArgument {}
+extension Comparison.Format: ExpressibleByArgument {}
+
+/// Comma-separated lists and the other forms CONTRACT.md defines, parsed in an option's
+/// `transform`; a thrown `ValidationError` becomes one line that names the flag.
+enum ArgumentValues {
+    static func items(_ text: String) throws -> [String] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.isEmpty, !items.contains("") else { throw ValidationError("'\(text)' has an empty entry") }
+        var seen = Set<String>()
+        for item in items where !seen.insert(item).inserted { throw ValidationError("'\(item)' is listed twice") }
+        return items
+    }
+
+    static func list<T: ExpressibleByArgument & CaseIterable>(_ text: String) throws -> [T] {
+        try items(text).map { item in
+            guard let value = T(argument: item) else {
+                throw ValidationError("unknown value '\(item)' (accepted: "
+                    + T.allValueStrings.joined(separator: ", ") + ")")
+            }
+            return value
+        }
+    }
+
+    static func sizes(_ text: String) throws -> [Int] {
+        try items(text).map { item in
+            do { return try ByteSize.parse(item) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    static func size(_ text: String) throws -> Int {
+        do { return try ByteSize.parse(text) } catch { throw ValidationError("\(error)") }
+    }
+
+    static func fraction(_ item: String) throws -> Double {
+        guard let value = Double(item), value.isFinite else { throw ValidationError("'\(item)' is not a number in 0...1") }
+        guard (0 ... 1).contains(value) else { throw ValidationError("\(item) is outside 0...1") }
+        return value
+    }
+
+    static func fractions(_ text: String) throws -> [Double] {
+        try items(text).map(fraction)
+    }
+
+    /// `1ms`, `500us`, `0.25s`, or plain seconds.
+    static func duration(_ text: String) throws -> Double {
+        let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("s", 1), ("", 1)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite { return value * scale }
+        }
+        throw ValidationError("'\(text)' is not a positive duration (1ms, 500us, 0.25s)")
+    }
+
+    static func numaPolicy(_ text: String) throws -> NUMAPolicyText.Spec {
+        do { return try NUMAPolicyText.parseSpec(text) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// The accepted values of an enum, for help text and list completion.
+    static func accepted<T: ExpressibleByArgument & CaseIterable>(_: T.Type) -> String {
+        T.allValueStrings.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import PopulateBench
+
+/// The background-snapshot phase's options: each one needs `--snapshot`.
+struct SnapshotArguments: ParsableArguments {
+    static let defaults = SnapshotOptions()
+
+    @Flag(help: "Also run the background-snapshot phase: writers, a copier and a consistency check.")
+    var snapshot = false
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Guest writer threads during the snapshot. (default: \(defaults.writers))",
+                               valueName: "n"))
+    var writers: Int?
+
+    @Option(name: .customLong("write-rate"), parsing: .unconditional,
+            help: ArgumentHelp("Pages per second per writer; 0 for as fast as it can. (default: \(defaults.writeRate))",
+                               valueName: "pages-per-s"))
+    var writeRate: Double?
+
+    @Option(name: .customLong("sample-interval"),
+            help: ArgumentHelp("Sampler interval during the snapshot: 1ms, 500us, 0.1s. (default: 1ms)",
+                               valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var sampleInterval: Double?
+
+    @Option(name: .customLong("snapshot-out"),
+            help: ArgumentHelp("File the snapshot's pages are written to. (default: discarded)", valueName: "file"),
+            completion: .file())
+    var snapshotOut: String?
+
+    @Option(help: ArgumentHelp("How writes are tracked: sync (WP faults served by copying first, as QEMU) or "
+        + "async (WP_ASYNC + PAGEMAP_SCAN). (default: \(defaults.tracking.rawValue))"))
+    var tracking: SnapshotOptions.Tracking?
+
+    mutating func validate() throws {
+        guard !snapshot else { return }
+        let given: [(String, Bool)] = [("--writers", writers != nil), ("--write-rate", writeRate != nil),
+                                       ("--sample-interval", sampleInterval != nil),
+                                       ("--snapshot-out", snapshotOut != nil), ("--tracking", tracking != nil)]
+        if let (flag, _) = given.first(where: \.1) {
+            throw ValidationError("\(flag): applies to the snapshot phase only; add --snapshot")
+        }
+    }
+
+    /// The phase's options, or nil without `--snapshot`.
+    func options() throws -> SnapshotOptions? {
+        guard snapshot else { return nil }
+        var options = Self.defaults
+        if let writers { options.writers = writers }
+        if let writeRate {
+            guard writeRate >= 0, writeRate.isFinite else {
+                throw ValidationError("--write-rate: '\(writeRate)' is not a number of pages per second ≥ 0")
+            }
+            options.writeRate = writeRate
+        }
+        if let sampleInterval { options.sampleInterval = sampleInterval }
+        if let snapshotOut {
+            try OutputPath.checkWritable(snapshotOut, flag: "--snapshot-out", createsDirectories: false)
+            options.outputPath = snapshotOut
+        }
+        if let tracking { options.tracking = tracking }
+        return options
+    }
+}

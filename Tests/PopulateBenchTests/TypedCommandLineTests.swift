@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+@testable import PopulateBench
+
+/// The command line as swift-argument-parser declares it: every enum's values in the help, shell
+/// completion that offers them, and lists that cross instead of keeping the first entry.
+@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+struct TypedCommandLine {
+    @Test func helpListsEveryAcceptedValueOfEveryEnumOption() throws {
+        let help = try bench(["run", "--help"])
+        #expect(help.status == 0)
+        let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "  ", with: " ")
+        let values = Backend.allCases.map(\.rawValue) + Strategy.allCases.map(\.rawValue)
+            + DiscardMap.Layout.allCases.map(\.rawValue) + THPMode.allCases.map(\.rawValue)
+            + SnapshotOptions.Tracking.allCases.map(\.rawValue) + ["table", "csv", "json"]
+        for value in values {
+            #expect(text.contains(value), "help lacks \(value)")
+        }
+    }
+
+    @Test func bashCompletionOffersTheBackends() throws {
+        let script = try bench(["--generate-completion-script", "bash"])
+        #expect(script.status == 0)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).bash")
+        FileManager.default.createFile(atPath: file.path, contents: Data(script.stdout.utf8))
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", """
+            shopt -s extglob; source '\(file.path)' || exit 9
+            COMP_WORDS=(bench run --backend ""); COMP_CWORD=3; COMP_LINE="bench run --backend "
+            COMP_POINT=${#COMP_LINE}; _bench bench "" --backend; echo "${COMPREPLY[@]}"
+            """]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let offered = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(Set(offered.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+            == Set(Backend.allCases.map(\.rawValue)))
+    }
+
+    /// `--resident 0,1` and `--hugepage-size 2MiB,1GiB` run every combination: a size the host has no
+    /// pool for is a skipped row with its reason, never silently dropped.
+    @Test func residentAndHugePageSizeListsRunEveryEntry() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+        defer {
+            try? FileManager.default.removeItem(at: out)
+            try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+        }
+        let result = try bench(["run", "--backend", "memfd-hugetlb", "--strategy", "none", "--hugepage-size", "2MiB,1GiB",
+                                "--resident", "0,1", "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = CSV.parse(try String(contentsOf: out, encoding: .utf8)).rows.filter { $0["phase"] == "populate" }
+        let combinations = Set(rows.map { "\($0["page_bytes"] ?? "") \($0["resident_fraction"] ?? "")" })
+        #expect(combinations == ["2097152 0.0", "2097152 1.0", "1073741824 0.0", "1073741824 1.0"])
+        #expect(rows.allSatisfy { $0["status"] == "ok" || !($0["reason"] ?? "").isEmpty })
+    }
+
+    @Test func compareTakesItsOwnExitCodeForBadFlags() throws {
+        let result = try bench(["compare", "--threshold", "lots", "a.csv", "b.csv"])
+        #expect(result.status == 1, "compare's unusable input is 1, not run's 2: \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains("--threshold"))
+        let run = try bench(["run", "--repetitions", "lots"])
+        #expect(run.status == 2)
+    }
+}
