@@ -23,7 +23,10 @@ let package = Package(
             name: "LinuxMM",
             dependencies: ["CLinuxMM", "CNUMA", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "PopulateBench", dependencies: ["LinuxMM"]),
+        .target(
+            name: "PopulateBench",
+            dependencies: ["LinuxMM", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .executableTarget(
             name: "bench",
             dependencies: [

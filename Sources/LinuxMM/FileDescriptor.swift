@@ -2,40 +2,37 @@
 import Glibc
 #endif
 import CLinuxMM
+import SystemPackage
 
-/// An open file descriptor. A value: closing it is explicit, like swift-system's `FileDescriptor`.
-public struct FileDescriptor: Hashable, Sendable {
-    public let rawValue: CInt
+/// swift-system's descriptor: open, close, read and write come from there, with its `Errno`.
+/// LinuxMM adds what swift-system does not cover (fallocate, ftruncate) and, at its own API,
+/// names the call in every error (`SystemCallError`), as the rest of this layer does.
+public typealias FileDescriptor = SystemPackage.FileDescriptor
 
-    public init(rawValue: CInt) { self.rawValue = rawValue }
-
-    public struct OpenFlags: OptionSet, Sendable {
-        public let rawValue: CInt
-        public init(rawValue: CInt) { self.rawValue = rawValue }
-        public static let readOnly = OpenFlags([])
-        public static let writeOnly = OpenFlags(rawValue: O_WRONLY)
-        public static let readWrite = OpenFlags(rawValue: O_RDWR)
-        public static let create = OpenFlags(rawValue: O_CREAT)
-        public static let truncate = OpenFlags(rawValue: O_TRUNC)
+extension FileDescriptor {
+    /// Opens `path`, always close-on-exec. The corresponding C function is `open`.
+    public static func open(path: String, _ mode: AccessMode, options: OpenOptions = [],
+                            permissions: FilePermissions? = nil) throws(SystemCallError) -> FileDescriptor {
+        try systemCall("open(\(path))") {
+            try FileDescriptor.open(FilePath(path), mode, options: options.union(.closeOnExec), permissions: permissions)
+        }
     }
 
-    /// Opens `path`, close-on-exec. The corresponding C function is `open`.
-    public static func open(_ path: String, flags: OpenFlags, permissions: mode_t = 0o644) throws(SystemCallError)
-        -> FileDescriptor {
-        FileDescriptor(rawValue: try valueOrThrow("open(\(path))") {
-            Glibc.open(path, flags.rawValue | O_CLOEXEC, permissions)
-        })
+    /// Closes the descriptor; the error names `call` (what was open). The corresponding C function is `close`.
+    public func close(naming call: String) throws(SystemCallError) {
+        try systemCall(call) { try close() }
     }
 
-    /// The corresponding C function is `close`.
-    public func close() throws(SystemCallError) {
-        // EINTR on close must not be retried on Linux: the descriptor is already gone.
-        _ = try valueOrThrow("close", retryOnInterrupt: false) { Glibc.close(rawValue) }
+    /// Writes all of `buffer` at `offset`, whatever the kernel takes per call.
+    /// The corresponding C function is `pwrite`.
+    public func writeAll(_ buffer: UnsafeRawBufferPointer, atOffset offset: Int, naming call: String)
+        throws(SystemCallError) {
+        _ = try systemCall(call) { try writeAll(toAbsoluteOffset: Int64(offset), buffer) }
     }
 
     /// Sets the file's size. The corresponding C function is `ftruncate`.
     public func truncate(to size: Int) throws(SystemCallError) {
-        _ = try valueOrThrow("ftruncate") { ftruncate(rawValue, off_t(size)) }
+        try systemCall("ftruncate") { try resize(to: Int64(size)) }
     }
 
     /// Frees the file's pages in `offset..<offset+length` and keeps its size, as QEMU's
@@ -46,5 +43,16 @@ public struct FileDescriptor: Hashable, Sendable {
             clmm_fallocate(rawValue, clmm_falloc_punch_hole | clmm_falloc_keep_size, Int64(offset), Int64(length))
         }
     }
+}
 
+/// Runs a swift-system call and turns its `Errno` into an error that names the call.
+@inline(__always)
+func systemCall<T>(_ call: String, _ body: () throws -> T) throws(SystemCallError) -> T {
+    do {
+        return try body()
+    } catch let error as Errno {
+        throw SystemCallError(call: call, errno: error.rawValue)
+    } catch {
+        throw SystemCallError(call: "\(call): \(error)", errno: EIO)
+    }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLinuxMM
+import SystemPackage
 
 /// A file on a hugetlbfs mount, unlinked as soon as it is open so that nothing outlives the process.
 public enum HugetlbfsFile {
@@ -20,10 +21,9 @@ public enum HugetlbfsFile {
     /// The corresponding C functions are `open(O_CREAT|O_EXCL)` and `unlink`.
     public static func createUnlinked(in directory: String) throws(SystemCallError) -> FileDescriptor {
         let path = "\(directory)/populatebench-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        let fd = try valueOrThrow("open(\(path))") {
-            open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        }
+        let fd = try FileDescriptor.open(path: path, .readWrite, options: [.create, .exclusiveCreate],
+                                         permissions: [.ownerReadWrite])
         _ = try valueOrThrow("unlink(\(path))") { unlink(path) }
-        return FileDescriptor(rawValue: fd)
+        return fd
     }
 }

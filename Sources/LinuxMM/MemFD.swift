@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLinuxMM
+import SystemPackage
 
 /// Anonymous memory files: shmem, or hugetlb with `MFD_HUGETLB` (no hugetlbfs mount needed).
 public enum MemFD {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLinuxMM
+import SystemPackage
 
 /// `/proc/self/pagemap` and its `PAGEMAP_SCAN` ioctl (Linux 6.7): with `UFFD_FEATURE_WP_ASYNC`
 /// the kernel clears a page's write-protection itself on a write, and the scan finds those pages.
@@ -10,10 +11,10 @@ public struct Pagemap: Sendable {
 
     /// The corresponding C function is `open("/proc/self/pagemap")`.
     public static func open() throws(SystemCallError) -> Pagemap {
-        Pagemap(fileDescriptor: try FileDescriptor.open("/proc/self/pagemap", flags: .readOnly))
+        Pagemap(fileDescriptor: try FileDescriptor.open(path: "/proc/self/pagemap", .readOnly))
     }
 
-    public func close() throws(SystemCallError) { try fileDescriptor.close() }
+    public func close() throws(SystemCallError) { try fileDescriptor.close(naming: "close(pagemap)") }
 
     /// The runs of `range` that were written since they were write-protected (async mode), in
     /// address order. With `reprotect`, the scan write-protects them again in the same walk.

@@ -1,20 +1,19 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// Reads small kernel text files (`/proc`, `/sys`) whole, without Foundation: their size is
 /// reported as 0, and a sampler reads them every millisecond.
 public enum ProcFile {
     /// The corresponding C functions are `open` and `read`.
     public static func read(_ path: String) throws(SystemCallError) -> String {
-        let fd = try valueOrThrow("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
-        defer { _ = close(fd) }
+        let fd = try FileDescriptor.open(path: path, .readOnly)
+        defer { try? fd.close() }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 8192)
         while true {
-            let count = try valueOrThrow("read(\(path))") {
-                chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            }
+            let count = try systemCall("read(\(path))") { try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0 ..< count])
         }

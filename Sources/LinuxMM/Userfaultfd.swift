@@ -117,7 +117,7 @@ public struct Userfaultfd: Sendable {
     }
 
 
-    public func close() throws(SystemCallError) { try fileDescriptor.close() }
+    public func close() throws(SystemCallError) { try fileDescriptor.close(naming: "close(userfaultfd)") }
 }
 
 extension Userfaultfd {
@@ -142,11 +142,13 @@ extension Userfaultfd {
     public func readPageFaults(maximum: Int = 64) throws(SystemCallError) -> [PageFault] {
         let size = MemoryLayout<uffd_msg>.size
         var buffer = [UInt8](repeating: 0, count: size * maximum)
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(fileDescriptor.rawValue, $0.baseAddress, $0.count) }
-        if count < 0 {
-            let code = Glibc.errno
-            if code == EAGAIN || code == EINTR { return [] }
-            throw SystemCallError(call: "read(userfaultfd)", errno: code)
+        let count: Int
+        do {
+            count = try systemCall("read(userfaultfd)") {
+                try buffer.withUnsafeMutableBytes { try fileDescriptor.read(into: $0, retryOnInterrupt: false) }
+            }
+        } catch where error.errno == EAGAIN || error.errno == EINTR {
+            return []
         }
         return buffer.withUnsafeBytes { raw in
             (0 ..< count / size).compactMap { index -> PageFault? in

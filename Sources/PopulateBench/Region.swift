@@ -124,7 +124,7 @@ public struct Region: Sendable {
     /// file frees its pages with the last reference.
     public func teardown() throws {
         try window.unmap()
-        try file?.close()
+        try file?.close(naming: "close(\(backend.rawValue) file)")
     }
 }
 

@@ -108,10 +108,8 @@ final class SnapshotRun: @unchecked Sendable {
                 break
             }
             if differs { inconsistent.add(1, ordering: .relaxed) }
-            if let sink {
-                let written = pwrite(sink.rawValue, words, region.pageSize, off_t(offset))
-                if written != region.pageSize { throw SystemCallError(call: "pwrite(--snapshot-out)", errno: errno) }
-            }
+            try sink?.writeAll(UnsafeRawBufferPointer(start: words, count: region.pageSize), atOffset: offset,
+                               naming: "pwrite(--snapshot-out)")
             set.insert(page ..< page + 1)
         }
     }

@@ -88,7 +88,8 @@ public struct Trial {
         }
         var snapshot = PhaseResult(phase: .snapshot)
         let sink = try options.outputPath.map { path throws(SystemCallError) in
-            try FileDescriptor.open(path, flags: [.writeOnly, .create, .truncate])
+            try FileDescriptor.open(path: path, .writeOnly, options: [.create, .truncate],
+                                    permissions: [.ownerReadWrite, .groupRead, .otherRead])
         }
         defer { try? sink?.close() }
         let run = SnapshotRun(region: region, tracker: tracker, pattern: config.guestPattern, map: map,
