@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Charts of a PopulateBench results CSV (columns in ../shared/CONTRACT.md).
+"""Charts of a PopulateBench results CSV (its columns are described in docs/cli.md).
 
 usage: python3 scripts/plot.py RESULTS.csv [--samples SAMPLES.csv] [--out DIR]
 
