@@ -1,4 +1,4 @@
-/// The raw CSV: one row per trial and phase, columns named in CONTRACT.md (added ones last).
+/// The raw CSV: one row per trial and phase, columns named in docs/cli.md (added ones last).
 import LinuxMM
 
 public enum ResultTable {
@@ -15,7 +15,7 @@ public enum ResultTable {
         "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
         "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes", "written_pages", "tracking",
     ]
-    /// Identity columns added after CONTRACT.md's: part of what makes a config distinct.
+    /// Identity columns added after docs/cli.md's: part of what makes a config distinct.
     public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node", "tracking"]
     /// Columns whose values the summary reduces to statistics.
     public static let statisticColumns = measureColumns + [

@@ -27,7 +27,7 @@ public struct RunPlan: Codable, Sendable {
     public var snapshot: SnapshotOptions?
 
     public static let defaultSeed: UInt64 = 20211013
-    /// Every strategy (CONTRACT.md: `[all]`), `none` first as the floor the others add to.
+    /// Every strategy (docs/cli.md: `[all]`), `none` first as the floor the others add to.
     public static let defaultStrategies: [Strategy] = [
         .none, .fullTouch, .discardTouch, .fullMadvise, .discardMadvise, .qemu61, .qemu62, .qemu72, .qemu80,
         .wpUnpopulated,

@@ -9,7 +9,7 @@ extension THPMode: ExpressibleByArgument {}
 extension SnapshotOptions.Tracking: ExpressibleByArgument {}
 extension Comparison.Format: ExpressibleByArgument {}
 
-/// Comma-separated lists and the other forms CONTRACT.md defines, parsed in an option's
+/// Comma-separated lists and the other forms docs/cli.md defines, parsed in an option's
 /// `transform`; a thrown `ValidationError` becomes one line that names the flag.
 enum ArgumentValues {
     static func items(_ text: String) throws -> [String] {

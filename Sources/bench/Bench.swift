@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
     )
 }
 
-/// The exit code a command gives input it cannot use. Most commands follow CONTRACT's 2; a gate
+/// The exit code a command gives input it cannot use. Most commands follow docs/cli.md's 2; a gate
 /// whose 2 already means "regression" (compare, as package-benchmark's baseline check) says 1.
 protocol BadInputExitCode {
     static var badInputExitCode: Int32 { get }

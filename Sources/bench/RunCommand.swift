@@ -124,7 +124,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         do {
             report = try runner.run()
         } catch {
-            // Work began: what was written stays, and the cause is one line (CONTRACT: 1, never 2).
+            // Work began: what was written stays, and the cause is one line (docs/cli.md: 1, never 2).
             FileHandle.standardError.write(Data("bench: \(error)\n".utf8))
             throw ExitCode(1)
         }

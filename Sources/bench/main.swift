@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-// Bad input is one line and the command's own exit code (CONTRACT.md), not ArgumentParser's usage
+// Bad input is one line and the command's own exit code (docs/cli.md), not ArgumentParser's usage
 // block and 64. Help, version and completion scripts are successes and print as ArgumentParser prints them.
 do {
     var command = try Bench.parseAsRoot()
