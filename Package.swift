@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         .target(name: "CLinuxMM"),
@@ -25,7 +26,11 @@ let package = Package(
         ),
         .target(
             name: "PopulateBench",
-            dependencies: ["LinuxMM", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "LinuxMM",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
         ),
         .executableTarget(
             name: "bench",

@@ -10,4 +10,12 @@ public enum MonotonicClock {
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
+
+    /// Nanoseconds since an arbitrary start, for intervals too short for a `Double` of seconds
+    /// to add without rounding. The corresponding C function is `clock_gettime(CLOCK_MONOTONIC)`.
+    public static func nanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
 }

@@ -14,12 +14,16 @@ public enum ResultTable {
     public static let columns = identityColumns + ["status", "reason"] + measureColumns + [
         "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
         "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes", "written_pages", "tracking",
+        "fault_service", "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes",
+        "peak_pte_delta_bytes", "register_seconds", "writeprotect_seconds",
     ]
     /// Identity columns added after docs/cli.md's: part of what makes a config distinct.
-    public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node", "tracking"]
+    public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node", "tracking", "fault_service"]
     /// Columns whose values the summary reduces to statistics.
     public static let statisticColumns = measureColumns + [
         "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes", "written_pages",
+        "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes", "peak_pte_delta_bytes",
+        "register_seconds", "writeprotect_seconds",
     ]
 
     public static let sampleColumns = [
@@ -69,6 +73,7 @@ public enum ResultTable {
                 "populate_node": config.populateNode.map(String.init) ?? "",
                 "guest_node": config.guestNode.map(String.init) ?? "",
                 "tracking": config.snapshot?.tracking.rawValue ?? "",
+                "fault_service": config.snapshot.map { $0.tracking == .sync ? $0.faultService.rawValue : "" } ?? "",
             ]
             guard result.status == .ok else { return row }
             let delta = phase.delta
@@ -98,11 +103,43 @@ public enum ResultTable {
             row["peak_pte_bytes"] = phase.peakPTEBytes.map { "\($0)" } ?? ""
             row["writes"] = phase.writes.map { "\($0)" } ?? ""
             row["written_pages"] = phase.writtenPages.map { "\($0)" } ?? ""
+            row["peak_rss_delta_bytes"] = phase.peakRSSDeltaBytes.map { "\($0)" } ?? ""
+            row["peak_pte_delta_bytes"] = phase.peakPTEDeltaBytes.map { "\($0)" } ?? ""
+            row["register_seconds"] = phase.registerSeconds.map(formatSeconds) ?? ""
+            row["writeprotect_seconds"] = phase.writeProtectSeconds.map(formatSeconds) ?? ""
+            if let stalls = phase.stalls {
+                row["stalled_writes"] = "\(stalls.stalledWrites)"
+                row["stall_p50_us"] = formatMicroseconds(stalls.p50Nanoseconds)
+                row["stall_p99_us"] = formatMicroseconds(stalls.p99Nanoseconds)
+                row["stall_max_us"] = formatMicroseconds(stalls.maxNanoseconds)
+            }
             return row
         }
     }
 
     static func formatSeconds(_ value: Double) -> String {
         ByteSize.formatDecimal(value, digits: 6)
+    }
+
+    static func formatMicroseconds(_ nanoseconds: UInt64) -> String {
+        ByteSize.formatDecimal(Double(nanoseconds) / 1000, digits: 3)
+    }
+
+    public static let stallColumns = [
+        "trial", "backend", "strategy", "fault_service", "repetition", "stall_us", "count",
+    ]
+
+    /// Every stall value a trial's snapshot recorded and how often, for `<out>-stalls.csv`: the
+    /// whole distribution, from which a CDF per strategy is drawn.
+    public static func stallRows(_ result: TrialResult, repetition: Int) -> [[String: String]] {
+        let config = result.config
+        guard let stalls = result.phase(.snapshot)?.stalls else { return [] }
+        let label = "\(config.backend.rawValue)/\(config.strategy.rawValue)/\(ByteSize.format(config.regionBytes))"
+            + "/plugged=\(config.pluggedFraction)/rep\(repetition)"
+        return stalls.buckets.map { bucket in
+            ["trial": label, "backend": config.backend.rawValue, "strategy": config.strategy.rawValue,
+             "fault_service": config.snapshot?.faultService.rawValue ?? "", "repetition": "\(repetition)",
+             "stall_us": formatMicroseconds(bucket.nanoseconds), "count": "\(bucket.count)"]
+        }
     }
 }

@@ -41,6 +41,9 @@ public final class Runner: @unchecked Sendable {
     /// `<out>-samples.csv` beside `<out>.csv`.
     public static func samplesPath(for outPath: String) -> String { siblingPath(of: outPath, suffix: "samples") }
 
+    /// `<out>-stalls.csv` beside `<out>.csv`: each snapshot's write-stall distribution.
+    public static func stallsPath(for outPath: String) -> String { siblingPath(of: outPath, suffix: "stalls") }
+
     static func siblingPath(of outPath: String, suffix: String) -> String {
         (outPath.hasSuffix(".csv") ? String(outPath.dropLast(4)) : outPath) + "-\(suffix).csv"
     }
@@ -67,6 +70,9 @@ public final class Runner: @unchecked Sendable {
         let samples = try plan.snapshot.map { _ in
             try CSVFile(path: Self.samplesPath(for: outPath), columns: ResultTable.sampleColumns)
         }
+        let stalls = try plan.snapshot.map { _ in
+            try CSVFile(path: Self.stallsPath(for: outPath), columns: ResultTable.stallColumns)
+        }
         let warmups = warmupConfigs(configs)
         let progress = Progress(total: warmups.count + configs.count * plan.repetitions, quiet: quiet)
         progress.message("bench: \(configs.count) configs x \(plan.repetitions) repetitions"
@@ -88,6 +94,7 @@ public final class Runner: @unchecked Sendable {
                 let trialRows = ResultTable.rows(result, repetition: repetition, run: runInfo)
                 try raw.append(trialRows)
                 try samples?.append(ResultTable.sampleRows(result, repetition: repetition))
+                try stalls?.append(ResultTable.stallRows(result, repetition: repetition))
                 rows += trialRows
                 results.append(result)
                 let ending = result.status == .ok ? "" : ": \(result.reason)"
@@ -98,6 +105,7 @@ public final class Runner: @unchecked Sendable {
         progress.close()
         try raw.close()
         try samples?.close()
+        try stalls?.close()
         let summary = SummaryTable.rows(from: rows)
         let summaryFile = try CSVFile(path: summaryPath, columns: SummaryTable.columns)
         try summaryFile.append(summary)

@@ -2,11 +2,12 @@ import Foundation
 import LinuxMM
 import Synchronization
 
-/// The background snapshot, modelled on QEMU's (migration/ram.c, `ram_write_tracking_start` and
-/// the postcopy fault thread): a copier streams the plugged pages in address order, un-protecting
-/// each after copying it; a fault handler serves write-protect faults by copying the page first;
-/// guest writers write plugged pages at random until the copier is done. The oracle checks every
-/// copied page against what the guest had written when protection began.
+/// The background snapshot, modelled on QEMU's (migration/ram.c): a copier streams the plugged
+/// pages in address order, un-protecting each after copying it; write-protect faults are served
+/// by copying the page first, either between pages by the copier itself, as QEMU's migration
+/// thread does, or at once by a thread of their own; guest writers write plugged pages at random
+/// until the copier is done, and time every write that stalled. The oracle checks every copied
+/// page against what the guest had written when protection began.
 public struct SnapshotOptions: Codable, Hashable, Sendable {
     /// How writes during the snapshot are tracked.
     public enum Tracking: String, Codable, CaseIterable, Sendable {
@@ -18,16 +19,30 @@ public struct SnapshotOptions: Codable, Hashable, Sendable {
         case async
     }
 
+    /// Who serves write-protect faults (sync tracking).
+    public enum FaultService: String, Codable, CaseIterable, Sendable {
+        /// QEMU's: no thread of its own. Before each page it saves, the migration thread reads at
+        /// most one fault message (`poll_fault_page`, called from `get_queued_page` in
+        /// `ram_find_and_save_block`), saves the faulting page next, un-protects it after saving
+        /// (`ram_save_release_protection`) and continues its scan from there.
+        case migrationThread = "migration-thread"
+        /// A dedicated thread blocks in `poll` and serves each fault at once: sooner than QEMU,
+        /// so the stalls it shows are a lower bound.
+        case handlerThread = "handler-thread"
+    }
+
     public var tracking: Tracking = .sync
+    public var faultService: FaultService = .migrationThread
     public var writers: Int
     /// Writes per second per writer; 0: as fast as it can.
     public var writeRate: Double
     public var sampleInterval: Double
     public var outputPath: String?
 
-    public init(tracking: Tracking = .sync, writers: Int = 1, writeRate: Double = 0, sampleInterval: Double = 0.001,
-                outputPath: String? = nil) {
+    public init(tracking: Tracking = .sync, faultService: FaultService = .migrationThread, writers: Int = 1,
+                writeRate: Double = 0, sampleInterval: Double = 0.001, outputPath: String? = nil) {
         self.tracking = tracking
+        self.faultService = faultService
         self.writers = writers
         self.writeRate = writeRate
         self.sampleInterval = sampleInterval
@@ -52,6 +67,15 @@ public struct SnapshotOutcome: Sendable {
     public var inconsistentPages: Int
     public var copiedPages: Int
     public var samples: [MemorySample]
+    public var stalls: StallDistribution
+}
+
+/// What one writer is writing now: whoever un-protects a page marks the writes waiting on it as
+/// stalled, before the un-protect wakes them.
+final class WriterSlot: Sendable {
+    let page = Atomic<Int>(-1)
+    let sequence = Atomic<Int>(0)
+    let stalledSequence = Atomic<Int>(-1)
 }
 
 final class SnapshotRun: @unchecked Sendable {
@@ -75,6 +99,8 @@ final class SnapshotRun: @unchecked Sendable {
     let failure = Mutex<String?>(nil)
     let samples = Mutex<[MemorySample]>([])
     let samplerStop = Atomic<Bool>(false)
+    let slots: [WriterSlot]
+    let recorders = Mutex<WriteStallRecorder>(WriteStallRecorder())
 
     init(region: Region, tracker: Userfaultfd, pattern: GuestPattern, map: DiscardMap, options: SnapshotOptions,
          seed: UInt64, sink: FileDescriptor?, guestNode: Int?) {
@@ -88,6 +114,7 @@ final class SnapshotRun: @unchecked Sendable {
         pluggedRuns = map.pluggedRuns
         pluggedPages = map.pluggedRuns.flatMap { $0.lowerBound / region.pageSize ..< $0.upperBound / region.pageSize }
         copied = Mutex(PageSet(capacity: region.pageCount))
+        slots = (0 ..< options.writers).map { _ in WriterSlot() }
     }
 
     func record(_ error: Error, in role: String) {
@@ -114,23 +141,81 @@ final class SnapshotRun: @unchecked Sendable {
         }
     }
 
+    /// Marks the writes waiting on `page` as stalled, then un-protects it, which wakes them.
     func unprotect(_ page: Int) throws {
+        for slot in slots where slot.page.load(ordering: .acquiring) == page {
+            slot.stalledSequence.store(slot.sequence.load(ordering: .acquiring), ordering: .releasing)
+        }
         try tracker.writeProtect(region.slice(page * region.pageSize ..< (page + 1) * region.pageSize), false)
     }
 
     func copier() {
         do {
-            for page in pluggedPages {
-                try copyOnce(page)
-                // In async mode a write un-protects by itself; un-protecting here would make every
-                // copied page look written to PAGEMAP_SCAN.
-                if options.tracking == .sync { try unprotect(page) }
+            if options.tracking == .sync && options.faultService == .migrationThread {
+                try migrationThread()
+            } else {
+                for page in pluggedPages {
+                    try copyOnce(page)
+                    // In async mode a write un-protects by itself; un-protecting here would make every
+                    // copied page look written to PAGEMAP_SCAN.
+                    if options.tracking == .sync { try unprotect(page) }
+                }
             }
         } catch {
             record(error, in: "copier")
             releaseEveryPage()
         }
         copierDone.store(true, ordering: .releasing)
+    }
+
+    /// QEMU's migration thread: one non-blocking read of the userfaultfd before each page
+    /// (`poll_fault_page`); a faulting page is saved next and the scan goes on after it, wrapping
+    /// around until every plugged page is saved (`pss->page` set to the fault, `complete_round`).
+    func migrationThread() throws {
+        var cursor = 0
+        var remaining = pluggedPages.count
+        while remaining > 0 {
+            let position: Int
+            if let fault = try tracker.readPageFaults(maximum: 1).first {
+                let page = Int(fault.address - region.mapping.address) / region.pageSize
+                faults.add(1, ordering: .relaxed)
+                guard let index = pluggedPosition(of: page) else {
+                    try unprotect(page)
+                    continue
+                }
+                position = index
+            } else {
+                position = try nextUncopied(from: cursor)
+            }
+            let page = pluggedPages[position]
+            if !copied.withLock({ $0.contains(page) }) {
+                try copyOnce(page)
+                remaining -= 1
+            }
+            try unprotect(page)
+            cursor = position + 1 == pluggedPages.count ? 0 : position + 1
+        }
+    }
+
+    /// The index of `page` in the ascending `pluggedPages`, or nil when it is not plugged.
+    func pluggedPosition(of page: Int) -> Int? {
+        var low = 0, high = pluggedPages.count
+        while low < high {
+            let middle = (low + high) / 2
+            if pluggedPages[middle] < page { low = middle + 1 } else { high = middle }
+        }
+        return low < pluggedPages.count && pluggedPages[low] == page ? low : nil
+    }
+
+    /// The first position at or after `cursor`, wrapping, whose page is not copied yet.
+    func nextUncopied(from cursor: Int) throws -> Int {
+        try copied.withLock { set in
+            for step in 0 ..< pluggedPages.count {
+                let position = (cursor + step) % pluggedPages.count
+                if !set.contains(pluggedPages[position]) { return position }
+            }
+            throw SnapshotError(message: "no page left to copy, but the count says there is")
+        }
     }
 
     /// Serves faults until the writers are done. A page whose copy fails is un-protected all the
@@ -167,14 +252,26 @@ final class SnapshotRun: @unchecked Sendable {
         let wordsPerPage = region.pageSize / 8
         let pause = options.writeRate > 0 ? 1 / options.writeRate : 0
         guard !pluggedPages.isEmpty else { return }
+        let slot = slots[index]
+        var recorder = WriteStallRecorder()
+        var sequence = 0
         while !copierDone.load(ordering: .acquiring) {
             let page = pluggedPages[Int(generator.next() % UInt64(pluggedPages.count))]
             let word = Int(generator.next() % UInt64(wordsPerPage))
             let target = UnsafeMutablePointer<UInt64>(OpaquePointer(region.mapping.base + page * region.pageSize)) + word
+            sequence += 1
+            slot.sequence.store(sequence, ordering: .releasing)
+            slot.page.store(page, ordering: .releasing)
+            let start = MonotonicClock.nanoseconds()
             target.pointee = ~pattern.initialWord(page: page, plugged: true)
+            let elapsed = MonotonicClock.nanoseconds() &- start
+            slot.page.store(-1, ordering: .releasing)
+            recorder.record(nanoseconds: elapsed,
+                            stalled: slot.stalledSequence.load(ordering: .acquiring) == sequence)
             writes.add(1, ordering: .relaxed)
             if pause > 0 { Thread.sleep(forTimeInterval: pause) }
         }
+        recorders.withLock { $0.merge(recorder) }
     }
 
     func sampler(start: Double) {
@@ -193,7 +290,8 @@ final class SnapshotRun: @unchecked Sendable {
     func run() throws -> SnapshotOutcome {
         let start = MonotonicClock.now()
         let samplerDone = spawn { self.sampler(start: start) }
-        let handlerDone = options.tracking == .sync ? spawn { self.faultHandler() } : nil
+        let handlerDone = options.tracking == .sync && options.faultService == .handlerThread
+            ? spawn { self.faultHandler() } : nil
         let writersDone = (0 ..< options.writers).map { index in spawn { self.writer(index) } }
         copier()
         writersDone.forEach { $0.wait() }
@@ -215,7 +313,8 @@ final class SnapshotRun: @unchecked Sendable {
         return SnapshotOutcome(wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
                                writtenPages: writtenPages,
                                inconsistentPages: inconsistent.load(ordering: .relaxed),
-                               copiedPages: copied.withLock { $0.count }, samples: samples.withLock { $0 })
+                               copiedPages: copied.withLock { $0.count }, samples: samples.withLock { $0 },
+                               stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) })
     }
 
     /// Starts `body` on a thread of its own; the semaphore signals its end.

@@ -109,15 +109,20 @@ public enum SummaryReport {
             let snapshots = entries.filter { $0.status == "ok" && $0.snapshot != nil }
             if !snapshots.isEmpty {
                 var snapshotTable: [[String]] = [[
-                    "snapshot", "seconds", "WP faults", "writes", "inconsistent pages", "peak RSS", "peak PTE",
+                    "snapshot", "seconds", "WP faults", "writes", "stalled", "stall p50 µs", "p99 µs", "max µs",
+                    "inconsistent pages", "peak RSS", "peak PTE",
                 ]]
                 for entry in snapshots {
                     func count(_ column: String) -> String {
                         entry.value(entry.snapshot, column).map { "\(Int($0.rounded()))" } ?? "-"
                     }
+                    func micros(_ column: String) -> String {
+                        entry.value(entry.snapshot, column).map { ByteSize.formatDecimal($0, digits: $0 < 100 ? 1 : 0) } ?? "-"
+                    }
                     snapshotTable.append([
                         entry.strategy, seconds(entry.value(entry.snapshot, "seconds")), count("wp_faults"),
-                        count("writes"), count("inconsistent_pages"),
+                        count("writes"), count("stalled_writes"), micros("stall_p50_us"), micros("stall_p99_us"),
+                        micros("stall_max_us"), count("inconsistent_pages"),
                         bytes(entry.value(entry.snapshot, "peak_rss_bytes")),
                         bytes(entry.value(entry.snapshot, "peak_pte_bytes")),
                     ])

@@ -73,15 +73,21 @@ public struct Trial {
         protect.expected = protectRanges.reduce(CostModel.Cost()) {
             $0 + model.protect($1, marksEmptyEntries: marksEmpty)
         }
+        var stepSeconds: (register: Double, writeProtect: Double) = (0, 0)
         try measurePhase(&protect, region: region) {
+            let start = MonotonicClock.now()
             let uffd = try Userfaultfd.open(features: features)
             protection = uffd
             // Like QEMU's ram_write_tracking_start: the whole block is registered, only the
             // strategy's ranges protected (registering each run would split the VMA per run).
             try uffd.register(region.mapping, mode: .writeProtect)
+            let registered = MonotonicClock.now()
             for range in protectRanges { try uffd.writeProtect(region.slice(range), true) }
+            stepSeconds = (registered - start, MonotonicClock.now() - registered)
             return protectRanges.reduce(0) { $0 + $1.count }
         }
+        protect.registerSeconds = stepSeconds.register
+        protect.writeProtectSeconds = stepSeconds.writeProtect
 
         guard let options = config.snapshot, let tracker = protection else {
             return TrialResult(config: config, status: .ok, phases: [populate, protect])
@@ -95,7 +101,8 @@ public struct Trial {
         let run = SnapshotRun(region: region, tracker: tracker, pattern: config.guestPattern, map: map,
                               options: options, seed: config.seed, sink: sink, guestNode: config.guestNode)
         var outcome: SnapshotOutcome?
-        try measurePhase(&snapshot, region: region) {
+        // The copier, the writers, the sampler and the fault handler all spend the phase's CPU.
+        try measurePhase(&snapshot, region: region, wholeProcess: true) {
             let result = try run.run()
             outcome = result
             return result.copiedPages * region.pageSize
@@ -108,6 +115,7 @@ public struct Trial {
             snapshot.samples = outcome.samples
             snapshot.peakRSSBytes = outcome.samples.map(\.rssBytes).max()
             snapshot.peakPTEBytes = outcome.samples.map(\.pteBytes).max()
+            if options.tracking == .sync { snapshot.stalls = outcome.stalls }
         }
         return TrialResult(config: config, status: .ok, phases: [populate, protect, snapshot])
     }
@@ -124,15 +132,22 @@ public struct Trial {
     }
 
     /// Samples around `body`, times it, and fills the phase's measured columns.
-    private func measurePhase(_ result: inout PhaseResult, region: Region, _ body: () throws -> Int) throws {
+    private func measurePhase(_ result: inout PhaseResult, region: Region, wholeProcess: Bool = false,
+                              _ body: () throws -> Int) throws {
+        let processBefore = wholeProcess ? try ResourceUsage.currentProcess() : nil
         let before = try Sample.take(hugePageSize: config.pageBytes)
         let start = MonotonicClock.now()
         result.touchedBytes = try body()
         result.seconds = MonotonicClock.now() - start
         let after = try Sample.take(hugePageSize: config.pageBytes)
         result.delta = MemoryDelta(from: before, to: after)
-        result.cpuSeconds = after.usage.cpuSeconds - before.usage.cpuSeconds
-        result.minorFaults = after.usage.minorFaults - before.usage.minorFaults
+        result.startRSSBytes = before.status.vmRSS
+        result.startPTEBytes = before.status.vmPTE
+        let usage = try processBefore.map { processBefore in
+            (processBefore, try ResourceUsage.currentProcess())
+        } ?? (before.usage, after.usage)
+        result.cpuSeconds = usage.1.cpuSeconds - usage.0.cpuSeconds
+        result.minorFaults = usage.1.minorFaults - usage.0.minorFaults
         if measuresPlacement {
             result.numaPages = try NUMA.placement(of: region.mapping, pageSize: region.pageSize).columnText
         }

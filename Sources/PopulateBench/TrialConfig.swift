@@ -90,6 +90,18 @@ public struct PhaseResult: Codable, Sendable, Equatable {
     /// Pages `PAGEMAP_SCAN` found written (async tracking).
     public var writtenPages: Int?
     public var samples: [MemorySample]?
+    /// VmRSS and VmPTE when the phase began: the peaks' deltas are taken from them.
+    public var startRSSBytes = 0
+    public var startPTEBytes = 0
+    /// The protect phase in its two steps: `UFFDIO_REGISTER` (with opening the userfaultfd) and
+    /// `UFFDIO_WRITEPROTECT` of the strategy's ranges.
+    public var registerSeconds: Double?
+    public var writeProtectSeconds: Double?
+    /// How long the guest's writes that hit protected pages waited (snapshot, sync tracking).
+    public var stalls: StallDistribution?
+
+    public var peakRSSDeltaBytes: Int? { peakRSSBytes.map { $0 - startRSSBytes } }
+    public var peakPTEDeltaBytes: Int? { peakPTEBytes.map { $0 - startPTEBytes } }
 
     public init(phase: Phase) { self.phase = phase }
 }

@@ -7,6 +7,7 @@ extension Strategy: ExpressibleByArgument {}
 extension DiscardMap.Layout: ExpressibleByArgument {}
 extension THPMode: ExpressibleByArgument {}
 extension SnapshotOptions.Tracking: ExpressibleByArgument {}
+extension SnapshotOptions.FaultService: ExpressibleByArgument {}
 extension Comparison.Format: ExpressibleByArgument {}
 
 /// Comma-separated lists and the other forms docs/cli.md defines, parsed in an option's

@@ -32,9 +32,19 @@ struct SnapshotArguments: ParsableArguments {
         + "async (WP_ASYNC + PAGEMAP_SCAN). (default: \(defaults.tracking.rawValue))"))
     var tracking: SnapshotOptions.Tracking?
 
+    @Option(name: .customLong("fault-service"),
+            help: ArgumentHelp("Who serves write faults with sync tracking: migration-thread (QEMU's: between "
+                + "pages, by the thread that copies) or handler-thread (a thread of its own, at once). "
+                + "(default: \(defaults.faultService.rawValue))"))
+    var faultService: SnapshotOptions.FaultService?
+
     mutating func validate() throws {
+        if snapshot, faultService != nil, tracking == .async {
+            throw ValidationError("--fault-service: async tracking has no faults to serve; drop one of them")
+        }
         guard !snapshot else { return }
-        let given: [(String, Bool)] = [("--writers", writers != nil), ("--write-rate", writeRate != nil),
+        let given: [(String, Bool)] = [("--fault-service", faultService != nil),
+                                       ("--writers", writers != nil), ("--write-rate", writeRate != nil),
                                        ("--sample-interval", sampleInterval != nil),
                                        ("--snapshot-out", snapshotOut != nil), ("--tracking", tracking != nil)]
         if let (flag, _) = given.first(where: \.1) {
@@ -59,6 +69,7 @@ struct SnapshotArguments: ParsableArguments {
             options.outputPath = snapshotOut
         }
         if let tracking { options.tracking = tracking }
+        if let faultService { options.faultService = faultService }
         return options
     }
 }
