@@ -6,6 +6,10 @@
 /// as well, where `# UNIT` and `# EOF` are comments: the Pushgateway (1.5) parses only 0.0.4 and
 /// protobuf. Every series has every label of its family, empty where a column does not apply
 /// (Prometheus treats an empty label as absent), so a family's label names never differ.
+///
+/// Written here rather than with swift-prometheus (2.4): its registry holds a live process's own
+/// metrics, writes 0.0.4 only (no `# UNIT`, no `# EOF`), emits families in dictionary order, and
+/// has no push; a file of results needs none of its atomics and all of what it lacks.
 public enum OpenMetricsFormat {
     public static let contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
