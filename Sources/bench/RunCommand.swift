@@ -96,6 +96,10 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
             completion: .file(extensions: ["csv"]))
     var out = "results/latest.csv"
 
+    @Option(help: ArgumentHelp("Push the results to this Prometheus Pushgateway (http://HOST:9091), grouped by "
+        + "host and run id.", valueName: "url"))
+    var push: String?
+
     enum OutputFormat: String, CaseIterable, ExpressibleByArgument { case table, csv, json }
 
     @Option(help: "What goes to stdout.")
@@ -103,12 +107,20 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
 
     mutating func validate() throws {
         _ = try makePlan(host: HostCapabilities.probe())
+        _ = try gateway()
         try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
+    }
+
+    /// The Pushgateway of `--push`, or nil.
+    func gateway() throws -> Pushgateway? {
+        guard let push else { return nil }
+        do { return try Pushgateway(url: push) } catch { throw ValidationError("--push: \(error)") }
     }
 
     func run() throws {
         let host = HostCapabilities.probe()
         let plan = try makePlan(host: host)
+        let gateway = try gateway()
         let runner = Runner(plan: plan, host: host, outPath: out, quiet: quiet)
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
@@ -139,6 +151,19 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report.results), as: UTF8.self))
         }
+        // A push that fails after the run is an error after work began: exit 1, the CSV stays.
+        var pushFailed = false
+        if let gateway {
+            do {
+                let groups = try gateway.push(rows: report.rows)
+                if !quiet {
+                    FileHandle.standardError.write(Data("bench: pushed to \(groups.map(\.absoluteString).joined(separator: ", "))\n".utf8))
+                }
+            } catch {
+                FileHandle.standardError.write(Data("bench: \(error)\n".utf8))
+                pushFailed = true
+            }
+        }
         let failed = report.failedCount
         let skipped = report.results.filter { $0.status == .skipped }.count
         var closing = "bench: \(report.results.count) trials: \(report.results.count - failed - skipped) ok, "
@@ -152,6 +177,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
             FileHandle.standardError.write(Data((closing + "\n").utf8))
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        if pushFailed { throw ExitCode(1) }
     }
 
     /// The plan the flags describe, checked against this host; the first problem names its flag.

@@ -66,4 +66,23 @@ struct TypedCommandLine {
         let run = try bench(["run", "--repetitions", "lots"])
         #expect(run.status == 2)
     }
+
+    /// A push that fails after the run is an error after work began: exit 1, the rows kept.
+    @Test func anUnreachablePushgatewayIsExitOneWithTheRowsKept() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
+        defer {
+            try? FileManager.default.removeItem(at: out)
+            try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+        }
+        let result = try bench(["run", "--backend", "memfd-shmem", "--size", "8MiB", "--strategy", "full-touch",
+                                "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path,
+                                "--push", "http://127.0.0.1:1"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("push to http://127.0.0.1:1"))
+        let rows = CSV.parse(try String(contentsOf: out, encoding: .utf8)).rows
+        #expect(rows.count == 2 && rows.allSatisfy { $0["status"] == "ok" })
+        let bad = try bench(["run", "--push", "ftp://x", "--out", out.path + ".never"])
+        #expect(bad.status == 2 && bad.stderr.contains("--push"))
+        #expect(!FileManager.default.fileExists(atPath: out.path + ".never"))
+    }
 }
