@@ -93,7 +93,7 @@ let benchmarks: @Sendable () -> Void = {
                     let before = try ProcStatus.current()
                     benchmark.startMeasurement()
                     switch method {
-                    case .touch: blackHole(Population.touch(region.mapping, pageSize: region.pageSize))
+                    case .touch: blackHole(Population.touch(region.mapping, stride: region.pageSize))
                     case .madvise: try Population.adviseRead(region.mapping)
                     }
                     benchmark.stopMeasurement()

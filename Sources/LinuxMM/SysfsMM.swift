@@ -19,25 +19,43 @@ public enum SysfsMM {
         public var useZeroPage: Bool
         /// The PMD size, the unit of a THP (2 MiB on x86-64).
         public var pmdSize: Int?
+        /// The PMD size's own controls (Linux 6.8+ `hugepages-<size>kB/enabled` and
+        /// `shmem_enabled`): `inherit` defers to the global settings above; nil on older kernels.
+        public var pmdEnabled: String?
+        public var pmdShmemEnabled: String?
+
+        /// What decides PMD THP for anonymous memory: the size's own control unless it inherits.
+        public var effectiveEnabled: String? { pmdEnabled == nil || pmdEnabled == "inherit" ? enabled : pmdEnabled }
+        /// What decides PMD THP for shmem, likewise.
+        public var effectiveShmemEnabled: String? {
+            pmdShmemEnabled == nil || pmdShmemEnabled == "inherit" ? shmemEnabled : pmdShmemEnabled
+        }
 
         public init(enabled: String? = nil, defrag: String? = nil, shmemEnabled: String? = nil,
-                    useZeroPage: Bool = false, pmdSize: Int? = nil) {
+                    useZeroPage: Bool = false, pmdSize: Int? = nil, pmdEnabled: String? = nil,
+                    pmdShmemEnabled: String? = nil) {
             self.enabled = enabled
             self.defrag = defrag
             self.shmemEnabled = shmemEnabled
             self.useZeroPage = useZeroPage
             self.pmdSize = pmdSize
+            self.pmdEnabled = pmdEnabled
+            self.pmdShmemEnabled = pmdShmemEnabled
         }
     }
 
     public static func transparentHugePages(root: String = root) -> TransparentHugePages {
         let dir = "\(root)/transparent_hugepage"
+        let pmdSize = ProcFile.integer("\(dir)/hpage_pmd_size")
+        let pmdDir = pmdSize.map { "\(dir)/hugepages-\($0 / 1024)kB" }
         return TransparentHugePages(
             enabled: ProcFile.firstLine("\(dir)/enabled").flatMap(selected(in:)),
             defrag: ProcFile.firstLine("\(dir)/defrag").flatMap(selected(in:)),
             shmemEnabled: ProcFile.firstLine("\(dir)/shmem_enabled").flatMap(selected(in:)),
             useZeroPage: ProcFile.integer("\(dir)/use_zero_page") == 1,
-            pmdSize: ProcFile.integer("\(dir)/hpage_pmd_size"))
+            pmdSize: pmdSize,
+            pmdEnabled: pmdDir.flatMap { ProcFile.firstLine("\($0)/enabled") }.flatMap(selected(in:)),
+            pmdShmemEnabled: pmdDir.flatMap { ProcFile.firstLine("\($0)/shmem_enabled") }.flatMap(selected(in:)))
     }
 
     /// One size of the hugetlb pool.

@@ -40,6 +40,8 @@ public struct CostModel: Sendable {
     private var pmdTables: PageSet
     private var pudTables: PageSet
     private var present: PageSet
+    /// Pages of shmem that huge PMDs map: write-protection unmaps them (see `protect`).
+    private var pmdMappedShmem: PageSet
 
     /// A region at the start of a window of its own, so no table it needs exists before it.
     public init(backing: Backing, regionSize: Int, geometry: PageTableGeometry = .x86_64) {
@@ -50,6 +52,12 @@ public struct CostModel: Sendable {
         pmdTables = PageSet(capacity: (regionSize + geometry.pmdSpan - 1) / geometry.pmdSpan)
         pudTables = PageSet(capacity: (regionSize + geometry.pudSpan - 1) / geometry.pudSpan)
         present = PageSet(capacity: regionSize / backing.pageSize)
+        pmdMappedShmem = PageSet(capacity: regionSize / backing.pageSize)
+    }
+
+    /// shmem THP is mapped by a huge PMD when it is faulted in (a region aligned to the PMD size).
+    private var mapsShmemByPMD: Bool {
+        backing.transparentHuge && (backing.backend == .memfdShmem || backing.backend == .anonShared)
     }
 
     /// The bytes of the region whose data pages exist.
@@ -71,6 +79,7 @@ public struct CostModel: Sendable {
     /// The guest writes the page at `offset`: the page (or its THP) is allocated and mapped.
     public mutating func guestWrite(offset: Int) -> Cost {
         let unit = alignedUnit(containing: offset)
+        if mapsShmemByPMD { _ = pmdMappedShmem.insert(pageIndices(unit)) }
         return Cost(pageTableBytes: mapTables(unit, needsPTE: leafNeedsPTETable),
                     dataBytes: present.insert(pageIndices(unit)) * backing.pageSize)
     }
@@ -80,6 +89,7 @@ public struct CostModel: Sendable {
     /// only blocks the guest never wrote, whose tables do not exist yet, so that never applies.)
     public mutating func discard(_ range: Range<Int>) {
         present.remove(pageIndices(range))
+        pmdMappedShmem.remove(pageIndices(range))
     }
 
     /// One read per page of `range`: private anonymous memory maps the (huge) zeropage, every
@@ -90,6 +100,7 @@ public struct CostModel: Sendable {
         // A read faults in the whole allocation unit (a THP) around each page it touches.
         let units = alignedUnit(containing: range.lowerBound).lowerBound
             ..< alignedUnit(containing: range.upperBound - 1).upperBound
+        if mapsShmemByPMD { _ = pmdMappedShmem.insert(pageIndices(units)) }
         return Cost(pageTableBytes: mapTables(units, needsPTE: leafNeedsPTETable),
                     dataBytes: allocates ? present.insert(pageIndices(units)) * backing.pageSize : 0)
     }
@@ -97,10 +108,22 @@ public struct CostModel: Sendable {
     /// Write-protecting `range`. Where empty entries get markers (shmem and hugetlb, or anonymous
     /// memory with `WP_UNPOPULATED`), the kernel builds the tables for the whole range, down to
     /// the level of the base page or hugetlb page; otherwise only present entries change.
+    ///
+    /// A uffd-wp bit or marker cannot sit on a file PMD, so protecting shmem that a huge PMD maps
+    /// splits the PMD first (mm/mprotect.c, `change_pmd_range` with `pgtable_split_needed`); for
+    /// a file THP the split only drops the PMD mapping. The pages stay in the page cache (system
+    /// Shmem does not move) but leave RssShmem, and come back 4 KiB at a time as they are touched
+    /// again, through the markers now in the empty entries. Anonymous THP keeps its PMD.
     public mutating func protect(_ range: Range<Int>, marksEmptyEntries: Bool) -> Cost {
         guard marksEmptyEntries else { return Cost() }
         let needsPTE = backing.pageSize < geometry.pteSpan
-        return Cost(pageTableBytes: mapTables(range, needsPTE: needsPTE))
+        var unmapped = 0
+        if mapsShmemByPMD {
+            let pmds = range.lowerBound / geometry.pteSpan * geometry.pteSpan
+                ..< min(regionSize, (range.upperBound + geometry.pteSpan - 1) / geometry.pteSpan * geometry.pteSpan)
+            unmapped = pmdMappedShmem.remove(pageIndices(pmds)) * backing.pageSize
+        }
+        return Cost(pageTableBytes: mapTables(range, needsPTE: needsPTE), dataBytes: -unmapped)
     }
 
     private func alignedUnit(containing offset: Int) -> Range<Int> {

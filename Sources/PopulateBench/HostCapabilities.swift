@@ -38,14 +38,14 @@ public struct HostCapabilities: Codable, Sendable {
         case .memfdHugetlb, .hugetlbfs:
             return false
         case .anonPrivate:
-            guard let enabled = thp.enabled, enabled != "never" else { return false }
+            guard let enabled = thp.effectiveEnabled, enabled != "never" else { return false }
             switch advice {
             case .huge: return true
             case .nohuge: return false
             case .inherit: return enabled == "always"
             }
         case .anonShared, .memfdShmem:
-            switch thp.shmemEnabled {
+            switch thp.effectiveShmemEnabled {
             case "force": return true
             case "always", "within_size": return advice != .nohuge
             case "advise": return advice == .huge

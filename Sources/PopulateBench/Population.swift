@@ -3,17 +3,17 @@ import LinuxMM
 
 /// Makes pages present before write-protection.
 public enum Population {
-    /// Reads one byte per page, as QEMU's `populate_read_range` does; the volatile load keeps the
+    /// Reads one byte every `stride` bytes (a page, for QEMU's `populate_read_range`); the volatile load keeps the
     /// optimizer from deleting a loop whose result is unused. Returns a checksum of what was read
     /// so that callers can consume it.
     @discardableResult
-    public static func touch(_ range: Mapping, pageSize: Int) -> UInt64 {
+    public static func touch(_ range: Mapping, stride: Int) -> UInt64 {
         var sum: UInt64 = 0
         var offset = 0
         let base = UnsafeRawPointer(range.base)
         while offset < range.length {
             sum &+= UInt64(clmm_load_volatile(base + offset))
-            offset += pageSize
+            offset += stride
         }
         return sum
     }
@@ -23,9 +23,9 @@ public enum Population {
         try range.advise(.populateRead)
     }
 
-    public static func populate(_ range: Mapping, pageSize: Int, method: Strategy.PopulateMethod) throws {
+    public static func populate(_ range: Mapping, stride: Int, method: Strategy.PopulateMethod) throws {
         switch method {
-        case .touch: touch(range, pageSize: pageSize)
+        case .touch: touch(range, stride: stride)
         case .madvise: try adviseRead(range)
         }
     }

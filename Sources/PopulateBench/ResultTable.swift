@@ -15,7 +15,8 @@ public enum ResultTable {
         "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
         "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes", "written_pages", "tracking",
         "fault_service", "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes",
-        "peak_pte_delta_bytes", "register_seconds", "writeprotect_seconds",
+        "peak_pte_delta_bytes", "register_seconds", "writeprotect_seconds", "thp_enabled", "thp_shmem_enabled",
+        "thp_use_zero_page", "anon_huge_bytes", "shmem_pmd_mapped_bytes",
     ]
     /// Identity columns added after docs/cli.md's: part of what makes a config distinct.
     public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node", "tracking", "fault_service"]
@@ -23,7 +24,7 @@ public enum ResultTable {
     public static let statisticColumns = measureColumns + [
         "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes", "written_pages",
         "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes", "peak_pte_delta_bytes",
-        "register_seconds", "writeprotect_seconds",
+        "register_seconds", "writeprotect_seconds", "anon_huge_bytes", "shmem_pmd_mapped_bytes",
     ]
 
     public static let sampleColumns = [
@@ -73,6 +74,9 @@ public enum ResultTable {
                 "populate_node": config.populateNode.map(String.init) ?? "",
                 "guest_node": config.guestNode.map(String.init) ?? "",
                 "tracking": config.snapshot?.tracking.rawValue ?? "",
+                "thp_enabled": result.thp?.effectiveEnabled ?? "",
+                "thp_shmem_enabled": result.thp?.effectiveShmemEnabled ?? "",
+                "thp_use_zero_page": result.thp.map { $0.useZeroPage ? "1" : "0" } ?? "",
                 "fault_service": config.snapshot.map { $0.tracking == .sync ? $0.faultService.rawValue : "" } ?? "",
             ]
             guard result.status == .ok else { return row }
@@ -86,6 +90,8 @@ public enum ResultTable {
             row["sys_shmem_bytes"] = "\(delta.sysShmemBytes)"
             row["sys_pagetables_bytes"] = "\(delta.sysPageTablesBytes)"
             row["sys_hugetlb_bytes"] = "\(delta.sysHugetlbBytes)"
+            row["anon_huge_bytes"] = delta.anonHugeBytes.map { "\($0)" } ?? ""
+            row["shmem_pmd_mapped_bytes"] = delta.shmemPmdMappedBytes.map { "\($0)" } ?? ""
             row["touched_bytes"] = "\(phase.touchedBytes)"
             row["seconds"] = formatSeconds(phase.seconds)
             row["cpu_seconds"] = formatSeconds(phase.cpuSeconds)

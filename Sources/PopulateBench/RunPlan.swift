@@ -29,7 +29,7 @@ public struct RunPlan: Codable, Sendable {
     public static let defaultSeed: UInt64 = 20211013
     /// Every strategy (docs/cli.md: `[all]`), `none` first as the floor the others add to.
     public static let defaultStrategies: [Strategy] = [
-        .none, .fullTouch, .discardTouch, .fullMadvise, .discardMadvise, .qemu61, .qemu62, .qemu72, .qemu80,
+        .none, .fullTouch, .discardTouch, .fullMadvise, .discardMadvise, .qemu61, .qemu62, .qemu720, .qemu72, .qemu80,
         .wpUnpopulated,
     ]
 

@@ -121,6 +121,8 @@ public final class Runner: @unchecked Sendable {
     private func runOne(_ config: TrialConfig) -> TrialResult {
         var current = host
         current.hugePagePools = SysfsMM.hugePagePools()
+        // The model follows the THP settings in force when the trial runs, as the kernel does.
+        current.thp = SysfsMM.transparentHugePages()
         if let reason = current.skipReason(for: config, checkingPoolSize: !plan.force) {
             return TrialResult(config: config, status: .skipped, reason: reason)
         }

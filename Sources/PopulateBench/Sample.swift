@@ -9,14 +9,17 @@ public struct Sample: Sendable, Codable {
     /// Free pages of the region's hugetlb pool, from sysfs (meminfo shows only the default size).
     public var hugePagesFree: Int
     public var hugePageSize: Int
+    /// PMD-mapped THP, where THP can back the region (nil elsewhere: the read walks every table).
+    public var hugeMappings: SmapsRollup?
 
-    public static func take(hugePageSize: Int) throws -> Sample {
+    public static func take(hugePageSize: Int, readsHugeMappings: Bool = false) throws -> Sample {
         let usage = try ResourceUsage.currentThread()
         let time = MonotonicClock.now()
         return Sample(time: time, status: try ProcStatus.current(), memInfo: try MemInfo.current(),
                       usage: usage,
                       hugePagesFree: SysfsMM.hugePagePool(pageSize: hugePageSize)?.free ?? 0,
-                      hugePageSize: hugePageSize)
+                      hugePageSize: hugePageSize,
+                      hugeMappings: readsHugeMappings ? try SmapsRollup.current() : nil)
     }
 }
 
@@ -31,6 +34,9 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
     public var sysShmemBytes = 0
     public var sysPageTablesBytes = 0
     public var sysHugetlbBytes = 0
+    /// What THP did: the change of PMD-mapped anonymous and shmem memory (nil where not read).
+    public var anonHugeBytes: Int?
+    public var shmemPmdMappedBytes: Int?
 
     public init() {}
 
@@ -44,6 +50,10 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
         sysShmemBytes = after.memInfo.shmem - before.memInfo.shmem
         sysPageTablesBytes = after.memInfo.pageTables - before.memInfo.pageTables
         sysHugetlbBytes = (before.hugePagesFree - after.hugePagesFree) * after.hugePageSize
+        if let start = before.hugeMappings, let end = after.hugeMappings {
+            anonHugeBytes = end.anonHugePages - start.anonHugePages
+            shmemPmdMappedBytes = end.shmemPmdMapped - start.shmemPmdMapped
+        }
     }
 
     /// Data pages the phase added: RSS (anon + file + shmem) plus hugetlb pages.

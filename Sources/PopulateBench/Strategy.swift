@@ -8,11 +8,16 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     case fullMadvise = "full-madvise"
     case discardTouch = "discard-touch"
     case discardMadvise = "discard-madvise"
-    /// `ram_block_populate_read` reads the whole used length (QEMU 6.1).
+    /// QEMU 6.0 and 6.1: `ram_block_populate_pages` reads the whole used length, one byte per
+    /// `qemu_real_host_page_size` (4 KiB, even on hugetlb).
     case qemu61 = "qemu-6.1"
-    /// The RamDiscardManager patch with its loop bound `offset < size` (QEMU 6.2 until 7.2.1).
+    /// QEMU 6.2 up to 7.2.0: the RamDiscardManager patch, `populate_read_range` with its loop
+    /// bound `offset < size`, one byte per `block->page_size`.
     case qemu62 = "qemu-6.2"
-    /// "migration/ram: Fix populate_read_range()" (QEMU 7.2.1 and 8.0).
+    /// QEMU 7.2.0 by its own name: the same code as 6.2 (the bound was fixed in 7.2.1).
+    case qemu720 = "qemu-7.2.0"
+    /// QEMU 7.2.1 to 7.2.x (Debian 12's 7.2+dfsg is 7.2.22): "migration/ram: Fix populate_read_range()";
+    /// the whole block still protected.
     case qemu72 = "qemu-7.2"
     /// "Optimize ram_write_tracking_start() for RamDiscardManager": protect plugged runs only (QEMU 8.0).
     case qemu80 = "qemu-8.0"
@@ -42,7 +47,7 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         case .none, .wpUnpopulated: .nothing
         case .fullTouch, .fullMadvise, .qemu61: .wholeRegion
         case .discardTouch, .discardMadvise, .qemu72, .qemu80: .pluggedRuns
-        case .qemu62: .pluggedRunsQEMU62Bound
+        case .qemu62, .qemu720: .pluggedRunsQEMU62Bound
         }
     }
 
@@ -51,6 +56,13 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         case .fullMadvise, .discardMadvise: .madvise
         default: .touch
         }
+    }
+
+    /// The distance between two reads of a touching population: one per page of the region, but
+    /// QEMU before 6.2 stepped by the host's base page even over huge pages (the same pages end
+    /// up present; the time is not the same).
+    public func touchStride(pageSize: Int, basePageSize: Int) -> Int {
+        self == .qemu61 ? min(pageSize, basePageSize) : pageSize
     }
 
     public var protectScope: ProtectScope {

@@ -94,6 +94,7 @@ public struct StrategyRecommendation: Sendable {
     /// without population first, QEMU's own presets newest first, and a preset of a bug last.
     static let preference: [Strategy] = [
         .wpUnpopulated, .qemu80, .qemu72, .discardMadvise, .discardTouch, .none, .fullMadvise, .fullTouch, .qemu61, .qemu62,
+        .qemu720,
     ]
 
     /// Memory decides (it is exact); then time, but only a difference of over 20% and 1 ms, which

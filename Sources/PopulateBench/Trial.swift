@@ -19,6 +19,12 @@ public struct Trial {
 
     /// Runs the trial; a skip or a failure is a result, not an error.
     public func run() -> TrialResult {
+        var result = outcome()
+        result.thp = host.thp
+        return result
+    }
+
+    private func outcome() -> TrialResult {
         if let reason = host.skipReason(for: config, checkingPoolSize: checksPoolSize) {
             return TrialResult(config: config, status: .skipped, reason: reason)
         }
@@ -57,9 +63,9 @@ public struct Trial {
         populate.expected = populateRanges.reduce(CostModel.Cost()) { $0 + model.read($1) }
         try NUMA.onNode(config.populateNode) {
             try measurePhase(&populate, region: region) {
+                let stride = config.strategy.touchStride(pageSize: region.pageSize, basePageSize: host.basePageSize)
                 for range in populateRanges {
-                    try Population.populate(region.slice(range), pageSize: region.pageSize,
-                                            method: config.strategy.populateMethod)
+                    try Population.populate(region.slice(range), stride: stride, method: config.strategy.populateMethod)
                 }
                 return populateRanges.reduce(0) { $0 + $1.count }
             }
@@ -135,11 +141,12 @@ public struct Trial {
     private func measurePhase(_ result: inout PhaseResult, region: Region, wholeProcess: Bool = false,
                               _ body: () throws -> Int) throws {
         let processBefore = wholeProcess ? try ResourceUsage.currentProcess() : nil
-        let before = try Sample.take(hugePageSize: config.pageBytes)
+        let readsHugeMappings = host.transparentHuge(backend: config.backend, advice: config.thp)
+        let before = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings)
         let start = MonotonicClock.now()
         result.touchedBytes = try body()
         result.seconds = MonotonicClock.now() - start
-        let after = try Sample.take(hugePageSize: config.pageBytes)
+        let after = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings)
         result.delta = MemoryDelta(from: before, to: after)
         result.startRSSBytes = before.status.vmRSS
         result.startPTEBytes = before.status.vmPTE

@@ -112,6 +112,8 @@ public struct TrialResult: Codable, Sendable {
     public var status: TrialStatus
     public var reason: String
     public var phases: [PhaseResult]
+    /// The host's THP settings when the trial ran (nil for a trial that never reached a child).
+    public var thp: SysfsMM.TransparentHugePages?
 
     public init(config: TrialConfig, status: TrialStatus, reason: String = "", phases: [PhaseResult] = []) {
         self.config = config

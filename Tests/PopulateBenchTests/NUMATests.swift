@@ -37,7 +37,7 @@ extension KernelTests {
         @Test func movePagesAgreesWithNumaMaps() throws {
             let region = try Region.allocate(.init(backend: .memfdShmem, size: 64 << 20, pageSize: 4096, thp: .nohuge))
             defer { try? region.teardown() }
-            Population.touch(region.slice(0 ..< 48 << 20), pageSize: 4096)
+            Population.touch(region.slice(0 ..< 48 << 20), stride: 4096)
             let placement = try NUMA.placement(of: region.mapping, pageSize: 4096)
             #expect(placement.totalPages == 16384)
             #expect(placement.absentPages == 4096)
@@ -51,7 +51,7 @@ extension KernelTests {
         @Test func anonymousReadsMapTheZeropage() throws {
             let region = try Region.allocate(.init(backend: .anonPrivate, size: 8 << 20, pageSize: 4096, thp: .nohuge))
             defer { try? region.teardown() }
-            Population.touch(region.slice(0 ..< 4 << 20), pageSize: 4096)
+            Population.touch(region.slice(0 ..< 4 << 20), stride: 4096)
             let placement = try NUMA.placement(of: region.mapping, pageSize: 4096)
             #expect(placement.zeroPages == 1024)
             #expect(placement.absentPages == 1024)
