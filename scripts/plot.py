@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Charts of a PopulateBench results CSV (its columns are described in docs/cli.md).
 
-usage: python3 scripts/plot.py RESULTS.csv [--samples SAMPLES.csv] [--out DIR]
+usage: python3 scripts/plot.py RESULTS.csv [--samples SAMPLES.csv] [--stalls STALLS.csv] [--out DIR]
 
 Writes PNG and SVG for each chart the data supports and says, in one line each, why it skipped the
 others: memory (cost by kind against the model), plugged-sweep (cost against the plugged fraction),
-times (seconds of populate and protect), snapshot (the samples CSV over time) and numa (pages per
-node). Only rows with status `ok` count. Exit codes: 0 done, 2 unusable input (missing or empty CSV,
+times (seconds of populate and protect), snapshot (the samples CSV over time), stalls (the CDF of
+how long the guest's writes waited during the snapshot, per strategy, from the stalls CSV) and numa
+(pages per node). Only rows with status `ok` count. Exit codes: 0 done, 2 unusable input (missing or empty CSV,
 missing columns), 1 any other error.
 """
 
@@ -551,6 +552,47 @@ def plot_snapshot(samples, rows, out):
     save(fig, out, "snapshot")
 
 
+def load_stalls(path):
+    """Rows of a stalls CSV: every stall value a trial recorded (stall_us) and how often (count)."""
+    rows = read_table(path, ["trial", "backend", "strategy", "fault_service", "stall_us", "count"])
+    for line, row in enumerate(rows, start=2):
+        row["stall_us"] = number(row, "stall_us", float, path, line)
+        row["count"] = number(row, "count", int, path, line)
+    return rows
+
+
+def plot_stalls(stalls, out):
+    """stalls: for each backend (and fault service), the share of stalled writes that waited at most
+    x microseconds, one line per strategy over all its repetitions; x is logarithmic."""
+    strategies = sorted({s["strategy"] for s in stalls}, key=lambda s: rank(STRATEGIES, s))
+    colors = strategy_palette(strategies)
+    panels = group(stalls, lambda s: (s["backend"], s["fault_service"]))
+    names = sorted(panels, key=lambda k: (rank(BACKENDS, k[0]), k[1]))
+    fig, axes, strip = figure(len(names), len(names), (5.5, 3.6), "Write stalls during the snapshot (CDF)")
+    handles = {}
+    for ax, name in zip(axes, names):
+        for strategy, members in sorted(group(panels[name], lambda s: s["strategy"]).items(),
+                                        key=lambda item: rank(STRATEGIES, item[0])):
+            counts = Counter()
+            for s in members:
+                counts[s["stall_us"]] += s["count"]
+            values = sorted(counts)
+            total_count = sum(counts.values())
+            seen, ys = 0, []
+            for v in values:
+                seen += counts[v]
+                ys.append(seen / total_count)
+            handles[strategy] = ax.step(values, ys, where="post", color=colors[strategy], linewidth=1.6,
+                                        label=strategy)[0]
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("stall (µs)")
+        ax.set_ylabel("share of stalled writes")
+        ax.set_title(f"{name[0]}, {name[1] or 'sync'}")
+    legend_strip(strip, list(handles.values()))
+    save(fig, out, "stalls")
+
+
 def numa_bar(rows, keys):
     """Median pages per key of numa_pages over rows (0 without rows)."""
     return {k: statistics.median([r["numa"].get(k, 0) for r in rows]) if rows else 0 for k in keys}
@@ -604,11 +646,18 @@ def default_samples(results):
     return results.with_name(f"{name}-samples.csv")
 
 
+def default_stalls(results):
+    name = results.name[:-4] if results.name.endswith(".csv") else results.name
+    return results.with_name(f"{name}-stalls.csv")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="plot.py", description="Charts of a PopulateBench results CSV.")
     parser.add_argument("results", type=Path, metavar="RESULTS.csv")
     parser.add_argument("--samples", type=Path, metavar="SAMPLES.csv",
                         help="snapshot samples [RESULTS-samples.csv when it exists]")
+    parser.add_argument("--stalls", type=Path, metavar="STALLS.csv",
+                        help="write-stall distributions [RESULTS-stalls.csv when it exists]")
     parser.add_argument("--out", type=Path, default=Path("results/plots"), metavar="DIR",
                         help="where the charts go [results/plots/]")
     return parser.parse_args(argv)
@@ -630,6 +679,18 @@ def run(args):
         skip("snapshot", f"no samples CSV ({samples_path} does not exist; --samples names one)")
     else:
         plot_snapshot(samples, rows, args.out)
+    stalls_path = args.stalls or default_stalls(args.results)
+    stalls = None
+    if args.stalls or stalls_path.exists():
+        try:
+            stalls = load_stalls(stalls_path)
+        except InputError:
+            if args.stalls:
+                raise
+    if not stalls:
+        skip("stalls", f"no stall distributions ({stalls_path} is missing or has no rows; --stalls names one)")
+    else:
+        plot_stalls(stalls, args.out)
     if rows[0]["numa"] is None:
         skip("numa", "the CSV has no numa_pages column")
     else:
