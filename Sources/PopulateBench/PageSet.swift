@@ -42,6 +42,20 @@ public struct PageSet: Equatable, Sendable {
         return total
     }
 
+    /// The smallest index in the set at or after `start`, a word at a time (as QEMU's
+    /// `find_next_bit` walks its dirty bitmap), or nil when there is none.
+    public func first(atOrAfter start: Int) -> Int? {
+        guard start < capacity else { return nil }
+        var word = max(0, start) >> 6
+        var bits = words[word] & (~0 << UInt64(max(0, start) & 63))
+        while true {
+            if bits != 0 { return word << 6 | bits.trailingZeroBitCount }
+            word += 1
+            guard word < words.count else { return nil }
+            bits = words[word]
+        }
+    }
+
     /// Calls `body` with each word index and the mask of `range`'s bits in it.
     private static func forEachWord(in range: Range<Int>, capacity: Int, _ body: (Int, UInt64) -> Void) {
         let clamped = range.clamped(to: 0 ..< capacity)

@@ -100,6 +100,9 @@ final class SnapshotRun: @unchecked Sendable {
     let samples = Mutex<[MemorySample]>([])
     let samplerStop = Atomic<Bool>(false)
     let slots: [WriterSlot]
+    /// Signalled by each writer as it starts: the guest's vCPUs run before a snapshot begins, so
+    /// the copier starts only once every writer does (a 16 MiB hugetlb copy is over in a millisecond).
+    let writersRunning = DispatchSemaphore(value: 0)
     let recorders = Mutex<WriteStallRecorder>(WriteStallRecorder())
 
     init(region: Region, tracker: Userfaultfd, pattern: GuestPattern, map: DiscardMap, options: SnapshotOptions,
@@ -172,49 +175,26 @@ final class SnapshotRun: @unchecked Sendable {
     /// (`poll_fault_page`); a faulting page is saved next and the scan goes on after it, wrapping
     /// around until every plugged page is saved (`pss->page` set to the fault, `complete_round`).
     func migrationThread() throws {
+        // The pages still to save, as QEMU's dirty bitmap: only this thread copies in this mode.
+        var pending = PageSet(capacity: region.pageCount)
+        for run in pluggedRuns { pending.insert(run.lowerBound / region.pageSize ..< run.upperBound / region.pageSize) }
         var cursor = 0
-        var remaining = pluggedPages.count
-        while remaining > 0 {
-            let position: Int
+        while pending.count > 0 {
+            let page: Int
             if let fault = try tracker.readPageFaults(maximum: 1).first {
-                let page = Int(fault.address - region.mapping.address) / region.pageSize
+                page = Int(fault.address - region.mapping.address) / region.pageSize
                 faults.add(1, ordering: .relaxed)
-                guard let index = pluggedPosition(of: page) else {
-                    try unprotect(page)
-                    continue
-                }
-                position = index
+            } else if let next = pending.first(atOrAfter: cursor) ?? pending.first(atOrAfter: 0) {
+                page = next
             } else {
-                position = try nextUncopied(from: cursor)
+                break
             }
-            let page = pluggedPages[position]
-            if !copied.withLock({ $0.contains(page) }) {
+            if pending.contains(page) {
                 try copyOnce(page)
-                remaining -= 1
+                pending.remove(page ..< page + 1)
             }
             try unprotect(page)
-            cursor = position + 1 == pluggedPages.count ? 0 : position + 1
-        }
-    }
-
-    /// The index of `page` in the ascending `pluggedPages`, or nil when it is not plugged.
-    func pluggedPosition(of page: Int) -> Int? {
-        var low = 0, high = pluggedPages.count
-        while low < high {
-            let middle = (low + high) / 2
-            if pluggedPages[middle] < page { low = middle + 1 } else { high = middle }
-        }
-        return low < pluggedPages.count && pluggedPages[low] == page ? low : nil
-    }
-
-    /// The first position at or after `cursor`, wrapping, whose page is not copied yet.
-    func nextUncopied(from cursor: Int) throws -> Int {
-        try copied.withLock { set in
-            for step in 0 ..< pluggedPages.count {
-                let position = (cursor + step) % pluggedPages.count
-                if !set.contains(pluggedPages[position]) { return position }
-            }
-            throw SnapshotError(message: "no page left to copy, but the count says there is")
+            cursor = page + 1
         }
     }
 
@@ -251,6 +231,7 @@ final class SnapshotRun: @unchecked Sendable {
         var generator = SeededRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
         let wordsPerPage = region.pageSize / 8
         let pause = options.writeRate > 0 ? 1 / options.writeRate : 0
+        writersRunning.signal()
         guard !pluggedPages.isEmpty else { return }
         let slot = slots[index]
         var recorder = WriteStallRecorder()
@@ -293,6 +274,7 @@ final class SnapshotRun: @unchecked Sendable {
         let handlerDone = options.tracking == .sync && options.faultService == .handlerThread
             ? spawn { self.faultHandler() } : nil
         let writersDone = (0 ..< options.writers).map { index in spawn { self.writer(index) } }
+        for _ in 0 ..< options.writers { writersRunning.wait() }
         copier()
         writersDone.forEach { $0.wait() }
         self.writersDone.store(true, ordering: .releasing)
