@@ -14,9 +14,13 @@ public enum ResultTable {
     public static let columns = identityColumns + ["status", "reason"] + measureColumns + [
         "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
         "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes", "written_pages", "tracking",
+        "writers", "write_rate", "sample_interval_seconds",
     ]
-    /// Identity columns added after CONTRACT.md's: part of what makes a config distinct.
-    public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node", "tracking"]
+    /// Identity columns added after CONTRACT.md's: part of what makes a config distinct. The
+    /// snapshot's writers, write rate and sampling change what it measures, so they are identity too.
+    public static let extraIdentityColumns = [
+        "numa_policy", "populate_node", "guest_node", "tracking", "writers", "write_rate", "sample_interval_seconds",
+    ]
     /// Columns whose values the summary reduces to statistics.
     public static let statisticColumns = measureColumns + [
         "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes", "written_pages",
@@ -69,6 +73,9 @@ public enum ResultTable {
                 "populate_node": config.populateNode.map(String.init) ?? "",
                 "guest_node": config.guestNode.map(String.init) ?? "",
                 "tracking": config.snapshot?.tracking.rawValue ?? "",
+                "writers": config.snapshot.map { "\($0.writers)" } ?? "",
+                "write_rate": config.snapshot.map { formatRate($0.writeRate) } ?? "",
+                "sample_interval_seconds": config.snapshot.map { formatSeconds($0.sampleInterval) } ?? "",
             ]
             guard result.status == .ok else { return row }
             let delta = phase.delta
@@ -100,6 +107,11 @@ public enum ResultTable {
             row["written_pages"] = phase.writtenPages.map { "\($0)" } ?? ""
             return row
         }
+    }
+
+    /// Pages per second: a whole number as one (`20000`), else as Swift prints it.
+    static func formatRate(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
     }
 
     static func formatSeconds(_ value: Double) -> String {

@@ -230,7 +230,7 @@ extension KernelTests {
             process.waitUntilExit()
             #expect(Date().timeIntervalSince(start) < 5)
             #expect(process.terminationStatus == 130)
-            let table = CSV.parse(try String(contentsOf: out, encoding: .utf8))
+            let table = try CSV.parse(try String(contentsOf: out, encoding: .utf8))
             #expect(table.header == ResultTable.columns)
             #expect(!table.rows.isEmpty && table.rows.allSatisfy { $0["status"] == "ok" && $0["pte_bytes"] != "" })
             #expect(table.rows.count % 2 == 0, "whole trials only: a populate and a protect row each")
