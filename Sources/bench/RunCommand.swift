@@ -105,21 +105,16 @@ struct RunCommand: ParsableCommand {
         }
 
         let runner = Runner(plan: plan, host: host, outPath: out, quiet: quiet)
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { runner.interrupt(signal: number) }
-            source.resume()
-            return source
-        }
+        let sources = TerminationSignals.forward(to: runner)
         defer { sources.forEach { $0.cancel() } }
 
         let report: Runner.Report
         do {
             report = try runner.run()
-        } catch let error as OutputFileError {
-            throw ValidationError("--out: \(error)")
+        } catch {
+            // Work began: not bad input (2) but a run that could not finish (1), rows so far kept.
+            FileHandle.standardError.write(Data("bench: \(error)\n".utf8))
+            throw ExitCode(1)
         }
         switch outputFormat {
         case .table:
@@ -137,7 +132,7 @@ struct RunCommand: ParsableCommand {
         var closing = "bench: \(report.results.count) trials: \(report.results.count - failed - skipped) ok, "
             + "\(skipped) skipped, \(failed) failed. Rows: \(report.rawPath); summary: \(report.summaryPath)"
         if let signal = report.interruptedBy {
-            closing = "bench: interrupted by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); " + closing.dropFirst(7)
+            closing = "bench: interrupted by \(Signals.name(signal)); " + closing.dropFirst(7)
         }
         // The closing line comes last, after the table, even when both streams go to one file.
         fflush(nil)
