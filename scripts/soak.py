@@ -173,14 +173,17 @@ def survivors():
     return [pid for pid in children_of(os.getpid()) if not is_dying(pid)]
 
 
-def reap_orphans(deadline):
-    """Reaps every child this subreaper has; those still running at `deadline` are a leak."""
+def reap_orphans(deadline, statuses):
+    """Reaps every child this subreaper has, noting how each ended in `statuses`; returns those
+    still running at `deadline` (a leak), killed."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return []
-        if pid == 0:
+        if pid != 0:
+            statuses[pid] = status
+        else:
             if time.monotonic() > deadline:
                 alive = children_of(os.getpid())
                 for child in alive:
@@ -247,6 +250,29 @@ class Soak:
         os.makedirs(self.full_mount, exist_ok=True)
         self.pool_before = None
 
+    def run_all(self, arguments, seed, started, failures, counts):
+        """Runs the injections, printing each failure with how to replay it; appends (index, Failure)."""
+        for index in range(arguments.first, arguments.first + arguments.injections):
+            _, kind, matrix = self.choose(index)
+            try:
+                kind, matrix, delivered = self.injection(index)
+                counts[kind] = counts.get(kind, 0) + (1 if delivered else 0)
+            except Failure as failure:
+                failures.append((index, failure))
+                only = "" if self.kinds == list(KINDS) else f" --kinds {','.join(self.kinds)}"
+                print(f"soak: #{index} {kind} on {matrix} FAILED: {failure} "
+                      f"(replay: scripts/soak.sh --seed {seed} --first {index} --injections 1{only})", flush=True)
+            done = index - arguments.first + 1
+            if done % 50 == 0:
+                print(f"soak: {done}/{arguments.injections} after {time.monotonic() - started:.0f} s", flush=True)
+
+    def clean_up(self):
+        """The pool back to its size and the tmpfs unmounted, however the soak ends."""
+        if self.pool_before is not None:
+            self.restore_pool()
+        if os.path.ismount(self.full_mount):
+            subprocess.run(["umount", self.full_mount])
+
     def choose(self, index):
         generator = random.Random(f"{self.seed}:{index}")
         kinds = self.kinds
@@ -307,8 +333,15 @@ class Soak:
                 raise Failure(f"bench did not end within 60 s of the injection: {' '.join(command)}")
             if self.pool_before is not None:
                 self.restore_pool()
-        outlived = survivors()
-        alive = reap_orphans(time.monotonic() + 1.0)
+        running = survivors()
+        statuses = {}
+        alive = reap_orphans(time.monotonic() + 1.0, statuses)
+        # A child still running when its parent was gone, and not killed by the kernel for it, must
+        # be one that had not yet asked to be (PR_SET_PDEATHSIG): it sees its parent gone and exits 1
+        # at once. One that ran on would end by SIGPIPE or exit 0 after its trial.
+        outlived = [pid for pid in running if pid in statuses
+                    and not (os.WIFSIGNALED(statuses[pid]) and os.WTERMSIG(statuses[pid]) == signal.SIGKILL)
+                    and not (os.WIFEXITED(statuses[pid]) and os.WEXITSTATUS(statuses[pid]) == 1)]
         if outlived:
             raise Failure(f"trial children outlived their parent: {outlived}", leaks=len(outlived))
         if alive:
@@ -488,27 +521,19 @@ def main():
     print(f"soak: seed {seed}, {arguments.injections} injections from #{arguments.first}", flush=True)
     started = time.monotonic()
     failures = []
-    lost_rows = leaks = recovered = 0
     counts = {}
+    # Stopped from outside, it still restores the pool and unmounts its tmpfs (the finally below).
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit("soak: stopped by SIGTERM"))
+    signal.signal(signal.SIGHUP, lambda number, frame: sys.exit("soak: stopped by SIGHUP"))
     with tempfile.TemporaryDirectory(prefix="populatebench-soak-") as work:
         soak = Soak(arguments.bench, seed, work, arguments.hugetlbfs, kinds)
-        last = arguments.first + arguments.injections
-        for index in range(arguments.first, last):
-            _, kind, matrix = soak.choose(index)
-            try:
-                kind, matrix, delivered = soak.injection(index)
-                recovered += 1
-                counts[kind] = counts.get(kind, 0) + (1 if delivered else 0)
-            except Failure as failure:
-                lost_rows += failure.lost_rows
-                leaks += failure.leaks
-                failures.append(index)
-                print(f"soak: #{index} {kind} on {matrix} FAILED: {failure} "
-                      f"(replay: scripts/soak.sh --seed {seed} --first {index} --injections 1"
-                      + ("" if kinds == list(KINDS) else f" --kinds {arguments.kinds}") + ")", flush=True)
-            done = index - arguments.first + 1
-            if done % 50 == 0:
-                print(f"soak: {done}/{arguments.injections} after {time.monotonic() - started:.0f} s", flush=True)
+        try:
+            soak.run_all(arguments, seed, started, failures, counts)
+        finally:
+            soak.clean_up()
+        recovered = arguments.injections - len(failures)
+        lost_rows = sum(failure.lost_rows for _, failure in failures)
+        leaks = sum(failure.leaks for _, failure in failures)
     seconds = time.monotonic() - started
     landed = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()))
     print(f"soak: injected (the rest ended before their moment): {landed}")
