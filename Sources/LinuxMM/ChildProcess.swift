@@ -27,9 +27,27 @@ public final class ChildProcess: @unchecked Sendable {
         public var stderr: [UInt8]
     }
 
-    /// Starts `path` with `arguments`; in the child SIGINT, SIGTERM and SIGPIPE are back to their
-    /// defaults, whatever the parent ignores. The corresponding C function is `posix_spawn`.
-    public init(path: String, arguments: [String]) throws(SystemCallError) {
+    /// How the child starts, beyond its arguments.
+    public struct Options: Sendable {
+        /// Variables set in the child's environment, on top of (or instead of) the parent's own.
+        public var environment: [String: String]
+        /// The child leads a process group of its own, so that signals for the parent's group (a
+        /// terminal's Ctrl-C is SIGINT to the whole foreground group) do not reach it.
+        public var ownProcessGroup: Bool
+
+        public init(environment: [String: String] = [:], ownProcessGroup: Bool = false) {
+            self.environment = environment
+            self.ownProcessGroup = ownProcessGroup
+        }
+    }
+
+    /// The signals whose default the child gets back, whatever the parent ignores or handles.
+    static let signalsReset = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE]
+
+    /// Starts `path` with `arguments`; in the child `signalsReset` are back to their defaults and
+    /// no signal is blocked, whatever the parent's thread blocks. The corresponding C function is
+    /// `posix_spawn`.
+    public init(path: String, arguments: [String], options: Options = Options()) throws(SystemCallError) {
         var input: [CInt] = [-1, -1], output: [CInt] = [-1, -1], errors: [CInt] = [-1, -1]
         _ = try valueOrThrow("pipe") { pipe(&input) }
         _ = try valueOrThrow("pipe") { pipe(&output) }
@@ -50,14 +68,29 @@ public final class ChildProcess: @unchecked Sendable {
         defer { posix_spawnattr_destroy(&attributes) }
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGPIPE] { sigaddset(&defaults, signal) }
+        for signal in Self.signalsReset { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        // A thread that has taken a signal through libdispatch's handler blocks it from then on;
+        // the child would inherit that mask and be deaf to the signal.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETSIGMASK)
+        if options.ownProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        var environment = Self.inheritedEnvironment().filter { options.environment[$0.key] == nil }
+        environment.merge(options.environment) { _, new in new }
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
 
         var childPID: pid_t = 0
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let status = posix_spawn(&childPID, path, &actions, &attributes, argv, environ)
+        let status = posix_spawn(&childPID, path, &actions, &attributes, argv, envp)
         for fd in [input[0], output[1], errors[1]] { _ = Glibc.close(fd) }
         guard status == 0 else {
             for fd in [input[1], output[0], errors[0]] { _ = Glibc.close(fd) }
@@ -68,6 +101,20 @@ public final class ChildProcess: @unchecked Sendable {
         stdinFD = input[1]
         stdoutFD = output[0]
         stderrFD = errors[0]
+    }
+
+    /// This process's environment, as `environ` holds it.
+    static func inheritedEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return result
     }
 
     /// Writes `bytes` to the child's stdin and closes it. A child that exits first is no error

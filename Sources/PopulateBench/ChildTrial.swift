@@ -54,7 +54,11 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         let encoded: Data
         do {
             encoded = try JSONEncoder().encode(request)
-            child = try ChildProcess(path: executable.path, arguments: [Self.subcommand])
+            // A process group of its own: a terminal's Ctrl-C reaches the parent alone, which ends
+            // the child itself and keeps the trial out of the results, instead of the child dying
+            // first and being recorded as a failure the harness caused.
+            child = try ChildProcess(path: executable.path, arguments: [Self.subcommand], options: .init(
+                environment: [ParentDeath.parentPIDVariable: "\(getpid())"], ownProcessGroup: true))
         } catch {
             return failed("could not start \(executable.path): \(error)")
         }
@@ -68,6 +72,7 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         lock.lock()
         running = nil
         lock.unlock()
+        if outcome.termination != .exited(0) { Self.removeLeftovers(of: child.pid, config: config) }
         let lastError = String(decoding: outcome.stderr, as: UTF8.self)
             .split(separator: "\n").last.map { String($0) } ?? ""
 
@@ -75,7 +80,7 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         case .timedOut:
             return failed("timed out after \(ByteSize.formatDecimal(timeout, digits: 1)) s (--trial-timeout); killed")
         case let .signaled(signal):
-            return failed("killed by \(Self.signalName(signal)) (signal \(signal)): \(Self.likelyCause(signal, config))"
+            return failed("killed by \(Signals.name(signal)) (signal \(signal)): \(Self.likelyCause(signal, config))"
                 + (lastError.isEmpty ? "" : "; stderr: \(lastError)"))
         case let .exited(status) where status != 0:
             return failed("child exited with status \(status)" + (lastError.isEmpty ? "" : ": \(lastError)"))
@@ -88,17 +93,13 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         }
     }
 
-    static func signalName(_ signal: Int32) -> String {
-        switch signal {
-        case SIGKILL: "SIGKILL"
-        case SIGBUS: "SIGBUS"
-        case SIGSEGV: "SIGSEGV"
-        case SIGTERM: "SIGTERM"
-        case SIGINT: "SIGINT"
-        case SIGABRT: "SIGABRT"
-        case SIGILL: "SIGILL"
-        case SIGTRAP: "SIGTRAP"
-        default: "signal \(signal)"
+    /// A hugetlbfs file is unlinked right after it is created; a child killed in between leaves it
+    /// behind, holding its huge pages, under the name that HugetlbfsFile gives it.
+    static func removeLeftovers(of pid: pid_t, config: TrialConfig) {
+        guard config.backend == .hugetlbfs, let directory = config.hugetlbfsPath,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix("populatebench-\(pid)-") {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
         }
     }
 
@@ -116,6 +117,15 @@ public final class ChildTrialLauncher: @unchecked Sendable {
 
     /// The child's side: reads a request, runs it here, writes the result.
     public static func serveRequest() -> Int32 {
+        // Before anything else: a parent killed with SIGKILL must take this trial with it.
+        if let parent = ParentDeath.expectedParent {
+            do {
+                guard try ParentDeath.follow(expectedParent: parent) else { return 1 }
+            } catch {
+                FileHandle.standardError.write(Data("bench _trial: \(error)\n".utf8))
+                return 1
+            }
+        }
         let data = FileHandle.standardInput.readDataToEndOfFile()
         guard let request = try? JSONDecoder().decode(TrialRequest.self, from: data) else {
             FileHandle.standardError.write(Data("bench _trial: no readable trial request on stdin\n".utf8))

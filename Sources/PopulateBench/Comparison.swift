@@ -60,6 +60,11 @@ public struct Comparison: Sendable {
 
     static func matchKey(_ row: [String: String]) -> [String] { matchColumns.map { row[$0] ?? "" } }
 
+    /// The columns this comparison matches on: `matchColumns`, less the added identity columns that
+    /// BASE or NEW predates (a CSV of an older bench has no `writers` column; its rows match
+    /// whatever NEW has there, as they did before the column existed).
+    public let keyColumns: [String]
+
     public let threshold: Double
     public let baseInfo: String
     public let newInfo: String
@@ -69,11 +74,13 @@ public struct Comparison: Sendable {
     /// BASE and NEW come from different hosts or kernels: the comparison is across machines.
     public private(set) var differentHost = false
 
-    /// Reads a raw CSV; a missing file, an empty one or one without the needed columns is unusable.
+    /// Reads a raw CSV; a missing file, an empty one, one without the needed columns, or one with a
+    /// row that is short, too long or badly quoted (a run cut off mid-write) is unusable.
     public static func load(_ path: String) throws(InputError) -> [[String: String]] {
         let text: String
         do { text = try ProcFile.read(path) } catch { throw InputError(description: "\(path): \(error)") }
-        let table = CSV.parse(text)
+        let table: CSV.Table
+        do { table = try CSV.parse(text) } catch { throw InputError(description: "\(path), \(error)") }
         let required = SummaryTable.configColumns.filter { !ResultTable.extraIdentityColumns.contains($0) }
             + ["status"] + metrics.map(\.column)
         let missing = required.filter { !table.header.contains($0) }
@@ -81,7 +88,25 @@ public struct Comparison: Sendable {
             throw InputError(description: "\(path) is not a bench CSV: no \(missing.joined(separator: ", ")) column")
         }
         guard !table.rows.isEmpty else { throw InputError(description: "\(path) has no rows") }
+        for (row, line) in zip(table.rows, table.lines) {
+            if let problem = problem(in: row) { throw InputError(description: "\(path), line \(line): \(problem)") }
+        }
         return table.rows
+    }
+
+    /// What makes a row unusable: a status bench never writes, or an ok row whose compared
+    /// columns are not numbers.
+    static func problem(in row: [String: String]) -> String? {
+        let status = row["status"] ?? ""
+        guard let parsed = TrialStatus(rawValue: status) else {
+            return "status '\(status)' is none of ok, skipped, failed"
+        }
+        guard parsed == .ok else { return nil }
+        for metric in metrics {
+            let value = row[metric.column] ?? ""
+            if !value.isEmpty && Double(value) == nil { return "\(metric.column) '\(value)' is not a number" }
+        }
+        return nil
     }
 
     public init(base: [[String: String]], new: [[String: String]], threshold: Double) {
@@ -93,11 +118,16 @@ public struct Comparison: Sendable {
         baseInfo = info(base)
         newInfo = info(new)
         let baseSummary = SummaryTable.rows(from: base)
-        let newSummary = Dictionary(SummaryTable.rows(from: new).map { (Self.matchKey($0), $0) },
+        keyColumns = Self.matchColumns.filter { column in
+            !ResultTable.extraIdentityColumns.contains(column)
+                || (base.first?[column] != nil && new.first?[column] != nil)
+        }
+        let keyOf = { [keyColumns] (row: [String: String]) in keyColumns.map { row[$0] ?? "" } }
+        let newSummary = Dictionary(SummaryTable.rows(from: new).map { (keyOf($0), $0) },
                                     uniquingKeysWith: { first, _ in first })
-        let baseKeys = Set(baseSummary.map(Self.matchKey))
+        let baseKeys = Set(baseSummary.map(keyOf))
         for baseRow in baseSummary {
-            let key = Self.matchKey(baseRow)
+            let key = keyOf(baseRow)
             // A config with no ok repetition in NEW (failed or skipped) lost its measurements.
             guard let newRow = newSummary[key],
                   newRow["ok_repetitions"] != "0" || baseRow["ok_repetitions"] == "0" else {
@@ -116,7 +146,7 @@ public struct Comparison: Sendable {
                                         isRegression: significant && change > 0, isSignificant: significant))
             }
         }
-        onlyInNew = SummaryTable.rows(from: new).map(Self.matchKey).filter { !baseKeys.contains($0) }
+        onlyInNew = SummaryTable.rows(from: new).map(keyOf).filter { !baseKeys.contains($0) }
         let hosts = { (rows: [[String: String]]) in Set(rows.map { "\($0["host"] ?? "") \($0["kernel"] ?? "")" }) }
         differentHost = hosts(base) != hosts(new)
     }
@@ -133,8 +163,8 @@ public struct Comparison: Sendable {
     public enum Format: String, CaseIterable, Sendable { case text, markdown }
 
     /// A configuration as one line of text: backend, size, strategy, phase and what else sets it apart.
-    public static func describe(_ key: [String]) -> String {
-        let row = Dictionary(uniqueKeysWithValues: zip(matchColumns, key))
+    public func describe(_ key: [String]) -> String {
+        let row = Dictionary(uniqueKeysWithValues: zip(keyColumns, key))
         var parts = [row["backend"] ?? "", Int(row["region_bytes"] ?? "").map(ByteSize.format) ?? "",
                      row["strategy"] ?? "", row["phase"] ?? ""]
         parts.append("block=" + (Int(row["block_bytes"] ?? "").map(ByteSize.format) ?? ""))
@@ -156,11 +186,11 @@ public struct Comparison: Sendable {
             let delta = finding.deltaPercent.map { ($0 >= 0 ? "+" : "") + ByteSize.formatDecimal($0, digits: 2) + "%" }
                 ?? "new"
             let mark = finding.isRegression ? "REGRESSION" : (finding.isSignificant ? "improved" : "")
-            rows.append([Self.describe(finding.config), finding.metric.column, value(finding.base, finding.metric),
+            rows.append([describe(finding.config), finding.metric.column, value(finding.base, finding.metric),
                          value(finding.new, finding.metric), delta, mark])
         }
-        for key in missingInNew { rows.append([Self.describe(key), "-", "ok", "MISSING or not ok", "", "REGRESSION"]) }
-        for key in onlyInNew { rows.append([Self.describe(key), "-", "absent", "new config", "", ""]) }
+        for key in missingInNew { rows.append([describe(key), "-", "ok", "MISSING or not ok", "", "REGRESSION"]) }
+        for key in onlyInNew { rows.append([describe(key), "-", "absent", "new config", "", ""]) }
         let verdictText: String
         switch verdict {
         case .same: verdictText = "same: no change beyond 1% in memory or \(ByteSize.formatDecimal(threshold * 100, digits: 0))% in time"

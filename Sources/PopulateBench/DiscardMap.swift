@@ -35,7 +35,7 @@ public struct DiscardMap: Equatable, Sendable {
         case .random:
             var generator = SeededRandom(seed: seed)
             var order = Array(0 ..< count)
-            order.shuffle(using: &generator)
+            generator.shuffle(&order)
             for index in order.prefix(target) { plugged[index] = true }
         case .striped:
             for index in 0 ..< count where (index + 1) * target / count > index * target / count {

@@ -46,7 +46,10 @@ public struct HostComparisonTable: Sendable {
             }
         }
         let header = ["config"] + columns.map(\.label)
-        let body = keys.map { key in [Comparison.describe(key)] + columns.map { cell($0.comparison, key) } }
+        let body = keys.map { key in
+            let describing = columns.first { $0.comparison.findings.contains { $0.config == key } } ?? columns[0]
+            return [describing.comparison.describe(key)] + columns.map { cell($0.comparison, key) }
+        }
         let verdictText: String
         switch verdict {
         case .same: verdictText = "same on every host"

@@ -157,7 +157,8 @@ public struct MetricsExport: Sendable {
     public static func load(_ path: String) throws(InputError) -> [[String: String]] {
         let text: String
         do { text = try ProcFile.read(path) } catch { throw InputError(description: "\(path): \(error)") }
-        let table = CSV.parse(text)
+        let table: CSV.Table
+        do { table = try CSV.parse(text) } catch { throw InputError(description: "\(path) \(error)") }
         let required = ResultTable.identityColumns + ["status", "reason"] + ResultTable.measureColumns
         if table.header.contains("ok_repetitions") {
             throw InputError(description: "\(path) is a summary CSV; export reads the raw CSV of bench run beside it")

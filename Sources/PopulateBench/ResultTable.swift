@@ -14,12 +14,18 @@ public enum ResultTable {
     public static let columns = identityColumns + ["status", "reason"] + measureColumns + [
         "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "numa_pages",
         "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes", "written_pages", "tracking",
+        "writers", "write_rate", "sample_interval_seconds",
         "fault_service", "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes",
         "peak_pte_delta_bytes", "register_seconds", "writeprotect_seconds", "thp_enabled", "thp_shmem_enabled",
         "thp_use_zero_page", "anon_huge_bytes", "shmem_pmd_mapped_bytes",
     ]
-    /// Identity columns added after docs/cli.md's: part of what makes a config distinct.
-    public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node", "tracking", "fault_service"]
+    /// Identity columns added after docs/cli.md's: part of what makes a config distinct. The
+    /// snapshot's writers, write rate, sampling and fault service change what it measures, so they
+    /// are identity too.
+    public static let extraIdentityColumns = [
+        "numa_policy", "populate_node", "guest_node", "tracking", "writers", "write_rate", "sample_interval_seconds",
+        "fault_service",
+    ]
     /// Columns whose values the summary reduces to statistics.
     public static let statisticColumns = measureColumns + [
         "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes", "written_pages",
@@ -74,6 +80,9 @@ public enum ResultTable {
                 "populate_node": config.populateNode.map(String.init) ?? "",
                 "guest_node": config.guestNode.map(String.init) ?? "",
                 "tracking": config.snapshot?.tracking.rawValue ?? "",
+                "writers": config.snapshot.map { "\($0.writers)" } ?? "",
+                "write_rate": config.snapshot.map { formatRate($0.writeRate) } ?? "",
+                "sample_interval_seconds": config.snapshot.map { formatSeconds($0.sampleInterval) } ?? "",
                 "thp_enabled": result.thp?.effectiveEnabled ?? "",
                 "thp_shmem_enabled": result.thp?.effectiveShmemEnabled ?? "",
                 "thp_use_zero_page": result.thp.map { $0.useZeroPage ? "1" : "0" } ?? "",
@@ -121,6 +130,11 @@ public enum ResultTable {
             }
             return row
         }
+    }
+
+    /// Pages per second: a whole number as one (`20000`), else as Swift prints it.
+    static func formatRate(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
     }
 
     static func formatSeconds(_ value: Double) -> String {

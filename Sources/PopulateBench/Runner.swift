@@ -31,8 +31,14 @@ public final class Runner: @unchecked Sendable {
         public var summaryPath: String
 
         public var failedCount: Int { results.filter { $0.status == .failed }.count }
-        /// 130 when interrupted, 1 when a trial failed, else 0.
-        public var exitCode: Int32 { interruptedBy != nil ? 130 : (failedCount > 0 ? 1 : 0) }
+        /// 128 + the signal when a signal ended the run (130 SIGINT, 143 SIGTERM, 129 SIGHUP), else
+        /// 1 when a trial failed, else 0.
+        public var exitCode: Int32 {
+            if let interruptedBy { return Signals.exitCode(interruptedBy) }
+            return failedCount > 0 ? 1 : 0
+        }
+        /// `SIGTERM` when a signal ended the run, for the closing line's "interrupted by SIGTERM".
+        public var interruptionName: String? { interruptedBy.map(Signals.name) }
     }
 
     /// `<out>-summary.csv` beside `<out>.csv`.
@@ -62,16 +68,26 @@ public final class Runner: @unchecked Sendable {
         return interruptedBy != nil
     }
 
-    public func run() throws -> Report {
+    /// Runs the plan. An error after the work began (the CSV cannot be written) stops the run:
+    /// the rows written before it stay intact, their summary is written if it can be, and the
+    /// error is a `RunAbortedError` naming the cause.
+    public func run() throws(RunAbortedError) -> Report {
         let configs = plan.configs(host: host)
         let runInfo = ResultTable.RunInfo(runID: Self.makeRunID(), host: host.hostName, kernel: host.kernel)
-        let raw = try CSVFile(path: outPath, columns: ResultTable.columns)
         let summaryPath = Self.summaryPath(for: outPath)
-        let samples = try plan.snapshot.map { _ in
-            try CSVFile(path: Self.samplesPath(for: outPath), columns: ResultTable.sampleColumns)
-        }
-        let stalls = try plan.snapshot.map { _ in
-            try CSVFile(path: Self.stallsPath(for: outPath), columns: ResultTable.stallColumns)
+        let raw: CSVFile
+        let samples: CSVFile?
+        let stalls: CSVFile?
+        do {
+            raw = try CSVFile(path: outPath, columns: ResultTable.columns)
+            samples = try plan.snapshot.map { _ in
+                try CSVFile(path: Self.samplesPath(for: outPath), columns: ResultTable.sampleColumns)
+            }
+            stalls = try plan.snapshot.map { _ in
+                try CSVFile(path: Self.stallsPath(for: outPath), columns: ResultTable.stallColumns)
+            }
+        } catch {
+            throw RunAbortedError(cause: "\(error)", rowsWritten: 0, summaryWritten: false)
         }
         let warmups = warmupConfigs(configs)
         let progress = Progress(total: warmups.count + configs.count * plan.repetitions, quiet: quiet)
@@ -86,30 +102,47 @@ public final class Runner: @unchecked Sendable {
 
         var rows: [[String: String]] = []
         var results: [TrialResult] = []
-        for repetition in 1 ... plan.repetitions {
+        var abort: String?
+        trials: for repetition in stride(from: 1, through: plan.repetitions, by: 1) {
             for config in configs where !isInterrupted {
                 progress.starting("rep \(repetition) " + config.label)
                 let result = runOne(config)
-                if isInterrupted && result.status == .failed { break }
+                // A trial the interruption cut short is not a result: the run keeps whole trials.
+                if isInterrupted && result.status == .failed { break trials }
                 let trialRows = ResultTable.rows(result, repetition: repetition, run: runInfo)
-                try raw.append(trialRows)
-                try samples?.append(ResultTable.sampleRows(result, repetition: repetition))
-                try stalls?.append(ResultTable.stallRows(result, repetition: repetition))
+                do {
+                    try raw.append(trialRows)
+                } catch {
+                    abort = "\(error)"
+                    break trials
+                }
                 rows += trialRows
                 results.append(result)
+                do {
+                    try samples?.append(ResultTable.sampleRows(result, repetition: repetition))
+                    try stalls?.append(ResultTable.stallRows(result, repetition: repetition))
+                } catch {
+                    abort = "\(error)"
+                    break trials
+                }
                 let ending = result.status == .ok ? "" : ": \(result.reason)"
                 progress.finished(line: "rep \(repetition) \(config.label): \(result.status.rawValue)\(ending)",
                                   important: result.status == .failed)
             }
         }
         progress.close()
-        try raw.close()
-        try samples?.close()
-        try stalls?.close()
         let summary = SummaryTable.rows(from: rows)
-        let summaryFile = try CSVFile(path: summaryPath, columns: SummaryTable.columns)
-        try summaryFile.append(summary)
-        try summaryFile.close()
+        var summaryWritten = false
+        do {
+            let summaryFile = try CSVFile(path: summaryPath, columns: SummaryTable.columns)
+            try summaryFile.append(summary)
+            summaryWritten = true
+        } catch {
+            abort = abort ?? "\(error)"
+        }
+        if let abort {
+            throw RunAbortedError(cause: abort, rowsWritten: rows.count, summaryWritten: summaryWritten)
+        }
         interruption.lock()
         let signal = interruptedBy
         interruption.unlock()

@@ -122,14 +122,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         let plan = try makePlan(host: host)
         let gateway = try gateway()
         let runner = Runner(plan: plan, host: host, outPath: out, quiet: quiet)
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { runner.interrupt(signal: number) }
-            source.resume()
-            return source
-        }
+        let sources = TerminationSignals.forward(to: runner)
         defer { sources.forEach { $0.cancel() } }
 
         let report: Runner.Report
@@ -169,7 +162,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         var closing = "bench: \(report.results.count) trials: \(report.results.count - failed - skipped) ok, "
             + "\(skipped) skipped, \(failed) failed. Rows: \(report.rawPath); summary: \(report.summaryPath)"
         if let signal = report.interruptedBy {
-            closing = "bench: interrupted by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); " + closing.dropFirst(7)
+            closing = "bench: interrupted by \(Signals.name(signal)); " + closing.dropFirst(7)
         }
         // The closing line comes last, after the table, even when both streams go to one file.
         fflush(nil)

@@ -83,6 +83,64 @@ func csvText(_ rows: [[String: String]]) -> String {
         try "a,b\n1,2\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: Comparison.InputError.self) { try Comparison.load(path) }
     }
+
+    /// A run killed mid-write leaves a short last row: compare names the file and line, not a silent blank.
+    @Test func aShortRowIsUnusableAndNamesFileAndLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let text = csvText(runRows())
+        try #require(try Comparison.load(writing: text, to: path).count == 12)
+        let cut = String(text.dropLast(40))
+        #expect(throws: Comparison.InputError.self) { try Comparison.load(writing: cut, to: path) }
+        do { _ = try Comparison.load(writing: cut, to: path) } catch {
+            #expect(error.description.hasPrefix("\(path), line 13:"), "\(error)")
+        }
+    }
+
+    @Test func aBadStatusOrNumberIsUnusable() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var rows = runRows()
+        rows[3]["status"] = "maybe"
+        do { _ = try Comparison.load(writing: csvText(rows), to: path); Issue.record("accepted status 'maybe'") } catch {
+            #expect(error.description.contains("line 5") && error.description.contains("maybe"), "\(error)")
+        }
+        rows = runRows()
+        rows[0]["pte_bytes"] = "12kB"
+        do { _ = try Comparison.load(writing: csvText(rows), to: path); Issue.record("accepted pte_bytes '12kB'") } catch {
+            #expect(error.description.contains("line 2") && error.description.contains("pte_bytes"), "\(error)")
+        }
+    }
+
+    /// Snapshot runs with other writers, write rate, tracking or sampling measure something else.
+    @Test(arguments: [("writers", "2"), ("write_rate", "20000"), ("tracking", "async"), ("sample_interval_seconds", "0.000500")])
+    func snapshotSettingsAreIdentity(column: String, value: String) {
+        let snapshot = { (rows: [[String: String]]) in
+            rows.map { $0.merging(["tracking": "sync", "writers": "1", "write_rate": "0",
+                                   "sample_interval_seconds": "0.001000"]) { $1 } }
+        }
+        let changed = snapshot(runRows()).map { $0.merging([column: value]) { $1 } }
+        let comparison = Comparison(base: snapshot(runRows()), new: changed, threshold: 0.1)
+        #expect(comparison.missingInNew.count == 4 && comparison.onlyInNew.count == 4)
+        #expect(Comparison(base: snapshot(runRows()), new: snapshot(runRows()), threshold: 0.1).verdict == .same)
+    }
+
+    /// A baseline written before the snapshot settings were columns still matches on everything else.
+    @Test func aCSVWithoutTheNewerColumnsStillMatches() {
+        let old = runRows().map { $0.filter { !["writers", "write_rate", "sample_interval_seconds"].contains($0.key) } }
+        let comparison = Comparison(base: old, new: runRows(), threshold: 0.1)
+        #expect(comparison.verdict == .same)
+        #expect(!comparison.keyColumns.contains("writers") && comparison.keyColumns.contains("tracking"))
+    }
+}
+
+extension Comparison {
+    static func load(writing text: String, to path: String) throws(InputError) -> [[String: String]] {
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw InputError(description: "test could not write \(path): \(error)")
+        }
+        return try load(path)
+    }
 }
 
 extension KernelTests {

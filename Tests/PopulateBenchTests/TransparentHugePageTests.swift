@@ -63,7 +63,7 @@ extension KernelTests {
                                     "--thp", thp, "--plugged", "0.25,1", "--resident", "0,0.5",
                                     "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path])
             #expect(result.status == 0, "\(comment): \(result.stderr)")
-            let rows = CSV.parse(try String(contentsOf: out, encoding: .utf8)).rows
+            let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows
             try #require(!rows.isEmpty && rows.allSatisfy { $0["status"] == "ok" }, "\(comment)")
             for row in rows {
                 let label = "\(comment): \(row["strategy"] ?? "") thp=\(row["thp"] ?? "") plugged=\(row["plugged_fraction"] ?? "") "

@@ -53,7 +53,7 @@ struct TypedCommandLine {
         let result = try bench(["run", "--backend", "memfd-hugetlb", "--strategy", "none", "--hugepage-size", "2MiB,1GiB",
                                 "--resident", "0,1", "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path])
         #expect(result.status == 0, "\(result.stderr)")
-        let rows = CSV.parse(try String(contentsOf: out, encoding: .utf8)).rows.filter { $0["phase"] == "populate" }
+        let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows.filter { $0["phase"] == "populate" }
         let combinations = Set(rows.map { "\($0["page_bytes"] ?? "") \($0["resident_fraction"] ?? "")" })
         #expect(combinations == ["2097152 0.0", "2097152 1.0", "1073741824 0.0", "1073741824 1.0"])
         #expect(rows.allSatisfy { $0["status"] == "ok" || !($0["reason"] ?? "").isEmpty })
@@ -79,7 +79,7 @@ struct TypedCommandLine {
                                 "--push", "http://127.0.0.1:1"])
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("push to http://127.0.0.1:1"))
-        let rows = CSV.parse(try String(contentsOf: out, encoding: .utf8)).rows
+        let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows
         #expect(rows.count == 2 && rows.allSatisfy { $0["status"] == "ok" })
         let bad = try bench(["run", "--push", "ftp://x", "--out", out.path + ".never"])
         #expect(bad.status == 2 && bad.stderr.contains("--push"))

@@ -137,11 +137,30 @@ import Testing
         #expect(CSV.line(["a", "b,c", "say \"hi\""]) == "a,\"b,c\",\"say \"\"hi\"\"\"\n")
     }
 
-    @Test func parseInvertsLine() {
-        let text = CSV.line(["x", "y"]) + CSV.line(["1,2", "z\"q"]) + CSV.line(["", "3"])
-        let parsed = CSV.parse(text)
+    @Test func parseInvertsLine() throws {
+        let text = CSV.line(["x", "y"]) + CSV.line(["1,2", "z\"q"]) + CSV.line(["", "3"]) + CSV.line(["two\nlines", "4"])
+        let parsed = try CSV.parse(text)
         #expect(parsed.header == ["x", "y"])
-        #expect(parsed.rows == [["x": "1,2", "y": "z\"q"], ["x": "", "y": "3"]])
+        #expect(parsed.rows == [["x": "1,2", "y": "z\"q"], ["x": "", "y": "3"], ["x": "two\nlines", "y": "4"]])
+        #expect(parsed.lines == [2, 3, 4])
+    }
+
+    @Test func crlfAndAMissingFinalNewlineAreFine() throws {
+        let parsed = try CSV.parse("x,y\r\n1,2\r\n3,4")
+        #expect(parsed.rows == [["x": "1", "y": "2"], ["x": "3", "y": "4"]])
+    }
+
+    /// A row cut short (a full disk, a crash mid-write) is an error naming its line, never a row of blanks.
+    @Test(arguments: [
+        ("x,y,z\n1,2,3\n4,5\n", 3),
+        ("x,y\n1,2\n3,4,5\n", 3),
+        ("x,y\n\"a\nb\",1\n\"open,2\n", 4),
+        ("x,y\n1,2\n\"a\"b,3\n", 3),
+        ("x,y\n1,2\na\"b,3\n", 3),
+    ])
+    func malformedRecordNamesItsLine(text: String, line: Int) {
+        #expect(throws: CSV.MalformedRecord.self) { try CSV.parse(text) }
+        do { _ = try CSV.parse(text) } catch { #expect(error.line == line, "\(error)") }
     }
 }
 

@@ -40,13 +40,13 @@ extension KernelTests {
                                     "--snapshot", "--fault-service", "handler-thread", "--repetitions", "1",
                                     "--warmup", "0", "--quiet", "--out", out.path])
             #expect(result.status == 0, "\(result.stderr)")
-            let rows = CSV.parse(try String(contentsOf: out, encoding: .utf8)).rows
+            let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows
             let snapshot = try #require(rows.first { $0["phase"] == "snapshot" })
             #expect(snapshot["fault_service"] == "handler-thread")
             #expect(Int(snapshot["stalled_writes"] ?? "") ?? 0 > 0)
             #expect(Double(snapshot["stall_p99_us"] ?? "") ?? 0 > 0)
             let stallFile = String(out.path.dropLast(4)) + "-stalls.csv"
-            let stallRows = CSV.parse(try String(contentsOfFile: stallFile, encoding: .utf8)).rows
+            let stallRows = try CSV.parse(String(contentsOfFile: stallFile, encoding: .utf8)).rows
             #expect(stallRows.reduce(0) { $0 + (Int($1["count"] ?? "") ?? 0) } == Int(snapshot["stalled_writes"] ?? ""))
         }
     }

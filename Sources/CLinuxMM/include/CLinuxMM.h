@@ -48,6 +48,9 @@ int clmm_userfaultfd(int flags);
 int clmm_fallocate(int fd, int mode, int64_t offset, int64_t length);
 /// A path's file system magic and block size (a hugetlbfs mount's huge page size).
 int clmm_statfs_info(const char *path, long *type, long *blockSize);
+/// `prctl(PR_SET_PDEATHSIG, signal)`: the kernel sends `signal` to this process when the thread that
+/// started it ends. prctl is variadic, which Swift cannot call.
+int clmm_set_parent_death_signal(int signal);
 
 /// Grows malloc's heap by about `bytes` and touches it, then frees it into a heap that is never
 /// trimmed and serves every allocation below 32 MiB (`mallopt`, which Swift's Glibc module does not
