@@ -30,6 +30,27 @@ extension FileDescriptor {
         _ = try systemCall(call) { try writeAll(toAbsoluteOffset: Int64(offset), buffer) }
     }
 
+    /// Writes all of `buffer` at the current offset. The corresponding C function is `write`.
+    public func writeAll(_ buffer: UnsafeRawBufferPointer, naming call: String) throws(SystemCallError) {
+        _ = try systemCall(call) { try writeAll(buffer) }
+    }
+
+    /// Whether the descriptor can seek: false for a pipe or a terminal. The corresponding C function is `lseek`.
+    public var isSeekable: Bool {
+        (try? seek(offset: 0, from: .current)) != nil
+    }
+
+    /// Flushes the file's data to its device; a descriptor that cannot be synced (a pipe) is no
+    /// error. The corresponding C function is `fsync`.
+    public func synchronize(naming call: String) throws(SystemCallError) {
+        while fsync(rawValue) != 0 {
+            let code = Glibc.errno
+            if code == EINTR { continue }
+            if code == EINVAL || code == EROFS { return }
+            throw SystemCallError(call: call, errno: code)
+        }
+    }
+
     /// Sets the file's size. The corresponding C function is `ftruncate`.
     public func truncate(to size: Int) throws(SystemCallError) {
         try systemCall("ftruncate") { try resize(to: Int64(size)) }

@@ -13,7 +13,7 @@ public struct OutputFileError: Error, CustomStringConvertible {
 final class CSVFile {
     let path: String
     let columns: [String]
-    private let fd: CInt
+    private let file: FileDescriptor
     /// False for a pipe or terminal (`--out /dev/stdout`): written in order, never cut back.
     private let seekable: Bool
     /// Bytes of whole rows in the file: where the next batch goes, and where a failed one is cut back to.
@@ -30,44 +30,40 @@ final class CSVFile {
                 : cause.localizedDescription
             throw OutputFileError(path: path, reason: reason)
         }
-        let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard opened >= 0 else { throw OutputFileError(path: path, reason: String(cString: strerror(errno))) }
-        fd = opened
-        seekable = lseek(opened, 0, SEEK_CUR) >= 0
+        do {
+            file = try FileDescriptor.open(path: path, .writeOnly, options: [.create, .truncate],
+                                           permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch {
+            throw OutputFileError(path: path, reason: String(cString: strerror(error.errno)))
+        }
+        seekable = file.isSeekable
         self.path = path
         self.columns = columns
         try write(Array(CSV.line(columns).utf8))
     }
 
-    deinit { _ = Glibc.close(fd) }
+    deinit { try? file.close() }
 
     func append(_ rows: [[String: String]]) throws(SystemCallError) {
         try write(Array(rows.map { CSV.line($0, columns: columns) }.joined().utf8))
     }
 
     /// Writes `bytes` at the end of the whole rows and syncs them; on failure cuts the file back
-    /// to the whole rows and throws, naming the file. The corresponding C functions are `pwrite`,
-    /// `fsync` and `ftruncate`.
+    /// to the whole rows and throws, naming the file.
     private func write(_ bytes: [UInt8]) throws(SystemCallError) {
-        var done = 0
-        var failure: CInt?
-        while done < bytes.count {
-            let written = bytes[done...].withUnsafeBytes { buffer in
-                seekable ? pwrite(fd, buffer.baseAddress, buffer.count, off_t(size + done))
-                    : Glibc.write(fd, buffer.baseAddress, buffer.count)
+        do {
+            try bytes.withUnsafeBytes { buffer in
+                if seekable {
+                    try file.writeAll(buffer, atOffset: size, naming: "writing \(path)")
+                } else {
+                    try file.writeAll(buffer, naming: "writing \(path)")
+                }
             }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 {
-                failure = written < 0 ? errno : ENOSPC
-                break
-            }
-            done += written
+            if seekable { try file.synchronize(naming: "writing \(path)") }
+        } catch {
+            if seekable { try? file.truncate(to: size) }
+            throw error as? SystemCallError ?? SystemCallError(call: "writing \(path): \(error)", errno: EIO)
         }
-        if failure == nil && seekable && fsync(fd) != 0 && errno != EINVAL { failure = errno }
-        if let failure {
-            if seekable { _ = ftruncate(fd, off_t(size)) }
-            throw SystemCallError(call: "writing \(path)", errno: failure)
-        }
-        size += done
+        size += bytes.count
     }
 }

@@ -8,17 +8,18 @@ public final class Runner: @unchecked Sendable {
     public let plan: RunPlan
     public let host: HostCapabilities
     public let outPath: String
-    public let quiet: Bool
+    /// Told of each trial as it starts and ends; nil for a silent run.
+    public let progress: (any RunProgress)?
     public let launcher: ChildTrialLauncher
     private let interruption = NSLock()
     private var interruptedBy: Int32?
 
-    public init(plan: RunPlan, host: HostCapabilities, outPath: String, quiet: Bool,
+    public init(plan: RunPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
                 executable: URL = ChildTrialLauncher.currentExecutable) {
         self.plan = plan
         self.host = host
         self.outPath = outPath
-        self.quiet = quiet
+        self.progress = progress
         launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
     }
 
@@ -90,14 +91,14 @@ public final class Runner: @unchecked Sendable {
             throw RunAbortedError(cause: "\(error)", rowsWritten: 0, summaryWritten: false)
         }
         let warmups = warmupConfigs(configs)
-        let progress = Progress(total: warmups.count + configs.count * plan.repetitions, quiet: quiet)
-        progress.message("bench: \(configs.count) configs x \(plan.repetitions) repetitions"
-            + (warmups.isEmpty ? "" : " + \(warmups.count) warm-up trials") + "; rows go to \(outPath)")
+        progress?.begin(trials: warmups.count + configs.count * plan.repetitions,
+                        "bench: \(configs.count) configs x \(plan.repetitions) repetitions"
+                            + (warmups.isEmpty ? "" : " + \(warmups.count) warm-up trials") + "; rows go to \(outPath)")
 
         for config in warmups where !isInterrupted {
-            progress.starting("warm-up " + config.label)
+            progress?.trialStarting("warm-up " + config.label)
             let result = runOne(config)
-            progress.finished(line: "warm-up \(config.label): \(result.status.rawValue)", important: false)
+            progress?.trialFinished("warm-up \(config.label): \(result.status.rawValue)", important: false)
         }
 
         var rows: [[String: String]] = []
@@ -105,7 +106,7 @@ public final class Runner: @unchecked Sendable {
         var abort: String?
         trials: for repetition in stride(from: 1, through: plan.repetitions, by: 1) {
             for config in configs where !isInterrupted {
-                progress.starting("rep \(repetition) " + config.label)
+                progress?.trialStarting("rep \(repetition) " + config.label)
                 let result = runOne(config)
                 // A trial the interruption cut short is not a result: the run keeps whole trials.
                 if isInterrupted && result.status == .failed { break trials }
@@ -126,11 +127,11 @@ public final class Runner: @unchecked Sendable {
                     break trials
                 }
                 let ending = result.status == .ok ? "" : ": \(result.reason)"
-                progress.finished(line: "rep \(repetition) \(config.label): \(result.status.rawValue)\(ending)",
-                                  important: result.status == .failed)
+                progress?.trialFinished("rep \(repetition) \(config.label): \(result.status.rawValue)\(ending)",
+                                        important: result.status == .failed)
             }
         }
-        progress.close()
+        progress?.end()
         let summary = SummaryTable.rows(from: rows)
         var summaryWritten = false
         do {
@@ -167,11 +168,18 @@ public final class Runner: @unchecked Sendable {
 
     /// `--warmup N` trials per backend, with that backend's first config: the first touch of
     /// fresh memory in these VMs is slow and noisy.
-    private func warmupConfigs(_ configs: [TrialConfig]) -> [TrialConfig] {
+    /// The warm-up of a backend populates (the first config whose strategy does, else its first
+    /// config): the point is to fault fresh memory in before the counted trials do.
+    func warmupConfigs(_ configs: [TrialConfig]) -> [TrialConfig] {
         guard plan.warmup > 0 else { return [] }
-        var seen = Set<Backend>()
-        let firsts = configs.filter { seen.insert($0.backend).inserted && host.skipReason(for: $0) == nil }
-        return firsts.flatMap { Array(repeating: $0, count: plan.warmup) }
+        let runnable = configs.filter { host.skipReason(for: $0) == nil }
+        var order: [Backend] = []
+        for config in runnable where !order.contains(config.backend) { order.append(config.backend) }
+        let chosen = order.compactMap { backend in
+            runnable.first { $0.backend == backend && $0.strategy.populateScope != .nothing }
+                ?? runnable.first { $0.backend == backend }
+        }
+        return chosen.flatMap { Array(repeating: $0, count: plan.warmup) }
     }
 
     static func makeRunID() -> String {

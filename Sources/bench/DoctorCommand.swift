@@ -50,7 +50,7 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
         let plan = try recommendationPlan(host: host)
         let report: Runner.Report
         do {
-            report = try Runner(plan: plan, host: host, outPath: out, quiet: quiet).run()
+            report = try Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet)).run()
         } catch {
             FileHandle.standardError.write(Data("bench doctor: \(error)\n".utf8))
             throw ExitCode(1)

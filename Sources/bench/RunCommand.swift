@@ -121,7 +121,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         let host = HostCapabilities.probe()
         let plan = try makePlan(host: host)
         let gateway = try gateway()
-        let runner = Runner(plan: plan, host: host, outPath: out, quiet: quiet)
+        let runner = Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet))
         let sources = TerminationSignals.forward(to: runner)
         defer { sources.forEach { $0.cancel() } }
 

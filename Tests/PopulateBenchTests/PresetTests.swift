@@ -35,3 +35,14 @@ extension KernelTests {
         }
     }
 }
+
+/// The default matrix starts with `none`, which populates nothing: the warm-up must not be it.
+@Suite struct WarmUp {
+    @Test func theWarmUpPopulates() {
+        let plan = RunPlan(backends: [.anonPrivate, .memfdShmem])
+        let runner = Runner(plan: plan, host: HostCapabilities.probe(), outPath: "/dev/null")
+        let warmups = runner.warmupConfigs(plan.configs(host: HostCapabilities.probe()))
+        #expect(warmups.map(\.backend) == [.anonPrivate, .memfdShmem])
+        #expect(warmups.allSatisfy { $0.strategy.populateScope != .nothing }, "\(warmups.map(\.strategy))")
+    }
+}

@@ -1,19 +1,27 @@
 import Foundation
 
+import PopulateBench
+
 /// Progress on stderr: a live line with the trial count, the current config and an ETA on a
 /// terminal; plain lines otherwise, for CI logs.
-public final class Progress: @unchecked Sendable {
-    let total: Int
+final class TerminalProgress: RunProgress {
+    private var total = 0
     let quiet: Bool
     let isTerminal: Bool
-    let start = Date()
+    private var start = Date()
     private var done = 0
     private var lineIsOpen = false
 
-    public init(total: Int, quiet: Bool) {
-        self.total = total
+    init(quiet: Bool) {
         self.quiet = quiet
         isTerminal = isatty(STDERR_FILENO) == 1
+    }
+
+    func begin(trials: Int, _ description: String) {
+        total = trials
+        done = 0
+        start = Date()
+        message(description)
     }
 
     private func write(_ text: String) {
@@ -27,7 +35,7 @@ public final class Progress: @unchecked Sendable {
         return "\(Int(remaining.rounded())) s"
     }
 
-    public func starting(_ label: String) {
+    func trialStarting(_ label: String) {
         guard !quiet, isTerminal else { return }
         let width = 20
         let filled = total > 0 ? done * width / total : 0
@@ -39,9 +47,9 @@ public final class Progress: @unchecked Sendable {
 
     /// A trial ended. `line` is printed on its own line (off a terminal always, on one for
     /// anything that is not a plain success).
-    public func finished(line: String?, important: Bool) {
+    func trialFinished(_ line: String, important: Bool) {
         done += 1
-        guard !quiet, let line else { return }
+        guard !quiet else { return }
         if isTerminal {
             guard important else { return }
             write("\r\u{1B}[K" + line + "\n")
@@ -58,14 +66,14 @@ public final class Progress: @unchecked Sendable {
         return Int(size.ws_col)
     }
 
-    public func message(_ text: String) {
+    func message(_ text: String) {
         guard !quiet else { return }
         if lineIsOpen { write("\r\u{1B}[K") }
         lineIsOpen = false
         write(text + "\n")
     }
 
-    public func close() {
+    func end() {
         if lineIsOpen && !quiet { write("\r\u{1B}[K") }
         lineIsOpen = false
     }
