@@ -242,7 +242,7 @@ extension KernelTests {
             #expect(Date().timeIntervalSince(start) < 5)
             #expect(process.terminationStatus == 130)
             let table = try CSV.parse(try String(contentsOf: out, encoding: .utf8))
-            #expect(Array(table.header.prefix(contractColumns.count)) == contractColumns, "CONTRACT's columns, in order, first")
+            #expect(Array(table.header.prefix(contractColumns.count)) == contractColumns, "the contract's columns, in order, first")
             #expect(!table.rows.isEmpty && table.rows.allSatisfy { $0["status"] == "ok" && $0["pte_bytes"] != "" })
             #expect(table.rows.count % 2 == 0, "whole trials only: a populate and a protect row each")
             for child in children { #expect(kill(child, 0) != 0, "child \(child) is gone") }

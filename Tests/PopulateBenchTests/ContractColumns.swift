@@ -1,4 +1,4 @@
-/// The raw CSV's columns as CONTRACT.md names them (Identity, Outcome, Deltas, Work and time,
+/// The raw CSV's columns as the contract (docs/cli.md) names them (Identity, Outcome, Deltas, Work and time,
 /// Model, Snapshot phase, NUMA), copied here as text: scripts depend on these names and this order,
 /// so a test compares a real CSV's header with this list, never with `ResultTable.columns`.
 let contractColumns = [
