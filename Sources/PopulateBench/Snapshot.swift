@@ -100,8 +100,8 @@ final class SnapshotRun: @unchecked Sendable {
     let samples = Mutex<[MemorySample]>([])
     let samplerStop = Atomic<Bool>(false)
     let slots: [WriterSlot]
-    /// Signalled by each writer as it starts: the guest's vCPUs run before a snapshot begins, so
-    /// the copier starts only once every writer does (a 16 MiB hugetlb copy is over in a millisecond).
+    /// Signalled by each writer as it begins its first write: the guest's vCPUs run before a
+    /// snapshot begins, so the copier starts only once every writer does.
     let writersRunning = DispatchSemaphore(value: 0)
     let recorders = Mutex<WriteStallRecorder>(WriteStallRecorder())
 
@@ -231,18 +231,23 @@ final class SnapshotRun: @unchecked Sendable {
         var generator = SeededRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
         let wordsPerPage = region.pageSize / 8
         let pause = options.writeRate > 0 ? 1 / options.writeRate : 0
-        writersRunning.signal()
-        guard !pluggedPages.isEmpty else { return }
+        guard !pluggedPages.isEmpty else {
+            writersRunning.signal()
+            return
+        }
         let slot = slots[index]
         var recorder = WriteStallRecorder()
         var sequence = 0
-        while !copierDone.load(ordering: .acquiring) {
+        // The first write is under way when the copier starts: a short copy (a few huge pages)
+        // is otherwise over before a writer is scheduled, and proves nothing about consistency.
+        repeat {
             let page = pluggedPages[Int(generator.next() % UInt64(pluggedPages.count))]
             let word = Int(generator.next() % UInt64(wordsPerPage))
             let target = UnsafeMutablePointer<UInt64>(OpaquePointer(region.mapping.base + page * region.pageSize)) + word
             sequence += 1
             slot.sequence.store(sequence, ordering: .releasing)
             slot.page.store(page, ordering: .releasing)
+            if sequence == 1 { writersRunning.signal() }
             let start = MonotonicClock.nanoseconds()
             target.pointee = ~pattern.initialWord(page: page, plugged: true)
             let elapsed = MonotonicClock.nanoseconds() &- start
@@ -251,7 +256,7 @@ final class SnapshotRun: @unchecked Sendable {
                             stalled: slot.stalledSequence.load(ordering: .acquiring) == sequence)
             writes.add(1, ordering: .relaxed)
             if pause > 0 { Thread.sleep(forTimeInterval: pause) }
-        }
+        } while !copierDone.load(ordering: .acquiring)
         recorders.withLock { $0.merge(recorder) }
     }
 
