@@ -22,6 +22,9 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var snapshot: SnapshotOptions?
     /// The plugged ranges of the `ranges` layout.
     public var pluggedRanges: PluggedRanges?
+    /// Map hugetlb memory `MAP_NORESERVE`, as QEMU's `reserve=off`: huge pages are taken when
+    /// touched, not all at mmap (`bench qemu` emulates a device larger than the pool this way).
+    public var noReserve = false
 
     public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: DiscardMap.Layout,
                 thp: THPMode, pluggedFraction: Double, residentFraction: Double, strategy: Strategy,
