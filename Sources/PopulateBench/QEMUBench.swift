@@ -206,6 +206,9 @@ public final class QEMUBench: @unchecked Sendable {
                                  residentFraction: (resident * 10000).rounded() / 10000, strategy: plan.preset,
                                  seed: plan.seed, pluggedRanges: ranges)
         config.noReserve = item.backend.isHugetlb
+        if let runs = real.deviceResidentRuns {
+            config.residentPages = runs.map { $0.lowerBound / page ..< ($0.upperBound + page - 1) / page }
+        }
         return config
     }
 }

@@ -148,6 +148,8 @@ public final class QEMUMachine: @unchecked Sendable {
         let how: String
         switch exit.termination {
         case let .exited(status): how = "QEMU exited with status \(status)"
+        case let .signaled(signal) where signal == SIGBUS && spec.backend.isHugetlb:
+            how = "QEMU was killed by SIGBUS: a huge page could not be allocated (the hugetlb pool ran out)"
         case let .signaled(signal): how = "QEMU was killed by \(ChildTrialLauncher.signalName(signal))"
         case .timedOut: how = "QEMU was killed"
         }

@@ -44,6 +44,8 @@ public struct RealSnapshot: Sendable {
         public var qemuMilliseconds: Int?
         /// Data pages of the tested memory's own mapping, before and after (`/proc/PID/smaps`).
         public var deviceDataBefore: Int?
+        /// Where the guest had written the tested memory before the snapshot: byte runs of the mapping.
+        public var deviceResidentRuns: [Range<Int>]?
         public var deviceDataAfter: Int?
         /// The mapping's start, modulo 2 MiB: a mapping that is not 2 MiB aligned spends a table
         /// more per run of blocks.
@@ -128,6 +130,12 @@ public struct RealSnapshot: Sendable {
         let deviceBefore = try deviceMapping(machine.pid)
         result.deviceDataBefore = deviceBefore?.dataBytes
         result.deviceMisalignment = deviceBefore.map { Int($0.start % (2 << 20)) }
+        if let deviceBefore {
+            // The shared zeropage is not data: only pages the guest wrote count on anonymous memory.
+            result.deviceResidentRuns = try ProcessPagemap.presentRuns(pid: machine.pid, start: deviceBefore.start,
+                                                                       length: deviceBefore.length,
+                                                                       exclusiveOnly: spec.backend == .anonPrivate)
+        }
         let sampler = ProcessSampler(pid: machine.pid, interval: sampleInterval, counters: [.system])
         let sampling = SamplingThread(sampler, phase: "before")
         defer { sampling.stop() }

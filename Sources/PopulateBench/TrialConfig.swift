@@ -25,6 +25,9 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     /// Map hugetlb memory `MAP_NORESERVE`, as QEMU's `reserve=off`: huge pages are taken when
     /// touched, not all at mmap (`bench qemu` emulates a device larger than the pool this way).
     public var noReserve = false
+    /// The pages (indices) the guest wrote, where a real guest wrote them (`bench qemu` reads
+    /// QEMU's pagemap); nil: a seeded choice of `residentFraction` of the plugged pages.
+    public var residentPages: [Range<Int>]?
 
     public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: DiscardMap.Layout,
                 thp: THPMode, pluggedFraction: Double, residentFraction: Double, strategy: Strategy,
@@ -63,7 +66,7 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     }
 
     public var guestPattern: GuestPattern {
-        GuestPattern(seed: seed ^ 0xA5A5_5A5A_0F0F_F0F0, residentFraction: residentFraction)
+        GuestPattern(seed: seed ^ 0xA5A5_5A5A_0F0F_F0F0, residentFraction: residentFraction, residentPages: residentPages)
     }
 
     /// A short label for progress lines and tables.

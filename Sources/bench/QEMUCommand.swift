@@ -123,6 +123,10 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
             }
             path = found
         }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ValidationError("--qemu: \(path) is a directory, not a QEMU binary")
+        }
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw ValidationError("--qemu: \(path) is not an executable file")
         }
