@@ -220,18 +220,21 @@ public struct QEMUComparison: Sendable {
     public var emulationConfig: TrialConfig
     public var emulation: TrialResult?
 
-    /// What the real QEMU process gained over the snapshot.
+    /// What the real QEMU process gained over the snapshot. Data is RssAnon + RssShmem +
+    /// HugetlbPages: the file pages QEMU's and libc's code adds when the migration code first
+    /// runs are page cache, not memory the snapshot allocates.
     public var realGain: (pte: Int, data: Int)? {
         guard real.status == .ok, let before = real.before?.status, let after = real.after?.status else { return nil }
-        return (after.vmPTE - before.vmPTE,
-                after.vmRSS + after.hugetlbPages - before.vmRSS - before.hugetlbPages)
+        func data(_ status: ProcStatus) -> Int { status.rssAnon + status.rssShmem + status.hugetlbPages }
+        return (after.vmPTE - before.vmPTE, data(after) - data(before))
     }
 
-    /// The emulation's populate and protect together.
+    /// The emulation's populate and protect together, data counted as for the real process.
     public var emulatedGain: (pte: Int, data: Int)? {
         guard let emulation, emulation.status == .ok else { return nil }
         let phases = emulation.phases.filter { $0.phase != .snapshot }
-        return (phases.reduce(0) { $0 + $1.delta.pteBytes }, phases.reduce(0) { $0 + $1.delta.dataBytes })
+        return (phases.reduce(0) { $0 + $1.delta.pteBytes },
+                phases.reduce(0) { $0 + $1.delta.rssAnonBytes + $1.delta.rssShmemBytes + $1.delta.hugetlbBytes })
     }
 
     /// The model's expectation for the same.
