@@ -4,7 +4,8 @@
 # 'bench doctor' and a matrix of 'bench run's in an initramfs, pulls each run's CSV off the serial
 # console and checks where the pages landed. Debian's cloud kernel boots under TCG in seconds with
 # NUMA, userfaultfd and memfd built in (no modules to load); TCG because the /dev/kvm of these hosts
-# is a paravirtual KVM that stock kernels do not boot under.
+# is a paravirtual KVM that stock kernels do not boot under. The kernel and the initramfs come
+# from scripts/guest-lib.sh, the guest builder it shares with scripts/qemu-real.sh.
 set -euo pipefail
 
 usage() {
@@ -63,7 +64,6 @@ done
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 out_dir=${out_dir:-$repo/results/numa-guest}
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/populatebench
 guest_timeout=${GUEST_TIMEOUT:-300}
 
 runs=("$BASIC_RUN")
@@ -77,88 +77,24 @@ done_step() { timings+=("$(printf '%-10s %4ds' "$1" $((SECONDS - step_start)))")
 die() { echo "numa-guest: $*" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/numa-guest.XXXXXX")
-partial=()   # half-made cache entries, removed on any exit
+GUEST_NAME=numa-guest
+# shellcheck source=scripts/guest-lib.sh
+source "$repo/scripts/guest-lib.sh"
 cleanup() {
-    rm -rf "${partial[@]}"
+    guest_cleanup
     if ((keep)); then echo "numa-guest: kept the work dir $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
 # --- 1. packages and the kernel ------------------------------------------------------------------
 step "packages: qemu-system-x86, busybox-static"
-as_root=()
-((EUID == 0)) || { command -v sudo >/dev/null && as_root=(sudo); }
-apt_get() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
-
-# Refresh the lists so the kernel's name is today's; offline, a warm cache still does.
-if ! apt_get update -qq; then
-    echo "numa-guest: apt-get update failed; going on with the package lists there are" >&2
-fi
-missing=()
-for pkg in qemu-system-x86 busybox-static; do
-    dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed' || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-    echo "numa-guest:    installing ${missing[*]}"
-    apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-        || die "could not install ${missing[*]} (run as root, or install them yourself)"
-fi
-busybox=/bin/busybox
-# ldd fails on a static binary; the guest has no libraries for a dynamic busybox.
-! ldd "$busybox" >/dev/null 2>&1 || die "$busybox is dynamically linked: install busybox-static"
-command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 after installing qemu-system-x86"
+guest_packages
+busybox=$guest_busybox
 done_step packages
 
 step "kernel: resolve, download (once), unpack ./boot (once)"
-
-# The exact name, never a glob: linux-image-amd64 depends on linux-image-<abi>-amd64; its
-# -cloud-amd64 twin (LZ4, no modules needed here) boots in about 5 s under TCG.
-kernel_dep() { apt-cache depends "$1" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'; }
-kernel_pkg=${KERNEL_PKG:-}
-if [[ -z $kernel_pkg ]]; then
-    generic=$(kernel_dep linux-image-amd64)
-    cloud=$(kernel_dep linux-image-cloud-amd64)
-    if [[ -n $generic && $cloud == "${generic%-amd64}-cloud-amd64" ]]; then
-        kernel_pkg=$cloud
-    elif [[ -n $generic && -n $(apt-cache show "${generic%-amd64}-cloud-amd64" 2>/dev/null) ]]; then
-        kernel_pkg=${generic%-amd64}-cloud-amd64
-    else
-        kernel_pkg=$generic
-    fi
-fi
-if [[ -z $kernel_pkg ]]; then
-    # No package lists (offline, no root): fall back to the newest kernel already in the cache.
-    kernel_pkg=$(find "$cache" -maxdepth 1 -name 'linux-image-*.deb' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1 | cut -d_ -f1 || true)
-    [[ -n $kernel_pkg ]] || die "apt-cache depends linux-image-amd64 names no kernel, and none is cached in $cache"
-fi
-echo "numa-guest:    kernel package $kernel_pkg"
-
-mkdir -p "$cache"
-deb=$(find "$cache" -maxdepth 1 -name "${kernel_pkg}_*.deb" | sort -V | tail -n 1)
-if [[ -z $deb ]]; then
-    echo "numa-guest:    downloading $kernel_pkg into $cache"
-    dl=$(mktemp -d "$cache/download.XXXXXX")
-    partial+=("$dl")
-    # apt's _apt sandbox user may not write into the cache; that only costs a notice.
-    (cd "$dl" && apt-get download -qq "$kernel_pkg" 2>&1 | grep -v 'unsandboxed' >&2 || true)
-    f=$(find "$dl" -maxdepth 1 -name "${kernel_pkg}_*.deb" | head -n 1)
-    [[ -n $f ]] || { rm -rf "$dl"; die "apt-get download $kernel_pkg got nothing"; }
-    mv "$f" "$cache/" && rm -rf "$dl"
-    deb=$cache/$(basename "$f")
-else
-    echo "numa-guest:    cached $(basename "$deb")"
-fi
-kdir=$cache/$(basename "$deb" .deb)
-vmlinuz=$(find "$kdir/boot" -maxdepth 1 -name 'vmlinuz-*' 2>/dev/null | head -n 1 || true)
-if [[ -z $vmlinuz ]]; then
-    rm -rf "$kdir" "$kdir.tmp" && mkdir -p "$kdir.tmp"
-    partial+=("$kdir.tmp")
-    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kdir.tmp" ./boot
-    mv "$kdir.tmp" "$kdir"
-    vmlinuz=$(find "$kdir/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n 1)
-    [[ -n $vmlinuz ]] || die "$deb has no ./boot/vmlinuz-*"
-fi
-echo "numa-guest:    kernel $vmlinuz"
+guest_kernel
+vmlinuz=$guest_vmlinuz
 done_step kernel
 
 # --- 2. bench, statically linked against the Swift stdlib, and the initramfs --------------------
@@ -175,9 +111,7 @@ done_step build
 
 step "initramfs: busybox, bench, the libraries ldd names, /init"
 root=$work/root
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc}
-cp "$busybox" "$root/bin/busybox"
-ln -s busybox "$root/bin/sh"
+guest_root "$root"
 cp "$bench" "$root/bin/bench"
 # Each library at the path the loader looks for it (ldd's), followed to the real file.
 libs=$(ldd "$bench" | awk '/not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }')
@@ -238,7 +172,7 @@ poweroff -f
 EOF
 chmod +x "$root/init"
 initrd=$work/initrd.cpio
-(cd "$root" && find . | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null >"$initrd")
+guest_cpio "$root" "$initrd"
 echo "numa-guest:    $(du -h "$initrd" | cut -f1) initramfs"
 done_step initramfs
 

@@ -2,13 +2,15 @@
 """Charts of a PopulateBench results CSV (its columns are described in docs/cli.md).
 
 usage: python3 scripts/plot.py RESULTS.csv [--samples SAMPLES.csv] [--stalls STALLS.csv] [--out DIR]
+       python3 scripts/plot.py --watch SAMPLES.csv [--out DIR]
 
 Writes PNG and SVG for each chart the data supports and says, in one line each, why it skipped the
 others: memory (cost by kind against the model), plugged-sweep (cost against the plugged fraction),
 times (seconds of populate and protect), snapshot (the samples CSV over time), stalls (the CDF of
-how long the guest's writes waited during the snapshot, per strategy, from the stalls CSV) and numa
-(pages per node). Only rows with status `ok` count. Exit codes: 0 done, 2 unusable input (missing or empty CSV,
-missing columns), 1 any other error.
+how long the guest's writes waited during the snapshot, per strategy, from the stalls CSV), numa
+(pages per node), qemu (a `bench qemu` CSV: the real QEMU's gains beside the emulation's and the
+model's) and watch (a `bench watch` or `bench qemu` samples CSV over time). Only rows with status `ok`
+count. Exit codes: 0 done, 2 unusable input (missing or empty CSV, missing columns), 1 any other error.
 """
 
 import argparse
@@ -45,6 +47,10 @@ INT_COLUMNS = [
 FLOAT_COLUMNS = ["plugged_fraction", "resident_fraction", "seconds"]
 MODEL_COLUMNS = ["expected_pte_bytes", "expected_data_bytes"]
 SAMPLE_REQUIRED = ["trial", "phase", "t_seconds", "rss_bytes", "pte_bytes"]
+# bench watch and bench qemu samples: the snapshot samples' columns, then the process's pid.
+WATCH_REQUIRED = SAMPLE_REQUIRED + ["pid", "rss_anon_bytes", "rss_shmem_bytes", "hugetlb_bytes"]
+# bench qemu's real rows (docs/cli.md): their emulation is the preset named in emulated_by.
+QEMU_STRATEGIES = ["qemu-real", "qemu-real-ram"]
 
 BACKENDS = ["anon-private", "anon-shared", "memfd-shmem", "memfd-hugetlb", "hugetlbfs"]
 STRATEGIES = [
@@ -638,6 +644,130 @@ def plot_numa(panels, out):
     save(fig, out, "numa")
 
 
+def qemu_cases(rows):
+    """bench qemu's real rows with their emulation: {backend: [(case label, real rows, emulated sums)]}
+    where an emulation is the populate + protect rows of the preset with the same configuration and
+    repetition (bench qemu copies the emulation's identity columns into the real row)."""
+    emulated = defaultdict(lambda: [0, 0, 0, 0, 0])  # pte, data, model pte, model data, phases
+    for r in rows:
+        if r["phase"] in ("populate", "protect") and r["strategy"] not in QEMU_STRATEGIES:
+            e = emulated[(r["config"]._replace(plugged=None), r["strategy"], r["repetition"])]
+            e[0] += r["pte_bytes"]
+            e[1] += r["rss_anon_bytes"] + r["rss_shmem_bytes"] + r["hugetlb_bytes"]
+            e[2] += r["expected_pte_bytes"] or 0
+            e[3] += r["expected_data_bytes"] or 0
+            e[4] += 1
+    cases = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r["strategy"] not in QEMU_STRATEGIES:
+            continue
+        label = "plain RAM" if r["strategy"] == "qemu-real-ram" else f"{percent(r['plugged_fraction'])} plugged"
+        twin = emulated.get((r["config"]._replace(plugged=None), r.get("emulated_by", ""), r["repetition"]))
+        data = r["rss_anon_bytes"] + r["rss_shmem_bytes"] + r["hugetlb_bytes"]
+        device = int(r["device_data_bytes"]) if r.get("device_data_bytes") else None
+        cases[r["backend"]][(r["strategy"] == "qemu-real-ram", r["plugged_fraction"], label)].append(
+            (r["pte_bytes"], data, device, twin if twin and twin[4] == 2 else None))
+    return {b: [(key[2], entries) for key, entries in sorted(c.items())] for b, c in cases.items()}
+
+
+def plot_qemu(rows, out):
+    """qemu: per backend, the real QEMU process's gains over its background snapshot (page tables
+    top, data below; data split into the tested memory's own mapping and the rest, QEMU's own
+    allocations) beside the emulation's populate + protect and the model's, per plugged fraction and
+    for the plain-RAM control, medians over repetitions."""
+    cases = qemu_cases(rows)
+    if not cases:
+        return skip("qemu", "no bench qemu rows (strategy qemu-real or qemu-real-ram)")
+    backends = sorted(cases, key=lambda b: rank(BACKENDS, b))
+    first = next(r for r in rows if r["strategy"] in QEMU_STRATEGIES)
+    title = (f"Real QEMU {first.get('qemu_version', '')} ({first.get('accelerator', '')}) against its emulation "
+             f"({first.get('emulated_by', '')}) and the model\n{size(first['region_bytes'])}; {where(rows)}; "
+             "labels: real − emulation")
+    width = max(5.5, 1.2 * max(len(c) for c in cases.values()) + 1.5)
+    fig, axes, strip = figure(2 * len(backends), len(backends), (width, 3.4), title)
+    colors = {"real QEMU": "#d62728", "real, in the tested memory": "#ff9896", "emulation": "#1f77b4"}
+    for col, backend in enumerate(backends):
+        labels = [label for label, _ in cases[backend]]
+        for row, (index, what) in enumerate(((0, "page tables"), (1, "data"))):
+            ax = axes[row * len(backends) + col]
+            def med(values):
+                values = [v for v in values if v is not None]
+                return statistics.median(values) if values else float("nan")
+            real = [med([e[index] for e in entries]) for _, entries in cases[backend]]
+            emul = [med([e[3][index] if e[3] else None for e in entries]) for _, entries in cases[backend]]
+            model = [med([e[3][index + 2] if e[3] else None for e in entries]) for _, entries in cases[backend]]
+            finite = [v for v in real + emul + model if not math.isnan(v)]
+            divisor, unit = byte_unit(max([abs(v) for v in finite] or [1]))
+            xs = range(len(labels))
+            ax.bar([x - 0.2 for x in xs], [v / divisor for v in real], 0.38, color=colors["real QEMU"])
+            if index == 1:
+                device = [med([e[2] for e in entries]) for _, entries in cases[backend]]
+                ax.bar([x - 0.2 for x in xs], [v / divisor for v in device], 0.38,
+                       color=colors["real, in the tested memory"])
+            ax.bar([x + 0.2 for x in xs], [v / divisor for v in emul], 0.38, color=colors["emulation"])
+            for x, m in zip(xs, model):
+                if not math.isnan(m):
+                    ax.hlines(m / divisor, x - 0.42, x + 0.42, **MODEL_STYLE, zorder=3)
+            for x, r, e in zip(xs, real, emul):
+                if not math.isnan(r) and not math.isnan(e):
+                    ax.annotate(("+" if r >= e else "-") + human(abs(round(r - e))), (x, max(r, e) / divisor),
+                                xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=7)
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels(labels, rotation=20, ha="right", rotation_mode="anchor")
+            ax.margins(y=0.18)
+            ax.set_ylabel(unit)
+            ax.set_title(f"{backend}: {what} gained")
+    handles = [Patch(color=c, label=k) for k, c in colors.items()]
+    handles.append(Line2D([], [], **MODEL_STYLE, label="model (expected)"))
+    strip.legend(handles=handles, loc="center", ncol=2, frameon=False)
+    save(fig, out, "qemu")
+
+
+def load_watch(path):
+    """Rows of a bench watch / bench qemu samples CSV with the counters as numbers."""
+    rows = []
+    columns = ("t_seconds", "rss_bytes", "pte_bytes", "rss_anon_bytes", "rss_shmem_bytes", "hugetlb_bytes")
+    for line, r in enumerate(read_table(path, WATCH_REQUIRED), start=2):
+        rows.append({"trial": r["trial"], "phase": r["phase"], **{c: number(r, c, float, path, line) for c in columns}})
+    return rows
+
+
+def plot_watch(samples, out):
+    """watch: each watched process (trial) over time: its data (RssAnon, RssShmem, HugetlbPages
+    stacked) and its page tables (VmPTE); the phases bench qemu names (before, snapshot, after) are
+    shaded, one column per trial (at most MAX_PANELS)."""
+    trials = list(dict.fromkeys(s["trial"] for s in samples))[:MAX_PANELS]
+    fig, axes, strip = figure(2 * len(trials), len(trials), (5.0, 3.0), "Memory of the watched process over time")
+    kinds = (("rss_anon_bytes", "anon", KIND_COLORS["anon"]), ("rss_shmem_bytes", "shmem", KIND_COLORS["shmem"]),
+             ("hugetlb_bytes", "hugetlb", KIND_COLORS["hugetlb"]))
+    shades = {"snapshot": "#fde0c5"}
+    for col, trial in enumerate(trials):
+        pts = sorted((s for s in samples if s["trial"] == trial), key=lambda s: s["t_seconds"])
+        t = [s["t_seconds"] for s in pts]
+        for row in range(2):
+            ax = axes[row * len(trials) + col]
+            for phase, color in shades.items():
+                span = [s["t_seconds"] for s in pts if s["phase"] == phase]
+                if span:
+                    ax.axvspan(min(span), max(span), color=color, zorder=0)
+            if row == 0:
+                divisor, unit = byte_unit(max(s["rss_anon_bytes"] + s["rss_shmem_bytes"] + s["hugetlb_bytes"] for s in pts))
+                ax.stackplot(t, *[[s[c] / divisor for s in pts] for c, _, _ in kinds],
+                             colors=[c for _, _, c in kinds], alpha=0.85)
+                ax.set_title(textwrap.shorten(trial, 48) + ": data")
+            else:
+                divisor, unit = byte_unit(max(s["pte_bytes"] for s in pts))
+                ax.plot(t, [s["pte_bytes"] / divisor for s in pts], color=KIND_COLORS["page tables"], linewidth=1.6)
+                ax.set_title("page tables (VmPTE)")
+            ax.set_ylabel(unit)
+            ax.set_xlabel("seconds")
+    handles = [Patch(color=c, label=k) for _, k, c in kinds] + [Patch(color=KIND_COLORS["page tables"], label="VmPTE")]
+    if any(s["phase"] == "snapshot" for s in samples):
+        handles.append(Patch(color=shades["snapshot"], label="background snapshot"))
+    legend_strip(strip, handles)
+    save(fig, out, "watch")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -653,7 +783,9 @@ def default_stalls(results):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="plot.py", description="Charts of a PopulateBench results CSV.")
-    parser.add_argument("results", type=Path, metavar="RESULTS.csv")
+    parser.add_argument("results", type=Path, metavar="RESULTS.csv", nargs="?")
+    parser.add_argument("--watch", type=Path, metavar="SAMPLES.csv",
+                        help="a bench watch samples CSV: draw its time series (RESULTS.csv is then optional)")
     parser.add_argument("--samples", type=Path, metavar="SAMPLES.csv",
                         help="snapshot samples [RESULTS-samples.csv when it exists]")
     parser.add_argument("--stalls", type=Path, metavar="STALLS.csv",
@@ -663,20 +795,45 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def is_watch_samples(path):
+    try:
+        with open(path, newline="") as f:
+            return "pid" in (csv.DictReader(f).fieldnames or [])
+    except OSError:
+        return False
+
+
 def run(args):
-    rows = load_results(args.results)
-    samples_path = args.samples or default_samples(args.results)
-    samples = load_samples(samples_path) if args.samples or samples_path.exists() else None
+    if args.results is None and args.watch is None:
+        raise InputError("give RESULTS.csv, --watch SAMPLES.csv, or both")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise PlotError(f"cannot create {args.out}: {e.strerror}")
+    if args.watch is not None:
+        plot_watch(load_watch(args.watch), args.out)
+        if args.results is None:
+            return
+    rows = load_results(args.results)
+    samples_path = args.samples or default_samples(args.results)
+    samples = None
+    if args.samples or samples_path.exists():
+        # bench qemu's samples are the QEMU process's, as bench watch's: a time series of their own.
+        if is_watch_samples(samples_path):
+            if args.watch is None:
+                plot_watch(load_watch(samples_path), args.out)
+        else:
+            samples = load_samples(samples_path)
+    plot_qemu(rows, args.out)
+    # The real rows have their own chart; the emulation's rows are ordinary runs for the others.
+    rows = [r for r in rows if r["strategy"] not in QEMU_STRATEGIES] or rows
     panels = panels_of(rows)
     plot_memory(panels, args.out)
     plot_plugged_sweep(rows, args.out)
     plot_times(panels, args.out)
     if samples is None:
-        skip("snapshot", f"no samples CSV ({samples_path} does not exist; --samples names one)")
+        skip("snapshot", f"no snapshot samples CSV ({samples_path} does not exist or is a watch CSV; "
+                         "--samples names one)")
     else:
         plot_snapshot(samples, rows, args.out)
     stalls_path = args.stalls or default_stalls(args.results)

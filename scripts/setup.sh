@@ -9,12 +9,14 @@ MOUNT_POINT=${POPULATEBENCH_HUGETLBFS:-/mnt/populatebench-hugetlbfs}
 
 usage() {
     cat <<'USAGE'
-usage: scripts/setup.sh [--hugepages N] [--hugepage-size 2MiB|1GiB] [--plot] [--restore]
+usage: scripts/setup.sh [--hugepages N] [--hugepage-size 2MiB|1GiB] [--plot] [--qemu] [--restore]
   (no options)       install libnuma-dev (and build tools) if missing
   --hugepages N      also make sure the hugetlb pool of --hugepage-size has at least N pages, and that a
                      hugetlbfs of that size is mounted (at /mnt/populatebench-hugetlbfs if none is)
   --hugepage-size S  2MiB (default) or 1GiB
   --plot             also install python3-matplotlib for scripts/plot.py
+  --qemu             also install Debian's qemu-system-x86 and busybox-static for 'bench qemu'
+                     (scripts/qemu-real.sh builds the guest it boots)
   --restore          undo what earlier runs changed (pool sizes, mounts), then forget them
 USAGE
 }
@@ -23,6 +25,7 @@ hugepages=""
 size_kib=2048
 restore=0
 plot=0
+qemu=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --hugepages) hugepages=${2:?--hugepages needs a number}; shift 2 ;;
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
             esac
             shift 2 ;;
         --plot) plot=1; shift ;;
+        --qemu) qemu=1; shift ;;
         --restore) restore=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "setup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -76,6 +80,17 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "setup.sh: installing ${need[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ "$qemu" -eq 1 ]; then
+    qemu_need=()
+    for pkg in qemu-system-x86 busybox-static; do dpkg -s "$pkg" >/dev/null 2>&1 || qemu_need+=("$pkg"); done
+    if [ ${#qemu_need[@]} -gt 0 ]; then
+        echo "setup.sh: installing ${qemu_need[*]}"
+        as_root apt-get update -qq
+        # Without recommends: the emulator, not its GUI, firmware collection and tools.
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${qemu_need[@]}" >/dev/null
+    fi
 fi
 
 if [ "$plot_pip" -eq 1 ]; then

@@ -40,4 +40,10 @@ public struct ProcStatus: Equatable, Sendable, Codable {
     public static func current() throws -> ProcStatus {
         try ProcStatus(parsing: ProcFile.read("/proc/self/status"))
     }
+
+    /// Another process's status, readable as root or as its owner. A process that has exited is
+    /// `ENOENT` (reaped) or `MissingField` (a zombie has no memory lines).
+    public static func read(pid: Int32) throws -> ProcStatus {
+        try ProcStatus(parsing: ProcFile.read("/proc/\(pid)/status"))
+    }
 }

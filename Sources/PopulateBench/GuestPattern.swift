@@ -4,13 +4,24 @@
 public struct GuestPattern: Sendable {
     public let seed: UInt64
     public let residentFraction: Double
+    /// Exactly these pages (indices, sorted runs) instead of a seeded choice: where a real guest wrote.
+    public let residentPages: [Range<Int>]?
 
-    public init(seed: UInt64, residentFraction: Double) {
+    public init(seed: UInt64, residentFraction: Double, residentPages: [Range<Int>]? = nil) {
         self.seed = seed
         self.residentFraction = residentFraction
+        self.residentPages = residentPages
     }
 
     public func isResident(page: Int) -> Bool {
+        if let residentPages {
+            var low = 0, high = residentPages.count
+            while low < high {
+                let middle = (low + high) / 2
+                if residentPages[middle].upperBound <= page { low = middle + 1 } else { high = middle }
+            }
+            return low < residentPages.count && residentPages[low].contains(page)
+        }
         if residentFraction >= 1 { return true }
         if residentFraction <= 0 { return false }
         let draw = SeededRandom.mix(seed ^ (UInt64(page) &* 0xD6E8_FEB8_6659_FD93))

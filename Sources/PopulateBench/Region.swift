@@ -16,13 +16,17 @@ public struct Region: Sendable {
         public var pageSize: Int
         public var thp: THPMode
         public var hugetlbfsPath: String?
+        /// `MAP_NORESERVE` on file-backed memory (QEMU's `reserve=off`).
+        public var noReserve: Bool
 
-        public init(backend: Backend, size: Int, pageSize: Int, thp: THPMode, hugetlbfsPath: String? = nil) {
+        public init(backend: Backend, size: Int, pageSize: Int, thp: THPMode, hugetlbfsPath: String? = nil,
+                    noReserve: Bool = false) {
             self.backend = backend
             self.size = size
             self.pageSize = pageSize
             self.thp = thp
             self.hugetlbfsPath = hugetlbfsPath
+            self.noReserve = noReserve
         }
     }
 
@@ -60,7 +64,8 @@ public struct Region: Sendable {
                 file = fd
                 try fd.truncate(to: request.size)
                 mapping = try Mapping.map(length: request.size, protection: [.read, .write],
-                                          flags: [.shared, .fixed], file: fd, at: window.address)
+                                          flags: request.noReserve ? [.shared, .fixed, .noReserve] : [.shared, .fixed],
+                                          file: fd, at: window.address)
             }
             if !request.backend.isHugetlb {
                 switch request.thp {

@@ -72,7 +72,7 @@ public enum ResultTable {
             var row: [String: String] = [
                 "run_id": run.runID, "host": run.host, "kernel": run.kernel, "backend": config.backend.rawValue,
                 "page_bytes": "\(config.pageBytes)", "region_bytes": "\(config.regionBytes)",
-                "block_bytes": "\(config.blockBytes)", "layout": config.layout.rawValue, "thp": config.thp.rawValue,
+                "block_bytes": "\(config.blockBytes)", "layout": config.layoutText, "thp": config.thp.rawValue,
                 "plugged_fraction": "\(config.pluggedFraction)", "resident_fraction": "\(config.residentFraction)",
                 "strategy": config.strategy.rawValue, "repetition": "\(repetition)", "phase": phase.phase.rawValue,
                 "status": result.status.rawValue, "reason": result.reason, "seed": "\(config.seed)",

@@ -25,6 +25,8 @@ public struct RunPlan: Codable, Sendable {
     public var populateNode: Int?
     public var guestNode: Int?
     public var snapshot: SnapshotOptions?
+    /// The plugged ranges of the `ranges` layout (`--layout ranges:...`).
+    public var pluggedRanges: PluggedRanges?
 
     public static let defaultSeed: UInt64 = 20211013
     /// Every strategy (docs/cli.md: `[all]`), `none` first as the floor the others add to.
@@ -78,6 +80,9 @@ public struct RunPlan: Codable, Sendable {
         try Self.checkList(thpModes.map(\.rawValue), flag: "--thp")
         if let sizes { try Self.checkList(sizes.map { "\($0)" }, flag: "--size") }
         if let blockSizes { try Self.checkList(blockSizes.map { "\($0)" }, flag: "--block-size") }
+        if layouts.contains(.ranges) != (pluggedRanges != nil) {
+            throw InputError(flag: "--layout", "ranges needs its list: ranges:START-END,... or file:PATH")
+        }
         for fraction in pluggedFractions where !(0 ... 1).contains(fraction) {
             throw InputError(flag: "--plugged", "\(fraction) is outside 0...1")
         }
@@ -136,6 +141,11 @@ public struct RunPlan: Codable, Sendable {
                     + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
             }
             for size in regionSizes(for: backend, pageSize: page) {
+                for block in blockSizes(for: backend, pageSize: page, host: host) {
+                    if let problem = pluggedRanges?.problem(regionSize: size, blockSize: block) {
+                        throw InputError(flag: "--layout", "\(problem) (\(backend.rawValue))")
+                    }
+                }
                 guard size % page == 0 else {
                     throw InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of "
                         + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
@@ -205,7 +215,10 @@ public struct RunPlan: Codable, Sendable {
                 for block in blockSizes(for: backend, pageSize: page, host: host) {
                     for layout in layouts {
                         for thp in thpModes {
-                            for plugged in pluggedFractions {
+                            // Explicit ranges are their own fraction.
+                            let fractions = layout == .ranges
+                                ? [Double(pluggedRanges?.pluggedBytes ?? 0) / Double(size)] : pluggedFractions
+                            for plugged in fractions {
                                 for resident in residentFractions {
                                     for strategy in strategies {
                                         result.append(TrialConfig(
@@ -214,7 +227,8 @@ public struct RunPlan: Codable, Sendable {
                                             residentFraction: resident, strategy: strategy, seed: seed,
                                             hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsMounts[page] : nil,
                                             numaPolicy: numaPolicy, populateNode: populateNode,
-                                            guestNode: guestNode, snapshot: snapshot))
+                                            guestNode: guestNode, snapshot: snapshot,
+                                            pluggedRanges: layout == .ranges ? pluggedRanges : nil))
                                     }
                                 }
                             }

@@ -261,14 +261,9 @@ final class SnapshotRun: @unchecked Sendable {
     }
 
     func sampler(start: Double) {
-        while !samplerStop.load(ordering: .acquiring) {
-            if let status = try? ProcStatus.current() {
-                let sample = MemorySample(seconds: MonotonicClock.now() - start, rssBytes: status.vmRSS,
-                                          pteBytes: status.vmPTE, rssShmemBytes: status.rssShmem,
-                                          hugetlbBytes: status.hugetlbPages)
-                samples.withLock { $0.append(sample) }
-            }
-            Thread.sleep(forTimeInterval: options.sampleInterval)
+        let engine = ProcessSampler(pid: nil, interval: options.sampleInterval)
+        _ = engine.run(since: start, stop: { samplerStop.load(ordering: .acquiring) }) { sample in
+            samples.withLock { $0.append(MemorySample(sample)) }
         }
     }
 

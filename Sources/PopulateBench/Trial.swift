@@ -131,7 +131,7 @@ public struct Trial {
         do {
             return try Region.allocate(.init(backend: config.backend, size: config.regionBytes,
                                              pageSize: config.pageBytes, thp: config.thp,
-                                             hugetlbfsPath: config.hugetlbfsPath))
+                                             hugetlbfsPath: config.hugetlbfsPath, noReserve: config.noReserve))
         } catch let error as SystemCallError where config.backend.isHugetlb && error.errno == ENOMEM {
             throw PoolTooSmall(description: "\(error): the \(ByteSize.format(config.pageBytes)) hugetlb pool is too small")
         }

@@ -20,11 +20,20 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var guestNode: Int?
     /// The background-snapshot phase after protection; nil: no snapshot phase.
     public var snapshot: SnapshotOptions?
+    /// The plugged ranges of the `ranges` layout.
+    public var pluggedRanges: PluggedRanges?
+    /// Map hugetlb memory `MAP_NORESERVE`, as QEMU's `reserve=off`: huge pages are taken when
+    /// touched, not all at mmap (`bench qemu` emulates a device larger than the pool this way).
+    public var noReserve = false
+    /// The pages (indices) the guest wrote, where a real guest wrote them (`bench qemu` reads
+    /// QEMU's pagemap); nil: a seeded choice of `residentFraction` of the plugged pages.
+    public var residentPages: [Range<Int>]?
 
     public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: DiscardMap.Layout,
                 thp: THPMode, pluggedFraction: Double, residentFraction: Double, strategy: Strategy,
                 seed: UInt64, hugetlbfsPath: String? = nil, numaPolicy: NUMA.Policy = .local,
-                populateNode: Int? = nil, guestNode: Int? = nil, snapshot: SnapshotOptions? = nil) {
+                populateNode: Int? = nil, guestNode: Int? = nil, snapshot: SnapshotOptions? = nil,
+                pluggedRanges: PluggedRanges? = nil) {
         self.backend = backend
         self.regionBytes = regionBytes
         self.pageBytes = pageBytes
@@ -40,21 +49,30 @@ public struct TrialConfig: Codable, Hashable, Sendable {
         self.populateNode = populateNode
         self.guestNode = guestNode
         self.snapshot = snapshot
+        self.pluggedRanges = pluggedRanges
     }
 
     public var discardMap: DiscardMap {
-        DiscardMap(regionSize: regionBytes, blockSize: blockBytes, pluggedFraction: pluggedFraction,
-                   layout: layout, seed: seed)
+        if layout == .ranges, let pluggedRanges {
+            return DiscardMap(regionSize: regionBytes, blockSize: blockBytes, pluggedRanges: pluggedRanges)
+        }
+        return DiscardMap(regionSize: regionBytes, blockSize: blockBytes, pluggedFraction: pluggedFraction,
+                          layout: layout, seed: seed)
+    }
+
+    /// The `layout` column: the layout's name, or the ranges themselves.
+    public var layoutText: String {
+        layout == .ranges ? pluggedRanges?.layoutText ?? layout.rawValue : layout.rawValue
     }
 
     public var guestPattern: GuestPattern {
-        GuestPattern(seed: seed ^ 0xA5A5_5A5A_0F0F_F0F0, residentFraction: residentFraction)
+        GuestPattern(seed: seed ^ 0xA5A5_5A5A_0F0F_F0F0, residentFraction: residentFraction, residentPages: residentPages)
     }
 
     /// A short label for progress lines and tables.
     public var label: String {
         "\(backend.rawValue) \(ByteSize.format(regionBytes)) \(strategy.rawValue) plugged=\(pluggedFraction)"
-            + " resident=\(residentFraction) block=\(ByteSize.format(blockBytes)) \(layout.rawValue) thp=\(thp.rawValue)"
+            + " resident=\(residentFraction) block=\(ByteSize.format(blockBytes)) \(layoutText) thp=\(thp.rawValue)"
             + (numaPolicy == .local ? "" : " numa=\(NUMAPolicyText.format(numaPolicy))")
             + (snapshot.map { " snapshot=\($0.tracking.rawValue)" } ?? "")
             + (populateNode.map { " populate-node=\($0)" } ?? "") + (guestNode.map { " guest-node=\($0)" } ?? "")

@@ -61,6 +61,27 @@ enum ArgumentValues {
         throw ValidationError("'\(text)' is not a positive duration (1ms, 500us, 0.25s)")
     }
 
+    /// `--layout`: names, the last of which may be `ranges:START-END,...` or `file:PATH`, which
+    /// takes the rest of the text (its own commas included).
+    static func layouts(_ text: String) throws -> LayoutArgument {
+        var names = text
+        var ranges: PluggedRanges?
+        for prefix in ["ranges:", "file:"] {
+            guard let found = text.range(of: prefix),
+                  found.lowerBound == text.startIndex || text[text.index(before: found.lowerBound)] == "," else { continue }
+            let rest = String(text[found.upperBound...])
+            do {
+                ranges = prefix == "file:" ? try PluggedRanges(file: rest) : try PluggedRanges(parsing: rest)
+            } catch { throw ValidationError("\(error)") }
+            names = String(text[..<found.lowerBound])
+            if names.hasSuffix(",") { names.removeLast() }
+            break
+        }
+        let named: [DiscardMap.Layout] = names.isEmpty ? [] : try list(names)
+        if named.contains(.ranges) { throw ValidationError("ranges needs its list: ranges:START-END,... or file:PATH") }
+        return LayoutArgument(layouts: named + (ranges == nil ? [] : [.ranges]), ranges: ranges)
+    }
+
     static func numaPolicy(_ text: String) throws -> NUMAPolicyText.Spec {
         do { return try NUMAPolicyText.parseSpec(text) } catch { throw ValidationError("\(error)") }
     }
@@ -69,4 +90,10 @@ enum ArgumentValues {
     static func accepted<T: ExpressibleByArgument & CaseIterable>(_: T.Type) -> String {
         T.allValueStrings.joined(separator: ", ")
     }
+}
+
+/// What `--layout` names: layouts, and the plugged ranges of `ranges:` or `file:`.
+struct LayoutArgument {
+    var layouts: [DiscardMap.Layout]
+    var ranges: PluggedRanges?
 }

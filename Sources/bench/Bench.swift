@@ -5,7 +5,8 @@ struct Bench: ParsableCommand {
         commandName: "bench",
         abstract: "Measures what populating guest RAM for a userfaultfd-WP snapshot costs, and what skipping "
             + "discarded (virtio-mem unplugged) memory saves.",
-        subcommands: [RunCommand.self, DoctorCommand.self, CompareCommand.self, ExportCommand.self, TrialCommand.self],
+        subcommands: [RunCommand.self, DoctorCommand.self, CompareCommand.self, ExportCommand.self, WatchCommand.self,
+                      QEMUCommand.self, TrialCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

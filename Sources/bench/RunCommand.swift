@@ -34,11 +34,12 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
             transform: ArgumentValues.sizes)
     var blockSize: [Int]?
 
-    @Option(help: ArgumentHelp("Layouts of plugged blocks: \(ArgumentValues.accepted(DiscardMap.Layout.self)). "
-        + "(default: \(defaults.layouts.map(\.rawValue).joined(separator: ",")))", valueName: "list"),
-            completion: .list(DiscardMap.Layout.allValueStrings),
-            transform: ArgumentValues.list)
-    var layout: [DiscardMap.Layout]?
+    @Option(help: ArgumentHelp("Layouts of plugged blocks: prefix, random, striped; last in the list, "
+        + "ranges:START-END,... (exactly those plugged, e.g. ranges:0-128MiB,256MiB-384MiB) or file:PATH (a range "
+        + "per line). (default: \(defaults.layouts.map(\.rawValue).joined(separator: ",")))", valueName: "list"),
+            completion: .list(DiscardMap.Layout.allValueStrings.filter { $0 != "ranges" }),
+            transform: ArgumentValues.layouts)
+    var layout: LayoutArgument?
 
     @Option(parsing: .unconditional, help: "Seed for random layouts and resident pages.")
     var seed: UInt64 = defaults.seed
@@ -106,6 +107,9 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
     var format: OutputFormat = .table
 
     mutating func validate() throws {
+        if layout?.layouts == [.ranges], matrix.plugged != nil {
+            throw ValidationError("--plugged: the ranges layout plugs exactly its ranges; leave --plugged out")
+        }
         _ = try makePlan(host: HostCapabilities.probe())
         _ = try gateway()
         try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
@@ -180,7 +184,10 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         if let strategy { plan.strategies = strategy }
         if let resident { plan.residentFractions = resident }
         if let blockSize { plan.blockSizes = blockSize }
-        if let layout { plan.layouts = layout }
+        if let layout {
+            plan.layouts = layout.layouts
+            plan.pluggedRanges = layout.ranges
+        }
         if let thp { plan.thpModes = thp }
         if let hugepageSize { plan.hugePageSizes = hugepageSize }
         plan.seed = seed

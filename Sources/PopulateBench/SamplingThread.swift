@@ -1,0 +1,61 @@
+import Foundation
+import LinuxMM
+import Synchronization
+
+/// Runs a `ProcessSampler` on a thread of its own and keeps every sample with the phase it was
+/// taken in, so a caller can sample a process before, during and after something it does.
+public final class SamplingThread: Sendable {
+    public struct Labelled: Sendable {
+        public var phase: String
+        public var sample: ProcessSample
+    }
+
+    public let sampler: ProcessSampler
+    private let start: Double
+    private let phase: Mutex<String>
+    private let samples = Mutex<[Labelled]>([])
+    private let stopRequested = Atomic<Bool>(false)
+    private let ending = Mutex<ProcessSampler.Ending?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    /// Starts sampling at once, in `phase`.
+    public init(_ sampler: ProcessSampler, phase: String, start: Double = MonotonicClock.now()) {
+        self.sampler = sampler
+        self.start = start
+        self.phase = Mutex(phase)
+        let thread = Thread { [self] in
+            let result = sampler.run(since: start, stop: { stopRequested.load(ordering: .acquiring) }) { sample in
+                let label = self.phase.withLock { $0 }
+                samples.withLock { $0.append(Labelled(phase: label, sample: sample)) }
+            }
+            ending.withLock { $0 = result }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Samples taken from now on belong to `phase`.
+    public func enter(_ phase: String) {
+        self.phase.withLock { $0 = phase }
+    }
+
+    /// How sampling ended, or nil while it goes on.
+    public var ended: ProcessSampler.Ending? { ending.withLock { $0 } }
+
+    /// Every sample so far.
+    public var taken: [Labelled] { samples.withLock { $0 } }
+
+    /// Samples taken from index `from` on (for writing them as they come).
+    public func taken(from index: Int) -> [Labelled] {
+        samples.withLock { Array($0[min(index, $0.count)...]) }
+    }
+
+    /// Stops sampling and waits for the thread; returns how it ended.
+    @discardableResult
+    public func stop() -> ProcessSampler.Ending {
+        stopRequested.store(true, ordering: .releasing)
+        done.wait()
+        done.signal()
+        return ending.withLock { $0 } ?? .stopped
+    }
+}

@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import LinuxMM
+import PopulateBench
+
+struct QEMUCommand: ParsableCommand, BadInputExitCode {
+    static let configuration = CommandConfiguration(
+        commandName: "qemu",
+        abstract: "Run real QEMU background snapshots of a guest that plugs virtio-mem, beside the emulation and the model.",
+        discussion: "Boots the guest built by scripts/qemu-real.sh --guest-only with a virtio-mem device of --size per "
+            + "backend, lets it plug each --plugged fraction, takes QEMU's background snapshot through QMP and records "
+            + "what the QEMU process gained; then runs the emulation with the preset of the QEMU version and the guest's "
+            + "own plugged ranges, and the control: the same memory as plain guest RAM. Exit codes: 0 every case ok or "
+            + "skipped with a reason, 1 a case failed (rows kept), 2 bad input (nothing run), 130/143 SIGINT/SIGTERM."
+    )
+
+    enum Accelerator: String, CaseIterable, ExpressibleByArgument { case auto, tcg, kvm }
+
+    @Option(help: ArgumentHelp("The QEMU binary. (default: qemu-system-x86_64 on PATH)", valueName: "path"),
+            completion: .file())
+    var qemu: String?
+
+    @Option(help: ArgumentHelp("Backends, comma-separated: anon-private (memory-backend-ram), memfd-shmem "
+        + "(memory-backend-memfd), memfd-hugetlb (memory-backend-memfd,hugetlb=on). (default: all three)",
+                               valueName: "list"),
+            completion: .list(QEMUPlan.backends.map(\.rawValue)),
+            transform: ArgumentValues.list)
+    var backend: [Backend]?
+
+    @Option(help: ArgumentHelp("Size of the virtio-mem device (and of the control's RAM); a multiple of 128MiB, "
+        + "Linux's memory block. (default: 1GiB)", valueName: "size"),
+            transform: ArgumentValues.size)
+    var size: Int = 1 << 30
+
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Fractions of the device the guest plugs, 0...1, comma-separated. (default: 0,0.25,0.5,1)",
+                               valueName: "list"),
+            transform: ArgumentValues.fractions)
+    var plugged: [Double] = [0, 0.25, 0.5, 1]
+
+    @Flag(name: .customLong("no-control"), help: "Leave out the control (the same memory as plain guest RAM).")
+    var noControl = false
+
+    @Option(parsing: .unconditional, help: "Repetitions of every case.")
+    var repetitions = 1
+
+    @Option(help: "Accelerator: auto (KVM if a guest boots under /dev/kvm, else TCG), tcg or kvm.")
+    var accel: Accelerator = .auto
+
+    @Option(help: ArgumentHelp("Directory of the guest (vmlinuz, initrd.cpio). (default: "
+        + "$XDG_CACHE_HOME/populatebench/virtio-mem-guest, ~/.cache without XDG_CACHE_HOME)", valueName: "dir"),
+            completion: .directory)
+    var guest: String?
+
+    @Option(name: .customLong("boot-timeout"), help: ArgumentHelp("Time for the guest to boot. (default: 120s)",
+                                                                   valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var bootTimeout: Double = 120
+
+    @Option(name: .customLong("plug-timeout"), help: ArgumentHelp("Time for the guest to plug. (default: 120s)",
+                                                                   valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var plugTimeout: Double = 120
+
+    @Option(name: .customLong("snapshot-timeout"), help: ArgumentHelp("Time for the snapshot. (default: 600s)",
+                                                                       valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var snapshotTimeout: Double = 600
+
+    @Option(name: .customLong("sample-interval"),
+            help: ArgumentHelp("How often the QEMU process is sampled. (default: 10ms)", valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var sampleInterval: Double = 0.01
+
+    @Option(parsing: .unconditional, help: "Seed of the emulation's guest pattern.")
+    var seed: UInt64 = RunPlan.defaultSeed
+
+    @Flag(help: "Run hugetlb cases the pool cannot back (QEMU then dies of SIGBUS: a failed row).")
+    var force = false
+
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    @Option(help: ArgumentHelp("CSV file for the rows; samples and summary go beside it.", valueName: "path"),
+            completion: .file(extensions: ["csv"]))
+    var out = "results/qemu.csv"
+
+    func validate() throws {
+        for item in backend ?? [] where !QEMUPlan.backends.contains(item) {
+            throw ValidationError("--backend: \(item.rawValue) is not one of "
+                + QEMUPlan.backends.map(\.rawValue).joined(separator: ", "))
+        }
+        guard size >= 128 << 20, size % (128 << 20) == 0 else {
+            throw ValidationError("--size: \(ByteSize.exact(size)) is not a multiple of 128MiB (Linux's memory block)")
+        }
+        guard repetitions >= 1 else { throw ValidationError("--repetitions: must be at least 1, not \(repetitions)") }
+        guard sampleInterval >= 0.001 else { throw ValidationError("--sample-interval: must be at least 1ms") }
+        guard !plugged.isEmpty || !noControl else {
+            throw ValidationError("--plugged: nothing to run (no fractions and --no-control)")
+        }
+        _ = try binary()
+        let image = GuestImage(directory: guest ?? GuestImage.defaultDirectory)
+        guard image.isPresent else {
+            throw ValidationError("--guest: no guest in \(guest ?? GuestImage.defaultDirectory) (vmlinuz, initrd.cpio); "
+                + "build it with scripts/qemu-real.sh --guest-only")
+        }
+        if accel == .kvm, access("/dev/kvm", R_OK | W_OK) != 0 {
+            throw ValidationError("--accel: kvm needs a usable /dev/kvm")
+        }
+        try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
+    }
+
+    /// The QEMU binary and its version; anything else is bad input for --qemu.
+    func binary() throws -> (path: String, version: QEMUVersion) {
+        let path: String
+        if let qemu {
+            path = qemu
+        } else {
+            let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+            guard let found = directories.map({ "\($0)/qemu-system-x86_64" })
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+                throw ValidationError("--qemu: no qemu-system-x86_64 on PATH (install it: scripts/setup.sh --qemu)")
+            }
+            path = found
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ValidationError("--qemu: \(path) is a directory, not a QEMU binary")
+        }
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw ValidationError("--qemu: \(path) is not an executable file")
+        }
+        let output: ChildProcess.Outcome
+        do {
+            let child = try ChildProcess(path: path, arguments: ["--version"])
+            output = child.wait(timeout: 10)
+        } catch {
+            throw ValidationError("--qemu: cannot run \(path): \(error)")
+        }
+        let text = String(decoding: output.stdout, as: UTF8.self)
+        guard output.termination == .exited(0), text.contains("QEMU"), let version = QEMUVersion(versionOutput: text) else {
+            let said = text.split(separator: "\n").first.map { ": it said '\($0)'" } ?? ""
+            throw ValidationError("--qemu: \(path) is not a QEMU binary (--version\(said.isEmpty ? " failed" : said))")
+        }
+        guard version.preset != nil else {
+            throw ValidationError("--qemu: QEMU \(version.text) predates background snapshots (6.0)")
+        }
+        return (path, version)
+    }
+
+    func run() throws {
+        let (path, version) = try binary()
+        let image = GuestImage(directory: guest ?? GuestImage.defaultDirectory)
+        let (accelerator, why): (String, String)
+        switch accel {
+        case .tcg: (accelerator, why) = ("tcg", "--accel tcg")
+        case .kvm: (accelerator, why) = ("kvm", "--accel kvm")
+        case .auto: (accelerator, why) = QEMUAccelerator.probe(qemuPath: path, guest: image)
+        }
+        let preset = version.preset!
+        var plan = QEMUPlan(qemuPath: path, version: version, preset: preset.strategy, presetReason: preset.because,
+                            accelerator: accelerator, acceleratorReason: why, backends: backend ?? QEMUPlan.backends,
+                            size: size, pluggedFractions: plugged, guest: image)
+        plan.control = !noControl
+        plan.repetitions = repetitions
+        plan.timeouts.boot = bootTimeout
+        plan.timeouts.plug = plugTimeout
+        plan.timeouts.snapshot = snapshotTimeout
+        plan.sampleInterval = sampleInterval
+        plan.force = force
+        plan.seed = seed
+        let bench = QEMUBench(plan: plan, host: HostCapabilities.probe(), outPath: out, progress: TerminalProgress(quiet: quiet))
+        let latch = SignalLatch([SIGINT, SIGTERM, SIGHUP]) { bench.interrupt(signal: $0) }
+        let report: QEMUBench.Report
+        do {
+            report = try bench.run()
+        } catch {
+            FileHandle.standardError.write(Data("bench: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        print(QEMUTable.render(report.comparisons, plan: plan))
+        let skipped = report.comparisons.filter { $0.real.status == .skipped }.count
+        var closing = "bench: \(report.comparisons.count) real snapshots: "
+            + "\(report.comparisons.count - skipped - report.failedCount) ok, \(skipped) skipped, \(report.failedCount) failed. "
+            + "Rows: \(report.rawPath); samples: \(report.samplesPath); summary: \(report.summaryPath)"
+        if let signal = latch.caught {
+            closing = "bench: interrupted by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP"); "
+                + closing.dropFirst(7)
+        }
+        fflush(nil)
+        if !quiet || report.exitCode != 0 { FileHandle.standardError.write(Data((closing + "\n").utf8)) }
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import LinuxMM
+import PopulateBench
+
+struct WatchCommand: ParsableCommand, BadInputExitCode {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Sample a live process's memory (QEMU, any VMM) until it exits, --duration passes or SIGINT.",
+        discussion: "Reads /proc/PID/status, /proc/meminfo and /proc/PID/numa_maps every --interval, writes the "
+            + "samples CSV and a summary CSV beside it, and prints each counter's start, peak, end and delta. "
+            + "Exit codes: 0 the process exited or --duration passed, 1 the process became unreadable, "
+            + "2 bad input (nothing written), 130/143 stopped by SIGINT/SIGTERM (samples kept)."
+    )
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The process to sample.", valueName: "pid"))
+    var pid: Int32
+
+    @Option(help: ArgumentHelp("How often to sample: 10ms, 500us, 1s. (default: 10ms)", valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var interval: Double = 0.01
+
+    @Option(help: ArgumentHelp("Stop after this long. (default: until the process exits or SIGINT)",
+                               valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("CSV file for the samples; the summary goes beside it. (default: results/watch-PID.csv)",
+                               valueName: "path"),
+            completion: .file(extensions: ["csv"]))
+    var out: String?
+
+    @Flag(name: .customLong("no-numa-maps"),
+          help: "Do not read /proc/PID/numa_maps (it walks the process's page tables at every sample).")
+    var noNUMAMaps = false
+
+    var outPath: String { out ?? "results/watch-\(pid).csv" }
+
+    func validate() throws {
+        guard pid > 0 else { throw ValidationError("--pid: \(pid) is not a process id") }
+        // Below 100 µs the sampler would busy-spin a core (as --sample-interval of bench run).
+        guard interval >= 0.0001 else { throw ValidationError("--interval: must be at least 100us") }
+        do {
+            _ = try ProcStatus.read(pid: pid)
+        } catch let error as SystemCallError where error.errno == ENOENT {
+            throw ValidationError("--pid: no process \(pid)")
+        } catch let error as SystemCallError {
+            throw ValidationError("--pid: cannot read /proc/\(pid)/status: \(String(cString: strerror(error.errno))) "
+                + "(run as root or as the process's owner)")
+        } catch {
+            throw ValidationError("--pid: process \(pid) has no memory to watch (exited, or a kernel thread)")
+        }
+        try OutputPath.checkWritable(outPath, flag: "--out", createsDirectories: true)
+    }
+
+    func run() throws {
+        let name = ProcFile.firstLine("/proc/\(pid)/comm") ?? "?"
+        var counters: ProcessSampler.Counters = [.system]
+        if !noNUMAMaps { counters.insert(.numaMaps) }
+        let stopSignal = SignalLatch([SIGINT, SIGTERM])
+        let start = MonotonicClock.now()
+        let sampling = SamplingThread(ProcessSampler(pid: pid, interval: interval, counters: counters), phase: "watch",
+                                      start: start)
+        let writer: WatchWriter
+        do {
+            writer = try WatchWriter(path: outPath, pid: pid, trial: "pid=\(pid) \(name)")
+        } catch {
+            sampling.stop()
+            throw ValidationError("--out: \(error)")
+        }
+        FileHandle.standardError.write(Data(("bench watch: sampling pid \(pid) (\(name)) every "
+            + "\(seconds(interval)); samples go to \(outPath)\n").utf8))
+
+        var reason = ""
+        while true {
+            if let ended = sampling.ended {
+                reason = ended == .processExited ? "the process exited" : "stopped"
+                if case let .failed(message) = ended { reason = "the process became unreadable: \(message)" }
+                break
+            }
+            if let signal = stopSignal.caught { reason = signal == SIGINT ? "SIGINT" : "SIGTERM"; break }
+            if let duration, MonotonicClock.now() - start >= duration { reason = "--duration passed"; break }
+            try writer.write(sampling)
+            Thread.sleep(forTimeInterval: min(0.05, interval))
+        }
+        let ending = sampling.stop()
+        try writer.write(sampling)
+        let samples = sampling.taken.map(\.sample)
+        let summary = WatchSummary(samples)
+        try writer.finish(summary: summary)
+
+        let span = (samples.last?.seconds ?? 0) - (samples.first?.seconds ?? 0)
+        print("bench watch: pid \(pid) (\(name)), \(samples.count) samples over \(seconds(span)), "
+            + "ended by \(reason)")
+        print(summary.render())
+        fflush(nil)
+        FileHandle.standardError.write(Data("bench watch: samples: \(outPath); summary: \(writer.summaryPath)\n".utf8))
+        if case .failed = ending { throw ExitCode(1) }
+        if let signal = stopSignal.caught { throw ExitCode(128 + signal) }
+    }
+
+    private func seconds(_ value: Double) -> String {
+        value < 1 ? String(format: "%.0f ms", value * 1000) : String(format: "%.2f s", value)
+    }
+}

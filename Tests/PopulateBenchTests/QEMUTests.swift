@@ -1,0 +1,121 @@
+import Foundation
+import LinuxMM
+import Testing
+@testable import PopulateBench
+
+@Suite struct QEMUParsing {
+    @Test(arguments: [
+        ("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright", Strategy.qemu72),
+        ("QEMU emulator version 7.2.0 (Debian 1:7.2+dfsg-3)", .qemu72),
+        ("QEMU emulator version 7.2.0 (Debian 1:7.2+dfsg-1)", .qemu62),
+        ("QEMU emulator version 7.2.0", .qemu62),
+        ("QEMU emulator version 6.2.0 (Debian 1:6.2+dfsg-2ubuntu6)", .qemu62),
+        ("QEMU emulator version 6.1.1", .qemu61),
+        ("QEMU emulator version 8.0.0", .qemu80),
+        ("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-1~bpo12+1)", .qemu80),
+    ])
+    func versionPicksThePreset(text: String, preset: Strategy) throws {
+        #expect(try #require(QEMUVersion(versionOutput: text)).preset?.strategy == preset)
+    }
+
+    @Test func beforeBackgroundSnapshotsThereIsNoPreset() throws {
+        #expect(try #require(QEMUVersion(versionOutput: "QEMU emulator version 5.2.0")).preset == nil)
+        #expect(QEMUVersion(versionOutput: "true (GNU coreutils) 9.1") == nil)
+    }
+
+    @Test func theGuestsPluggingLinesAreDeviceOffsets() throws {
+        let console = """
+            [    2.60] virtio_mem virtio0: start address: 0x100000000
+            [    2.61] virtio_mem virtio0: plugging memory: 0x100000000 - 0x107ffffff
+            [    2.62] virtio_mem virtio0: adding memory: 0x100000000 - 0x107ffffff
+            [    2.64] virtio_mem virtio0: plugging memory: 0x108000000 - 0x1081fffff
+            [    2.65] virtio_mem virtio0: unplugging memory: 0x110000000 - 0x1101fffff
+            """
+        let ranges = try GuestConsole.pluggedRanges(console, deviceAddress: 0x1_0000_0000)
+        #expect(ranges.ranges == [0 ..< (128 << 20) + (2 << 20)])
+        #expect(throws: GuestConsole.Unreadable.self) {
+            try GuestConsole.pluggedRanges("virtio_mem virtio0: plugging memory: 0x1000 - x", deviceAddress: 0)
+        }
+    }
+
+    @Test func smapsAttributesDataToMappings() {
+        let text = """
+            7f0757dff000-7f0797dff000 rw-s 00000000 00:01 2209                       /memfd:memory-backend-memfd (deleted)
+            Size:            1048576 kB
+            Rss:              262144 kB
+            Shared_Hugetlb:        0 kB
+            Private_Hugetlb:       0 kB
+            7f0797e00000-7f07a7e00000 rw-p 00000000 00:00 0
+            Rss:                   4 kB
+            Private_Hugetlb:    2048 kB
+            """
+        let entries = Smaps.parse(text)
+        #expect(entries.count == 2)
+        #expect(entries[0].name == "/memfd:memory-backend-memfd (deleted)" && entries[0].length == 1 << 30)
+        #expect(entries[0].dataBytes == 256 << 20 && entries[0].start % (2 << 20) == (2 << 20) - 4096)
+        #expect(entries[1].name.isEmpty && entries[1].dataBytes == 4096 + (2 << 20))
+    }
+
+    @Test func requestedSizesAreWholeBlocks() {
+        let plan = QEMUPlan(qemuPath: "q", version: QEMUVersion(major: 7, minor: 2, micro: 22), preset: .qemu72,
+                            presetReason: "", accelerator: "tcg", acceleratorReason: "", backends: [.memfdShmem],
+                            size: 1 << 30, pluggedFractions: [0, 0.3333], guest: GuestImage(directory: "/nonexistent"))
+        #expect(plan.requested(0.3333) == 171 * (2 << 20))
+        #expect(plan.cases.map(\.pluggedFraction) == [0, 0.3333, nil])
+    }
+}
+
+let qemuBinary = "/usr/bin/qemu-system-x86_64"
+
+extension KernelTests {
+    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests"))
+    struct QEMUCommandInput {
+        @Test(arguments: [
+            (["--qemu", "/nonexistent/qemu"], "--qemu"),
+            (["--qemu", "/bin/true"], "not a QEMU binary"),
+            (["--qemu", "/tmp"], "--qemu"),
+            (["--backend", "anon-shared"], "--backend"),
+            (["--size", "100MiB"], "--size"),
+            (["--plugged", "1.5"], "--plugged"),
+            (["--guest", "/nonexistent"], "--guest"),
+            (["--repetitions", "0"], "--repetitions"),
+        ])
+        func badInputIsOneLineAndExitTwo(arguments: [String], says: String) throws {
+            let result = try bench(["qemu"] + arguments)
+            #expect(result.status == 2)
+            #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(says), "\(result.stderr)")
+        }
+
+        /// A real QEMU and guest: 256 MiB of memfd virtio-mem, half plugged, once (about 8 s under TCG).
+        @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: qemuBinary)
+                && GuestImage(directory: GuestImage.defaultDirectory).isPresent,
+                "needs qemu-system-x86_64 and the guest of scripts/qemu-real.sh --guest-only"))
+        func aRealSnapshotMatchesItsEmulationAndLeavesNothingBehind() throws {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("qemu-\(UUID().uuidString).csv")
+            defer {
+                for path in [out.path, Runner.samplesPath(for: out.path), Runner.summaryPath(for: out.path)] {
+                    try? FileManager.default.removeItem(atPath: path)
+                }
+            }
+            let result = try bench(["qemu", "--qemu", qemuBinary, "--backend", "memfd-shmem", "--size", "256MiB",
+                                    "--plugged", "0.5", "--no-control", "--accel", "tcg", "--quiet", "--out", out.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows
+            let real = try #require(rows.first { $0["strategy"] == "qemu-real" })
+            #expect(real["status"] == "ok", "\(real["reason"] ?? "")")
+            // Linux's driver plugs from the device's lowest address, a 128 MiB memory block at a time.
+            #expect(real["layout"] == "ranges:0-128MiB")
+            #expect(real["device_data_bytes"] == "\(128 << 20)", "the snapshot populated exactly what was plugged")
+            let emulated = rows.filter { $0["strategy"] == "qemu-7.2" && $0["status"] == "ok" }
+            #expect(emulated.map { $0["phase"] } == ["populate", "protect"])
+            let emulatedPTE = emulated.compactMap { Int($0["pte_bytes"] ?? "") }.reduce(0, +)
+            let realPTE = try #require(Int(real["pte_bytes"] ?? ""))
+            #expect(abs(realPTE - emulatedPTE) <= 64 << 10, "real \(realPTE), emulated \(emulatedPTE)")
+            let samples = try CSV.parse(String(contentsOfFile: Runner.samplesPath(for: out.path), encoding: .utf8)).rows
+            #expect(Set(samples.map { $0["phase"] ?? "" }) == ["before", "snapshot", "after"])
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
+                .filter { $0.hasPrefix("bench-qemu-") }
+            #expect(leftovers.isEmpty, "\(leftovers)")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import LinuxMM
+import Testing
+@testable import PopulateBench
+
+/// A child whose allocation is known: after "go" it reads 1 GiB of private anonymous memory (the
+/// zeropage: page tables only, 512 PTE tables) and writes 64 MiB of a memfd (64 MiB of shmem and
+/// 32 PTE tables), says "allocated", and after another line leaves with `_exit`, holding both, so
+/// the watcher's last sample still has them.
+let knownAllocation = """
+    import mmap, os, sys
+    print("ready", flush=True); sys.stdin.readline()
+    anon = mmap.mmap(-1, 1 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x4000)
+    total = 0
+    for i in range(0, 1 << 30, 4096): total += anon[i]
+    fd = os.memfd_create("watch-test")
+    os.ftruncate(fd, 64 << 20)
+    shm = mmap.mmap(fd, 64 << 20)
+    for i in range(0, 64 << 20, 4096): shm[i] = 1
+    print("allocated", flush=True); sys.stdin.readline()
+    os._exit(0)
+    """
+
+let python3 = "/usr/bin/python3"
+
+/// Reads `handle` until a line containing `text` arrives (or end of file).
+func readUntil(_ handle: FileHandle, contains text: String) -> String {
+    var seen = ""
+    while !seen.contains(text) {
+        let data = handle.availableData
+        if data.isEmpty { break }
+        seen += String(decoding: data, as: UTF8.self)
+    }
+    return seen
+}
+
+extension KernelTests {
+    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests"))
+    struct Watch {
+        @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: python3), "needs /usr/bin/python3 for the child"))
+        func deltasMatchWhatTheChildAllocatedAndThePeakIsTheSamplesMaximum() throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let out = directory.appendingPathComponent("samples.csv")
+
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: python3)
+            child.arguments = ["-c", knownAllocation]
+            let childIn = Pipe(), childOut = Pipe()
+            child.standardInput = childIn
+            child.standardOutput = childOut
+            try child.run()
+            defer { if child.isRunning { child.terminate() } }
+            #expect(readUntil(childOut.fileHandleForReading, contains: "ready").contains("ready"))
+
+            let watch = Process()
+            guard let binary = benchBinary else { throw MissingBench() }
+            watch.executableURL = binary
+            watch.arguments = ["watch", "--pid", "\(child.processIdentifier)", "--interval", "5ms", "--out", out.path]
+            let watchOut = Pipe(), watchErr = Pipe()
+            watch.standardOutput = watchOut
+            watch.standardError = watchErr
+            try watch.run()
+            #expect(readUntil(watchErr.fileHandleForReading, contains: "sampling").contains("sampling"))
+            Thread.sleep(forTimeInterval: 0.2)
+            childIn.fileHandleForWriting.write(Data("go\n".utf8))
+            #expect(readUntil(childOut.fileHandleForReading, contains: "allocated").contains("allocated"))
+            Thread.sleep(forTimeInterval: 0.2)
+            childIn.fileHandleForWriting.write(Data("exit\n".utf8))
+            child.waitUntilExit()
+            let stdout = String(decoding: watchOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            watch.waitUntilExit()
+
+            #expect(watch.terminationStatus == 0)
+            #expect(stdout.contains("ended by the process exited"), "\(stdout)")
+            let samples = try CSV.parse(String(contentsOf: out, encoding: .utf8))
+            #expect(samples.header == WatchTable.columns)
+            let summaryText = try String(contentsOfFile: Runner.summaryPath(for: out.path), encoding: .utf8)
+            let summary = Dictionary(uniqueKeysWithValues: try CSV.parse(summaryText).rows.map { ($0["counter"]!, $0) })
+            func delta(_ counter: String) -> Int { Int(summary[counter]?["delta_bytes"] ?? "") ?? -1 }
+
+            // 1 GiB read and 64 MiB written: a 4 KiB table per 2 MiB of each.
+            let pageTables = (1 << 30 + 64 << 20) / (2 << 20) * 4096
+            #expect(within(delta("VmPTE"), pageTables, 0.01), "VmPTE grew \(delta("VmPTE")), expected \(pageTables)")
+            #expect(within(delta("RssShmem"), 64 << 20, 0.01), "RssShmem grew \(delta("RssShmem"))")
+            #expect(within(delta("sys Shmem"), 64 << 20, 0.01), "system Shmem grew \(delta("sys Shmem"))")
+
+            for (counter, column) in [("VmPTE", "pte_bytes"), ("RssShmem", "rss_shmem_bytes"), ("VmRSS", "rss_bytes"),
+                                      ("sys Shmem", "sys_shmem_bytes")] {
+                let maximum = samples.rows.compactMap { Int($0[column] ?? "") }.max()
+                #expect(Int(summary[counter]?["peak_bytes"] ?? "") == maximum, "\(counter): peak against the samples")
+            }
+        }
+
+        @Test func sigintEndsTheWatchWithItsSamplesWritten() throws {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString).csv")
+            defer {
+                try? FileManager.default.removeItem(at: out)
+                try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+            }
+            let watch = Process()
+            guard let binary = benchBinary else { throw MissingBench() }
+            watch.executableURL = binary
+            watch.arguments = ["watch", "--pid", "\(getpid())", "--interval", "10ms", "--out", out.path]
+            let watchErr = Pipe()
+            watch.standardOutput = FileHandle.nullDevice
+            watch.standardError = watchErr
+            try watch.run()
+            _ = readUntil(watchErr.fileHandleForReading, contains: "sampling")
+            Thread.sleep(forTimeInterval: 0.3)
+            kill(watch.processIdentifier, SIGINT)
+            watch.waitUntilExit()
+            #expect(watch.terminationStatus == 130)
+            let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows
+            #expect(rows.count >= 5 && rows.allSatisfy { $0["pid"] == "\(getpid())" && $0["phase"] == "watch" })
+        }
+
+        @Test(arguments: [
+            (["--pid", "2147483647"], "no process 2147483647"),
+            // kthreadd: a kernel thread has no memory lines in its status.
+            (["--pid", "2"], "no memory to watch"),
+            (["--pid", "0"], "--pid"),
+            (["--pid", "\(getpid())", "--interval", "1us"], "--interval"),
+            (["--pid", "\(getpid())", "--duration", "soon"], "--duration"),
+            (["--pid", "\(getpid())", "--out", "/proc/nowhere/x.csv"], "--out"),
+        ])
+        func badInputIsOneLineAndExitTwo(arguments: [String], says: String) throws {
+            let result = try bench(["watch"] + arguments)
+            #expect(result.status == 2)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && result.stderr.contains(says), "\(result.stderr)")
+        }
+    }
+}

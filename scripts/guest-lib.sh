@@ -1,0 +1,140 @@
+# shellcheck shell=bash
+# The one guest builder, sourced by scripts/numa-guest.sh and scripts/qemu-real.sh: Debian's
+# packages (qemu-system-x86, busybox-static), Debian's kernel package downloaded once into the
+# cache and unpacked once, the virtio modules of that kernel with their load order, and a busybox
+# initramfs. Debian's -cloud-amd64 kernel boots under TCG in seconds; TCG because the /dev/kvm of
+# these hosts is a paravirtual KVM that stock kernels do not boot under.
+#
+# The caller sets GUEST_NAME (its name in messages) and may set KERNEL_PKG; it calls
+# guest_cleanup from its EXIT trap (half-made cache entries go). Errors exit 2.
+
+GUEST_NAME=${GUEST_NAME:-guest}
+guest_cache=${XDG_CACHE_HOME:-$HOME/.cache}/populatebench
+guest_partial=()
+
+guest_note() { echo "$GUEST_NAME:    $*"; }
+guest_die() { echo "$GUEST_NAME: $*" >&2; exit 2; }
+guest_cleanup() { ((${#guest_partial[@]} == 0)) || rm -rf "${guest_partial[@]}"; }
+
+guest_as_root=()
+((EUID == 0)) || { command -v sudo >/dev/null && guest_as_root=(sudo); }
+guest_apt_get() { "${guest_as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+
+# Installs what is missing of qemu-system-x86 and busybox-static; sets guest_busybox.
+guest_packages() {
+    # Refresh the lists so the kernel's name is today's; offline, a warm cache still does.
+    if ! guest_apt_get update -qq; then
+        echo "$GUEST_NAME: apt-get update failed; going on with the package lists there are" >&2
+    fi
+    local missing=() pkg
+    for pkg in qemu-system-x86 busybox-static; do
+        dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed' || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+        guest_note "installing ${missing[*]}"
+        guest_apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+            || guest_die "could not install ${missing[*]} (run as root, or install them yourself)"
+    fi
+    guest_busybox=/bin/busybox
+    # ldd fails on a static binary; the guest has no libraries for a dynamic busybox.
+    ! ldd "$guest_busybox" >/dev/null 2>&1 || guest_die "$guest_busybox is dynamically linked: install busybox-static"
+    command -v qemu-system-x86_64 >/dev/null || guest_die "no qemu-system-x86_64 after installing qemu-system-x86"
+}
+
+# The exact name, never a glob: linux-image-amd64 depends on linux-image-<abi>-amd64; its
+# -cloud-amd64 twin (LZ4) boots in about 5 s under TCG.
+guest_kernel_dep() { apt-cache depends "$1" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'; }
+
+# Downloads the kernel package once and unpacks its ./boot once; sets guest_deb, guest_kdir,
+# guest_vmlinuz.
+guest_kernel() {
+    local kernel_pkg=${KERNEL_PKG:-} generic cloud
+    if [[ -z $kernel_pkg ]]; then
+        generic=$(guest_kernel_dep linux-image-amd64)
+        cloud=$(guest_kernel_dep linux-image-cloud-amd64)
+        if [[ -n $generic && $cloud == "${generic%-amd64}-cloud-amd64" ]]; then
+            kernel_pkg=$cloud
+        elif [[ -n $generic && -n $(apt-cache show "${generic%-amd64}-cloud-amd64" 2>/dev/null) ]]; then
+            kernel_pkg=${generic%-amd64}-cloud-amd64
+        else
+            kernel_pkg=$generic
+        fi
+    fi
+    if [[ -z $kernel_pkg ]]; then
+        # No package lists (offline, no root): fall back to the newest kernel already in the cache.
+        kernel_pkg=$(find "$guest_cache" -maxdepth 1 -name 'linux-image-*.deb' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1 | cut -d_ -f1 || true)
+        [[ -n $kernel_pkg ]] || guest_die "apt-cache depends linux-image-amd64 names no kernel, and none is cached in $guest_cache"
+    fi
+    guest_note "kernel package $kernel_pkg"
+
+    mkdir -p "$guest_cache"
+    guest_deb=$(find "$guest_cache" -maxdepth 1 -name "${kernel_pkg}_*.deb" | sort -V | tail -n 1)
+    if [[ -z $guest_deb ]]; then
+        guest_note "downloading $kernel_pkg into $guest_cache"
+        local dl f
+        dl=$(mktemp -d "$guest_cache/download.XXXXXX")
+        guest_partial+=("$dl")
+        # apt's _apt sandbox user may not write into the cache; that only costs a notice.
+        (cd "$dl" && apt-get download -qq "$kernel_pkg" 2>&1 | grep -v 'unsandboxed' >&2 || true)
+        f=$(find "$dl" -maxdepth 1 -name "${kernel_pkg}_*.deb" | head -n 1)
+        [[ -n $f ]] || { rm -rf "$dl"; guest_die "apt-get download $kernel_pkg got nothing"; }
+        mv "$f" "$guest_cache/" && rm -rf "$dl"
+        guest_deb=$guest_cache/$(basename "$f")
+    else
+        guest_note "cached $(basename "$guest_deb")"
+    fi
+    guest_kdir=$guest_cache/$(basename "$guest_deb" .deb)
+    guest_vmlinuz=$(find "$guest_kdir/boot" -maxdepth 1 -name 'vmlinuz-*' 2>/dev/null | head -n 1 || true)
+    if [[ -z $guest_vmlinuz ]]; then
+        rm -rf "$guest_kdir" "$guest_kdir.tmp" && mkdir -p "$guest_kdir.tmp"
+        guest_partial+=("$guest_kdir.tmp")
+        dpkg-deb --fsys-tarfile "$guest_deb" | tar -x -C "$guest_kdir.tmp" ./boot
+        mv "$guest_kdir.tmp" "$guest_kdir"
+        guest_vmlinuz=$(find "$guest_kdir/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n 1)
+        [[ -n $guest_vmlinuz ]] || guest_die "$guest_deb has no ./boot/vmlinuz-*"
+    fi
+    guest_note "kernel $guest_vmlinuz"
+}
+
+# Unpacks the kernel's drivers/virtio modules once (the cloud kernel has virtio, virtio_ring,
+# virtio_pci and virtio_mem as modules) and sets guest_modules to them in load order: the
+# package has no modules.dep, so the order comes from each module's depends=.
+guest_virtio_modules() {
+    local dir=$guest_kdir/virtio-modules
+    if [[ ! -d $dir ]]; then
+        rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+        guest_partial+=("$dir.tmp")
+        dpkg-deb --fsys-tarfile "$guest_deb" | tar -x -C "$dir.tmp" --wildcards './lib/modules/*/kernel/drivers/virtio/*'
+        find "$dir.tmp" -name '*.ko*' -exec mv {} "$dir.tmp/" \;
+        find "$dir.tmp" -mindepth 1 -type d -exec rm -rf {} +
+        mv "$dir.tmp" "$dir"
+    fi
+    [[ -f $dir/virtio_mem.ko ]] || guest_die "$guest_deb has no drivers/virtio/virtio_mem.ko"
+    command -v modinfo >/dev/null || guest_die "modinfo (kmod) is needed to order the guest's modules"
+    guest_modules=()
+    local -A placed=()
+    _guest_place() {
+        local name=$1 dep
+        [[ -n ${placed[$name]:-} ]] && return
+        placed[$name]=1
+        [[ -f $dir/$name.ko ]] || guest_die "module $name (needed by virtio_mem) is not in drivers/virtio"
+        for dep in $(modinfo -F depends "$dir/$name.ko" | tr ',' ' '); do _guest_place "${dep//-/_}"; done
+        guest_modules+=("$dir/$name.ko")
+    }
+    # virtio_pci finds the device; virtio_mem drives it.
+    _guest_place virtio_pci
+    _guest_place virtio_mem
+    guest_note "modules: $(for m in "${guest_modules[@]}"; do basename "$m" .ko; done | tr '\n' ' ')"
+}
+
+# A root with busybox and the usual mount points: guest_root DIR.
+guest_root() {
+    mkdir -p "$1"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,lib/modules}
+    cp "$guest_busybox" "$1/bin/busybox"
+    ln -sf busybox "$1/bin/sh"
+}
+
+# Packs a root into a newc cpio: guest_cpio DIR OUT (busybox's cpio applet: the host may have none).
+guest_cpio() {
+    (cd "$1" && find . | "$guest_busybox" cpio -o -H newc -R 0:0 2>/dev/null >"$2")
+}

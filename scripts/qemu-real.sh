@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Runs 'bench qemu': a real QEMU background snapshot of a guest that plugs virtio-mem, beside the
+# harness's emulation of the same configuration. Builds (once, into the cache) the guest it boots:
+# Debian's cloud kernel with its virtio modules and a busybox initramfs whose /init loads them,
+# lets the virtio-mem driver plug what the device requests (logging each 'plugging memory: A - B'
+# on the console, which is where bench qemu reads the guest's layout), prints '@@@ READY' and
+# idles. The kernel and the initramfs tools come from scripts/guest-lib.sh (shared with
+# scripts/numa-guest.sh).
+set -euo pipefail
+
+usage() {
+    cat <<EOF_USAGE
+usage: scripts/qemu-real.sh [--guest-only] [--rebuild-guest] [--debug] [-- BENCH-QEMU-ARGS...]
+
+Installs qemu-system-x86 and busybox-static with apt if missing, downloads Debian's kernel package
+into the cache, builds the virtio-mem guest into
+  \${XDG_CACHE_HOME:-\$HOME/.cache}/populatebench/virtio-mem-guest/{vmlinuz,initrd.cpio}
+(once; --rebuild-guest makes it again), builds bench (release) and runs
+  bench qemu BENCH-QEMU-ARGS
+under /tmp/swift-build.lock. Exits with bench qemu's code; 2 on a setup error.
+
+  --guest-only     build the guest and stop
+  --rebuild-guest  build the guest even if the cache has one
+  --debug          use the debug build (what 'swift test' built: no release build to wait for;
+                   the real QEMU's figures do not change, the emulation's seconds do)
+EOF_USAGE
+}
+
+guest_only=0
+rebuild=0
+configuration=release
+while (($#)); do
+    case $1 in
+        --guest-only) guest_only=1; shift ;;
+        --rebuild-guest) rebuild=1; shift ;;
+        --debug) configuration=debug; shift ;;
+        --) shift; break ;;
+        --help | -h) usage; exit 0 ;;
+        *) echo "qemu-real: unknown argument '$1' (bench qemu's go after --)" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GUEST_NAME=qemu-real
+# shellcheck source=scripts/guest-lib.sh
+source "$repo/scripts/guest-lib.sh"
+work=$(mktemp -d "${TMPDIR:-/tmp}/qemu-real.XXXXXX")
+trap 'guest_cleanup; rm -rf "$work"' EXIT
+
+guest_dir=$guest_cache/virtio-mem-guest
+if ((rebuild)) || [[ ! -f $guest_dir/vmlinuz || ! -f $guest_dir/initrd.cpio ]]; then
+    echo "qemu-real: == guest: packages, kernel, virtio modules, initramfs"
+    guest_packages
+    guest_kernel
+    guest_virtio_modules
+    root=$work/root
+    guest_root "$root"
+    names=()
+    for module in "${guest_modules[@]}"; do
+        cp "$module" "$root/lib/modules/"
+        names+=("$(basename "$module")")
+    done
+    cat >"$root/init" <<EOF_INIT
+#!/bin/sh
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+hostname virtio-mem-guest
+# The driver's 'plugging memory' lines are pr_debug (KERN_DEBUG): the console shows them only at
+# loglevel 8, and busybox insmod takes dyndbg=+p where a kernel parameter would not reach it.
+echo 8 >/proc/sys/kernel/printk
+for module in ${names[*]}; do
+    case \$module in
+        virtio_mem.ko) insmod /lib/modules/\$module dyndbg=+p ;;
+        *) insmod /lib/modules/\$module ;;
+    esac || echo "@@@ INSMOD FAILED \$module"
+done
+echo "@@@ READY"
+# The guest must run (not be paused) for QEMU to take a background snapshot: idle until killed.
+while true; do sleep 3600; done
+EOF_INIT
+    chmod +x "$root/init"
+    mkdir -p "$guest_dir.tmp"
+    guest_partial+=("$guest_dir.tmp")
+    cp "$guest_vmlinuz" "$guest_dir.tmp/vmlinuz"
+    guest_cpio "$root" "$guest_dir.tmp/initrd.cpio"
+    rm -rf "$guest_dir" && mv "$guest_dir.tmp" "$guest_dir"
+    echo "qemu-real:    guest in $guest_dir ($(du -h "$guest_dir/initrd.cpio" | cut -f1) initramfs)"
+else
+    echo "qemu-real: == guest: cached in $guest_dir"
+fi
+((guest_only)) && exit 0
+
+echo "qemu-real: == build: bench ($configuration; waits for /tmp/swift-build.lock)"
+cd "$repo"
+if ! flock /tmp/swift-build.lock swift build -c "$configuration" --product bench >"$work/build.log" 2>&1; then
+    tail -n 40 "$work/build.log" >&2
+    guest_die "swift build failed (the log above)"
+fi
+echo "qemu-real: == bench qemu $* (waits for /tmp/swift-build.lock)"
+set +e
+flock /tmp/swift-build.lock "$repo/.build/$configuration/bench" qemu --guest "$guest_dir" "$@"
+rc=$?
+set -e
+exit $rc
