@@ -11,6 +11,9 @@ public struct DiscardMap: Equatable, Sendable {
         case striped
         /// Exactly the plugged ranges given (`--layout ranges:...`): see `PluggedRanges`.
         case ranges
+
+        /// The layouts chosen by name; `ranges` comes with its ranges (`ranges:...`), never alone.
+        public static let allCases: [Layout] = [.prefix, .random, .striped]
     }
 
     public let blockSize: Int

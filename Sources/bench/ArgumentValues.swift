@@ -77,8 +77,10 @@ enum ArgumentValues {
             if names.hasSuffix(",") { names.removeLast() }
             break
         }
+        if names.split(separator: ",").contains("ranges") {
+            throw ValidationError("ranges needs its list: ranges:START-END,... or file:PATH")
+        }
         let named: [DiscardMap.Layout] = names.isEmpty ? [] : try list(names)
-        if named.contains(.ranges) { throw ValidationError("ranges needs its list: ranges:START-END,... or file:PATH") }
         return LayoutArgument(layouts: named + (ranges == nil ? [] : [.ranges]), ranges: ranges)
     }
 

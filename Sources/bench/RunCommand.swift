@@ -37,7 +37,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
     @Option(help: ArgumentHelp("Layouts of plugged blocks: prefix, random, striped; last in the list, "
         + "ranges:START-END,... (exactly those plugged, e.g. ranges:0-128MiB,256MiB-384MiB) or file:PATH (a range "
         + "per line). (default: \(defaults.layouts.map(\.rawValue).joined(separator: ",")))", valueName: "list"),
-            completion: .list(DiscardMap.Layout.allValueStrings.filter { $0 != "ranges" }),
+            completion: .list(DiscardMap.Layout.allValueStrings),
             transform: ArgumentValues.layouts)
     var layout: LayoutArgument?
 
