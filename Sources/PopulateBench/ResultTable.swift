@@ -16,7 +16,7 @@ public enum ResultTable {
         "sys_hugetlb_bytes", "seed", "numa_policy", "populate_node", "guest_node", "writes", "written_pages", "tracking",
         "fault_service", "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes",
         "peak_pte_delta_bytes", "register_seconds", "writeprotect_seconds", "thp_enabled", "thp_shmem_enabled",
-        "thp_use_zero_page", "anon_huge_bytes", "shmem_pmd_mapped_bytes",
+        "thp_use_zero_page", "anon_huge_bytes", "shmem_pmd_mapped_bytes", "overhead_seconds",
     ]
     /// Identity columns added after docs/cli.md's: part of what makes a config distinct.
     public static let extraIdentityColumns = ["numa_policy", "populate_node", "guest_node", "tracking", "fault_service"]
@@ -24,7 +24,7 @@ public enum ResultTable {
     public static let statisticColumns = measureColumns + [
         "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes", "written_pages",
         "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes", "peak_pte_delta_bytes",
-        "register_seconds", "writeprotect_seconds", "anon_huge_bytes", "shmem_pmd_mapped_bytes",
+        "register_seconds", "writeprotect_seconds", "anon_huge_bytes", "shmem_pmd_mapped_bytes", "overhead_seconds",
     ]
 
     public static let sampleColumns = [
@@ -113,6 +113,7 @@ public enum ResultTable {
             row["peak_pte_delta_bytes"] = phase.peakPTEDeltaBytes.map { "\($0)" } ?? ""
             row["register_seconds"] = phase.registerSeconds.map(formatSeconds) ?? ""
             row["writeprotect_seconds"] = phase.writeProtectSeconds.map(formatSeconds) ?? ""
+            row["overhead_seconds"] = result.overheadSeconds.map(formatSeconds) ?? ""
             if let stalls = phase.stalls {
                 row["stalled_writes"] = "\(stalls.stalledWrites)"
                 row["stall_p50_us"] = formatMicroseconds(stalls.p50Nanoseconds)
