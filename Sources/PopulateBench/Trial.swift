@@ -42,9 +42,11 @@ public struct Trial {
         var model = CostModel(backing: host.backing(for: config), regionSize: config.regionBytes)
         let region = try allocate()
         var protection: Userfaultfd?
+        // Unmapped before the userfaultfd closes: closing it first makes the kernel clear the
+        // uffd-wp bit of every entry of the registered region, as long again as protecting it.
         defer {
-            try? protection?.close()
             try? region.teardown()
+            try? protection?.close()
         }
 
         if config.numaPolicy != .local { try NUMA.apply(config.numaPolicy, to: region.mapping) }
