@@ -1,9 +1,11 @@
 /*
- * Baseline for the harness's full-touch strategy on anon-private memory: the same read of one
- * byte per page, without the harness around it, so that a gap between the two shows overhead
- * in the harness rather than in the kernel.
+ * Baseline for the harness's full-touch and full-madvise strategies on anon-private memory: the
+ * same read of one byte per page, or the same MADV_POPULATE_READ of the whole region, without
+ * the harness around it, so that a gap between the two shows overhead in the harness rather
+ * than in the kernel.
  *
- * Usage: touch-loop [SIZE_MIB [REPS [WARMUP]]]   (defaults 1024 5 1)
+ * Usage: touch-loop [SIZE_MIB [REPS [WARMUP [METHOD]]]]   (defaults 1024 5 1 touch)
+ *        METHOD: touch (a byte read per 4 KiB page) or madvise (MADV_POPULATE_READ)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +17,10 @@
 #include <time.h>
 
 #define PAGE 4096
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14; older headers lack it */
+#endif
 
 static void die(const char *call)
 {
@@ -44,7 +50,7 @@ static double now(void)
 
 /* A fresh mapping per repetition, as the harness gets from a fresh child per trial: reading
  * pages that are already mapped would time nothing but the loop. */
-static double touch_once(size_t size)
+static double touch_once(size_t size, int madvise_read)
 {
     char *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -60,8 +66,13 @@ static double touch_once(size_t size)
      * every fault ~20% dearer. This form loads first, as the harness's Swift loop does. */
     const volatile char *end = base + size;
     double start = now();
-    for (const volatile char *p = base; p < end; p += PAGE)
-        (void)*p;
+    if (madvise_read) {
+        if (madvise(base, size, MADV_POPULATE_READ) != 0)
+            die("madvise(MADV_POPULATE_READ)");
+    } else {
+        for (const volatile char *p = base; p < end; p += PAGE)
+            (void)*p;
+    }
     double seconds = now() - start;
 
     if (munmap(base, size) != 0)
@@ -77,23 +88,32 @@ static int by_value(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc > 4) {
-        fprintf(stderr, "usage: %s [SIZE_MIB [REPS [WARMUP]]]\n", argv[0]);
+    if (argc > 5) {
+        fprintf(stderr, "usage: %s [SIZE_MIB [REPS [WARMUP [touch|madvise]]]]\n", argv[0]);
         return 2;
     }
     size_t size = (size_t)(argc > 1 ? parse(argv[1], "SIZE_MIB", 1, 1L << 30) : 1024) << 20;
     long reps = argc > 2 ? parse(argv[2], "REPS", 1, 1000000) : 5;
     long warmup = argc > 3 ? parse(argv[3], "WARMUP", 0, 1000000) : 1;
+    int madvise_read = 0;
+    if (argc > 4) {
+        if (strcmp(argv[4], "madvise") == 0)
+            madvise_read = 1;
+        else if (strcmp(argv[4], "touch") != 0) {
+            fprintf(stderr, "touch-loop: METHOD must be touch or madvise, not '%s'\n", argv[4]);
+            return 2;
+        }
+    }
 
     /* The first touch of fresh memory in a VM is slow and noisy, as in the harness's --warmup. */
     for (long i = 0; i < warmup; i++)
-        touch_once(size);
+        touch_once(size, madvise_read);
 
     double *times = malloc((size_t)reps * sizeof *times);
     if (!times)
         die("malloc");
     for (long i = 0; i < reps; i++) {
-        times[i] = touch_once(size);
+        times[i] = touch_once(size, madvise_read);
         printf("rep %ld seconds %.6f\n", i + 1, times[i]);
     }
 

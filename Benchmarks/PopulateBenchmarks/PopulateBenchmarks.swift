@@ -61,8 +61,8 @@ extension ProcStatus {
 /// A region allocated for one iteration and torn down after it, so that every populate starts
 /// with nothing present and no page table built. `.nohuge` keeps the page-table cost independent
 /// of the host's THP setting.
-func withFreshRegion(_ backend: Backend, _ body: (Region) throws -> Void) throws {
-    let region = try Region.allocate(.init(backend: backend, size: regionSize,
+func withFreshRegion(_ backend: Backend, size: Int = regionSize, _ body: (Region) throws -> Void) throws {
+    let region = try Region.allocate(.init(backend: backend, size: size,
                                            pageSize: KernelInfo.pageSize, thp: .nohuge))
     do {
         try body(region)
@@ -74,6 +74,9 @@ func withFreshRegion(_ backend: Backend, _ body: (Region) throws -> Void) throws
 }
 
 let benchmarks: @Sendable () -> Void = {
+    scaleBenchmarks()
+    samplerBenchmarks()
+
     let populateConfiguration = Benchmark.Configuration(
         metrics: [.wallClock, .cpuTotal, MemoryMetric.pageTableBytes, MemoryMetric.dataBytes],
         warmupIterations: 1,
@@ -145,6 +148,15 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             blackHole(try ProcStatus.current())
         }
+    }
+
+    // The sampler's reader: one pread of a file kept open, parsed in place.
+    Benchmark("ProcStatusReader.read", configuration: sampleConfiguration) { (benchmark: Benchmark, reader: ProcStatusReader) in
+        for _ in benchmark.scaledIterations {
+            blackHole(try reader.read())
+        }
+    } setup: { () throws -> ProcStatusReader in
+        try ProcStatusReader()
     }
 
     Benchmark("MemInfo.current", configuration: sampleConfiguration) { benchmark in

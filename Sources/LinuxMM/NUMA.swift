@@ -53,25 +53,29 @@ public enum NUMA {
     /// each page of `range` lies, in steps of `pageSize`. The zeropage reports `EFAULT`, an absent
     /// page `ENOENT`. The corresponding C function is `move_pages`.
     public static func placement(of range: Mapping, pageSize: Int) throws(SystemCallError) -> Placement {
+        try placement(ofPages: range.length / pageSize) { range.address + UInt($0 * pageSize) }
+    }
+
+    /// `move_pages` in query mode for `count` pages, the address of the i-th being `address(i)`.
+    public static func placement(ofPages count: Int, address: (Int) -> UInt) throws(SystemCallError) -> Placement {
         var placement = Placement()
-        let pageCount = range.length / pageSize
         let batch = 65536
-        var pages = [UnsafeMutableRawPointer?](repeating: nil, count: min(batch, pageCount))
-        var status = [CInt](repeating: 0, count: min(batch, pageCount))
+        var pages = [UnsafeMutableRawPointer?](repeating: nil, count: min(batch, count))
+        var status = [CInt](repeating: 0, count: min(batch, count))
         var first = 0
-        while first < pageCount {
-            let count = min(batch, pageCount - first)
-            for index in 0 ..< count {
-                pages[index] = UnsafeMutableRawPointer(bitPattern: range.address + UInt((first + index) * pageSize))
+        while first < count {
+            let size = min(batch, count - first)
+            for index in 0 ..< size {
+                pages[index] = UnsafeMutableRawPointer(bitPattern: address(first + index))
             }
             _ = try valueOrThrow("move_pages") {
                 pages.withUnsafeMutableBufferPointer { pagesBuffer in
                     status.withUnsafeMutableBufferPointer { statusBuffer in
-                        move_pages(0, UInt(count), pagesBuffer.baseAddress, nil, statusBuffer.baseAddress, 0)
+                        move_pages(0, UInt(size), pagesBuffer.baseAddress, nil, statusBuffer.baseAddress, 0)
                     }
                 }
             }
-            for index in 0 ..< count {
+            for index in 0 ..< size {
                 let code = status[index]
                 if code >= 0 {
                     placement.pagesPerNode[Int(code), default: 0] += 1
@@ -83,7 +87,7 @@ public enum NUMA {
                     placement.otherErrors += 1
                 }
             }
-            first += count
+            first += size
         }
         return placement
     }

@@ -17,7 +17,7 @@ public enum ResultTable {
         "writers", "write_rate", "sample_interval_seconds",
         "fault_service", "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes",
         "peak_pte_delta_bytes", "register_seconds", "writeprotect_seconds", "thp_enabled", "thp_shmem_enabled",
-        "thp_use_zero_page", "anon_huge_bytes", "shmem_pmd_mapped_bytes",
+        "thp_use_zero_page", "anon_huge_bytes", "shmem_pmd_mapped_bytes", "overhead_seconds",
     ]
     /// Identity columns added after docs/cli.md's: part of what makes a config distinct. The
     /// snapshot's writers, write rate, sampling and fault service change what it measures, so they
@@ -30,7 +30,7 @@ public enum ResultTable {
     public static let statisticColumns = measureColumns + [
         "sys_hugetlb_bytes", "wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes", "writes", "written_pages",
         "stalled_writes", "stall_p50_us", "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes", "peak_pte_delta_bytes",
-        "register_seconds", "writeprotect_seconds", "anon_huge_bytes", "shmem_pmd_mapped_bytes",
+        "register_seconds", "writeprotect_seconds", "anon_huge_bytes", "shmem_pmd_mapped_bytes", "overhead_seconds",
     ]
 
     public static let sampleColumns = [
@@ -122,6 +122,7 @@ public enum ResultTable {
             row["peak_pte_delta_bytes"] = phase.peakPTEDeltaBytes.map { "\($0)" } ?? ""
             row["register_seconds"] = phase.registerSeconds.map(formatSeconds) ?? ""
             row["writeprotect_seconds"] = phase.writeProtectSeconds.map(formatSeconds) ?? ""
+            row["overhead_seconds"] = result.overheadSeconds.map(formatSeconds) ?? ""
             if let stalls = phase.stalls {
                 row["stalled_writes"] = "\(stalls.stalledWrites)"
                 row["stall_p50_us"] = formatMicroseconds(stalls.p50Nanoseconds)

@@ -163,7 +163,7 @@ public final class Runner: @unchecked Sendable {
         if !plan.force, let reason = MemoryGuard.check(config, memAvailable: (try? MemInfo.current().memAvailable) ?? 0) {
             return TrialResult(config: config, status: .skipped, reason: reason)
         }
-        return launcher.run(TrialRequest(config: config, host: current, checksPoolSize: !plan.force))
+        return TrialResult.timed { launcher.run(TrialRequest(config: config, host: current, checksPoolSize: !plan.force)) }
     }
 
     /// `--warmup N` trials per backend, with that backend's first config: the first touch of

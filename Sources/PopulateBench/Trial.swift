@@ -42,9 +42,11 @@ public struct Trial {
         var model = CostModel(backing: host.backing(for: config), regionSize: config.regionBytes)
         let region = try allocate()
         var protection: Userfaultfd?
+        // Unmapped before the userfaultfd closes: closing it first makes the kernel clear the
+        // uffd-wp bit of every entry of the registered region, as long again as protecting it.
         defer {
-            try? protection?.close()
             try? region.teardown()
+            try? protection?.close()
         }
 
         if config.numaPolicy != .local { try NUMA.apply(config.numaPolicy, to: region.mapping) }
@@ -57,12 +59,12 @@ public struct Trial {
         // The first sample initializes what sampling needs (runtime metadata, buffers) after it has
         // read VmPTE; a throwaway one keeps that out of the populate row.
         _ = try Sample.take(hugePageSize: config.pageBytes)
-        if measuresPlacement { _ = try NUMA.placement(of: region.mapping, pageSize: region.pageSize) }
+        let placement = measuresPlacement ? try PlacementLedger(region: region) : nil
         let populateRanges = config.strategy.populateRanges(regionSize: region.size, map: map)
         var populate = PhaseResult(phase: .populate)
         populate.expected = populateRanges.reduce(CostModel.Cost()) { $0 + model.read($1) }
         try NUMA.onNode(config.populateNode) {
-            try measurePhase(&populate, region: region) {
+            try measurePhase(&populate, placement: placement, changing: populateRanges) {
                 let stride = config.strategy.touchStride(pageSize: region.pageSize, basePageSize: host.basePageSize)
                 for range in populateRanges {
                     try Population.populate(region.slice(range), stride: stride, method: config.strategy.populateMethod)
@@ -80,7 +82,8 @@ public struct Trial {
             $0 + model.protect($1, marksEmptyEntries: marksEmpty)
         }
         var stepSeconds: (register: Double, writeProtect: Double) = (0, 0)
-        try measurePhase(&protect, region: region) {
+        try measurePhase(&protect, placement: placement,
+                         changing: PlacementLedger.rangesChanged(byProtecting: protectRanges, backend: config.backend)) {
             let start = MonotonicClock.now()
             let uffd = try Userfaultfd.open(features: features)
             protection = uffd
@@ -108,7 +111,8 @@ public struct Trial {
                               options: options, seed: config.seed, sink: sink, guestNode: config.guestNode)
         var outcome: SnapshotOutcome?
         // The copier, the writers, the sampler and the fault handler all spend the phase's CPU.
-        try measurePhase(&snapshot, region: region, wholeProcess: true) {
+        // Writers write plugged pages and the copier reads them; nothing else is touched.
+        try measurePhase(&snapshot, placement: placement, changing: map.pluggedRuns, wholeProcess: true) {
             let result = try run.run()
             outcome = result
             return result.copiedPages * region.pageSize
@@ -137,9 +141,11 @@ public struct Trial {
         }
     }
 
-    /// Samples around `body`, times it, and fills the phase's measured columns.
-    private func measurePhase(_ result: inout PhaseResult, region: Region, wholeProcess: Bool = false,
-                              _ body: () throws -> Int) throws {
+    /// Samples around `body`, times it, and fills the phase's measured columns; `changing` are
+    /// the ranges of the region whose placement the phase can change (see `PlacementLedger`).
+    private func measurePhase(_ result: inout PhaseResult, placement: PlacementLedger?, changing: [Range<Int>],
+                              wholeProcess: Bool = false, _ body: () throws -> Int) throws {
+        try placement?.begin(changing: changing)
         let processBefore = wholeProcess ? try ResourceUsage.currentProcess() : nil
         let readsHugeMappings = host.transparentHuge(backend: config.backend, advice: config.thp)
         let before = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings)
@@ -155,9 +161,7 @@ public struct Trial {
         } ?? (before.usage, after.usage)
         result.cpuSeconds = usage.1.cpuSeconds - usage.0.cpuSeconds
         result.minorFaults = usage.1.minorFaults - usage.0.minorFaults
-        if measuresPlacement {
-            result.numaPages = try NUMA.placement(of: region.mapping, pageSize: region.pageSize).columnText
-        }
+        if let placement { result.numaPages = try placement.end().columnText }
     }
 }
 

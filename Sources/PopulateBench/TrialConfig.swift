@@ -132,6 +132,9 @@ public struct TrialResult: Codable, Sendable {
     public var phases: [PhaseResult]
     /// The host's THP settings when the trial ran (nil for a trial that never reached a child).
     public var thp: SysfsMM.TransparentHugePages?
+    /// The trial's wall time as the parent saw it, from starting the child to its decoded result
+    /// (nil for a trial that never reached a child); see `overheadSeconds`.
+    public var wallSeconds: Double?
 
     public init(config: TrialConfig, status: TrialStatus, reason: String = "", phases: [PhaseResult] = []) {
         self.config = config

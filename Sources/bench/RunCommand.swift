@@ -16,6 +16,12 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
 
     @OptionGroup var matrix: MatrixArguments
 
+    @Option(name: .customLong("matrix"),
+            help: ArgumentHelp("A named matrix whose lists replace the defaults: \(ArgumentValues.accepted(RunPlan.Matrix.self)) "
+                + "(anon-private and memfd-shmem, 1GiB to 1TiB, full-madvise and full-touch; see docs/cli.md). "
+                + "Flags given beside it override its lists.", valueName: "name"))
+    var namedMatrix: RunPlan.Matrix?
+
     @Option(help: ArgumentHelp("Strategies, comma-separated: \(ArgumentValues.accepted(Strategy.self)). (default: all)",
                                valueName: "list"),
             completion: .list(Strategy.allValueStrings),
@@ -180,6 +186,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
     /// The plan the flags describe, checked against this host; the first problem names its flag.
     func makePlan(host: HostCapabilities) throws -> RunPlan {
         var plan = Self.defaults
+        namedMatrix?.apply(to: &plan)
         matrix.apply(to: &plan)
         if let strategy { plan.strategies = strategy }
         if let resident { plan.residentFractions = resident }

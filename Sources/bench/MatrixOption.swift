@@ -1,0 +1,5 @@
+import ArgumentParser
+import PopulateBench
+
+// `bench run --matrix NAME`: help and completion scripts list every named matrix.
+extension RunPlan.Matrix: ExpressibleByArgument {}
