@@ -68,7 +68,7 @@ extension KernelTests {
                                     "--strategy", "full-madvise", "--repetitions", "1", "--warmup", "0", "--quiet",
                                     "--out", out.path])
             #expect(result.status == 0, "\(result.stderr)")
-            let rows = CSV.parse(try String(contentsOf: out, encoding: .utf8)).rows
+            let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows
             try #require(rows.count == 2 && rows.allSatisfy { $0["status"] == "ok" }, "\(rows)")
             #expect(rows.allSatisfy { $0["thp"] == "nohuge" && $0["resident_fraction"] == "0.0" })
             let overhead = try #require(Double(rows[0]["overhead_seconds"] ?? ""))
