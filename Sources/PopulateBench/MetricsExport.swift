@@ -21,12 +21,21 @@ public struct MetricsExport: Sendable {
         public var unit: String?
         /// Plain text (no quote or backslash), so OpenMetrics and Prometheus 0.0.4 parsers read it alike.
         public var help: String
+        /// What turns the column's unit into the name's base unit (microseconds into seconds).
+        public var scale: Double
 
-        init(_ column: String, name: String? = nil, unit: String?, _ help: String) {
+        init(_ column: String, name: String? = nil, unit: String?, scale: Double = 1, _ help: String) {
             self.column = column
             self.name = "populatebench_" + (name ?? column)
             self.unit = unit
+            self.scale = scale
             self.help = help
+        }
+
+        /// A CSV value in the name's base unit.
+        func value(_ text: String) -> String {
+            guard scale != 1, let number = Double(text) else { return text }
+            return "\(number * scale)"
         }
     }
 
@@ -50,10 +59,23 @@ public struct MetricsExport: Sendable {
         Measure("sys_hugetlb_bytes", unit: "bytes", "Hugetlb pool bytes the phase took from the system's free pages."),
         Measure("wp_faults", unit: nil, "Write-protect faults resolved during the snapshot."),
         Measure("inconsistent_pages", unit: nil, "Snapshot pages that did not hold the content of the snapshot moment."),
-        Measure("peak_rss_bytes", unit: "bytes", "Highest sampled change of VmRSS during the snapshot."),
-        Measure("peak_pte_bytes", unit: "bytes", "Highest sampled change of VmPTE during the snapshot."),
+        Measure("peak_rss_bytes", unit: "bytes", "Highest sampled VmRSS during the snapshot (absolute)."),
+        Measure("peak_pte_bytes", unit: "bytes", "Highest sampled VmPTE during the snapshot (absolute)."),
         Measure("writes", unit: nil, "Writes the guest writers made during the snapshot."),
         Measure("written_pages", unit: nil, "Pages PAGEMAP_SCAN found written during the snapshot (async tracking)."),
+        Measure("stalled_writes", unit: nil, "Guest writes that waited for a write-protected page during the snapshot."),
+        Measure("stall_p50_us", name: "stall_p50_seconds", unit: "seconds", scale: 1e-6,
+                "Median wait of a stalled write during the snapshot."),
+        Measure("stall_p99_us", name: "stall_p99_seconds", unit: "seconds", scale: 1e-6,
+                "99th percentile wait of a stalled write during the snapshot."),
+        Measure("stall_max_us", name: "stall_max_seconds", unit: "seconds", scale: 1e-6,
+                "Longest wait of a stalled write during the snapshot."),
+        Measure("peak_rss_delta_bytes", unit: "bytes", "Highest sampled change of VmRSS during the snapshot."),
+        Measure("peak_pte_delta_bytes", unit: "bytes", "Highest sampled change of VmPTE during the snapshot."),
+        Measure("register_seconds", unit: "seconds", "Time of opening the userfaultfd and UFFDIO_REGISTER."),
+        Measure("writeprotect_seconds", unit: "seconds", "Time of UFFDIO_WRITEPROTECT of the protected ranges."),
+        Measure("anon_huge_bytes", unit: "bytes", "Change of PMD-mapped anonymous THP (AnonHugePages) over the phase."),
+        Measure("shmem_pmd_mapped_bytes", unit: "bytes", "Change of PMD-mapped shmem THP (ShmemPmdMapped) over the phase."),
     ]
 
     /// `numa_pages` (`0:12;1:34;zero:5;none:6`) as one series per node.
@@ -116,9 +138,10 @@ public struct MetricsExport: Sendable {
         var spread: [String: (min: String, max: String, iqr: String)] = [:]
         for measure in measures {
             guard let median = summary["\(measure.column)_median"] else { continue }
-            medians[measure.column] = median
-            spread[measure.column] = (summary["\(measure.column)_min"] ?? "", summary["\(measure.column)_max"] ?? "",
-                                      summary["\(measure.column)_iqr"] ?? "")
+            medians[measure.column] = measure.value(median)
+            spread[measure.column] = (measure.value(summary["\(measure.column)_min"] ?? ""),
+                                      measure.value(summary["\(measure.column)_max"] ?? ""),
+                                      measure.value(summary["\(measure.column)_iqr"] ?? ""))
         }
         var trials: [(status: String, reason: String, count: Int)] = []
         for row in members {

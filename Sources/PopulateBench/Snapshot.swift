@@ -68,6 +68,7 @@ public struct SnapshotOutcome: Sendable {
     public var copiedPages: Int
     public var samples: [MemorySample]
     public var stalls: StallDistribution
+    public var faultsServedByCopier: Int
 }
 
 /// What one writer is writing now: whoever un-protects a page marks the writes waiting on it as
@@ -94,6 +95,8 @@ final class SnapshotRun: @unchecked Sendable {
     let copierDone = Atomic<Bool>(false)
     let writersDone = Atomic<Bool>(false)
     let faults = Atomic<Int>(0)
+    /// Faults the copier served itself (QEMU's scheme), as opposed to a handler thread.
+    let faultsServedByCopier = Atomic<Int>(0)
     let writes = Atomic<Int>(0)
     let inconsistent = Atomic<Int>(0)
     let failure = Mutex<String?>(nil)
@@ -184,6 +187,7 @@ final class SnapshotRun: @unchecked Sendable {
             if let fault = try tracker.readPageFaults(maximum: 1).first {
                 page = Int(fault.address - region.mapping.address) / region.pageSize
                 faults.add(1, ordering: .relaxed)
+                faultsServedByCopier.add(1, ordering: .relaxed)
             } else if let next = pending.first(atOrAfter: cursor) ?? pending.first(atOrAfter: 0) {
                 page = next
             } else {
@@ -255,7 +259,13 @@ final class SnapshotRun: @unchecked Sendable {
             recorder.record(nanoseconds: elapsed,
                             stalled: slot.stalledSequence.load(ordering: .acquiring) == sequence)
             writes.add(1, ordering: .relaxed)
-            if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+            // A slow writer's pause ends with the copy: the phase never waits out a long pause.
+            var paused = 0.0
+            while paused < pause && !copierDone.load(ordering: .acquiring) {
+                let step = min(pause - paused, 0.001)
+                Thread.sleep(forTimeInterval: step)
+                paused += step
+            }
         } while !copierDone.load(ordering: .acquiring)
         recorders.withLock { $0.merge(recorder) }
     }
@@ -296,7 +306,8 @@ final class SnapshotRun: @unchecked Sendable {
                                writtenPages: writtenPages,
                                inconsistentPages: inconsistent.load(ordering: .relaxed),
                                copiedPages: copied.withLock { $0.count }, samples: samples.withLock { $0 },
-                               stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) })
+                               stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
+                               faultsServedByCopier: faultsServedByCopier.load(ordering: .relaxed))
     }
 
     /// Starts `body` on a thread of its own; the semaphore signals its end.

@@ -125,7 +125,10 @@ public struct Trial {
             snapshot.samples = outcome.samples
             snapshot.peakRSSBytes = outcome.samples.map(\.rssBytes).max()
             snapshot.peakPTEBytes = outcome.samples.map(\.pteBytes).max()
-            if options.tracking == .sync { snapshot.stalls = outcome.stalls }
+            if options.tracking == .sync {
+                snapshot.stalls = outcome.stalls
+                snapshot.faultsServedByCopier = outcome.faultsServedByCopier
+            }
         }
         return TrialResult(config: config, status: .ok, phases: [populate, protect, snapshot])
     }

@@ -117,6 +117,8 @@ public struct PhaseResult: Codable, Sendable, Equatable {
     public var writeProtectSeconds: Double?
     /// How long the guest's writes that hit protected pages waited (snapshot, sync tracking).
     public var stalls: StallDistribution?
+    /// Of `wpFaults`, those the copier served between pages (the migration-thread service).
+    public var faultsServedByCopier: Int?
 
     public var peakRSSDeltaBytes: Int? { peakRSSBytes.map { $0 - startRSSBytes } }
     public var peakPTEDeltaBytes: Int? { peakPTEBytes.map { $0 - startPTEBytes } }

@@ -4,18 +4,23 @@ import Testing
 
 /// The command line as swift-argument-parser declares it: every enum's values in the help, shell
 /// completion that offers them, and lists that cross instead of keeping the first entry.
+extension KernelTests {
+/// Runs real trials (a hugetlb pool's pages, system Shmem), so with the other kernel suites, one at a time.
 @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
 struct TypedCommandLine {
     @Test func helpListsEveryAcceptedValueOfEveryEnumOption() throws {
         let help = try bench(["run", "--help"])
         #expect(help.status == 0)
-        let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
-            .replacingOccurrences(of: "  ", with: " ")
-        let values = Backend.allCases.map(\.rawValue) + Strategy.allCases.map(\.rawValue)
-            + DiscardMap.Layout.allCases.map(\.rawValue) + THPMode.allCases.map(\.rawValue)
-            + SnapshotOptions.Tracking.allCases.map(\.rawValue) + ["table", "csv", "json"]
-        for value in values {
-            #expect(text.contains(value), "help lacks \(value)")
+        let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        // Each enum's whole list, in order: a value missing from one cannot hide in another's text.
+        let lists = [Backend.allCases.map(\.rawValue), Strategy.allCases.map(\.rawValue),
+                     DiscardMap.Layout.allCases.map(\.rawValue), THPMode.allCases.map(\.rawValue)]
+            .map { $0.joined(separator: ", ") }
+            + [SnapshotOptions.Tracking.allCases].map { "values: " + $0.map(\.rawValue).joined(separator: ", ") }
+            + ["values: " + SnapshotOptions.FaultService.allCases.map(\.rawValue).joined(separator: ", "),
+               "values: table, csv, json"]
+        for list in lists {
+            #expect(text.contains(list), "help lacks \(list)")
         }
     }
 
@@ -85,4 +90,5 @@ struct TypedCommandLine {
         #expect(bad.status == 2 && bad.stderr.contains("--push"))
         #expect(!FileManager.default.fileExists(atPath: out.path + ".never"))
     }
+}
 }

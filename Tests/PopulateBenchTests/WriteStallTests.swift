@@ -19,10 +19,12 @@ extension KernelTests {
             #expect(stalls.stalledWrites > 0, "\(writes) writes, none stalled on 16 MiB of protected pages")
             #expect(stalls.stalledWrites + stalls.unstalledWrites == writes)
             #expect(stalls.buckets.reduce(0) { $0 + $1.count } == UInt64(stalls.stalledWrites))
-            // A stall is a round trip through the kernel and another thread: never under a microsecond.
-            #expect(stalls.p50Nanoseconds >= 1000)
+            #expect(stalls.p50Nanoseconds > 0)
             #expect(stalls.p50Nanoseconds <= stalls.p99Nanoseconds && stalls.p99Nanoseconds <= stalls.maxNanoseconds)
-            #expect((phase.wpFaults ?? 0) > 0)
+            let faults = try #require(phase.wpFaults)
+            #expect(faults > 0)
+            // Who served them: the copier alone in QEMU's scheme, never in the handler thread's.
+            #expect(phase.faultsServedByCopier == (service == .migrationThread ? faults : 0))
             #expect(phase.inconsistentPages == 0)
             #expect(phase.touchedBytes == 16 << 20, "every plugged page copied")
         }
