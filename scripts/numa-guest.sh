@@ -11,7 +11,7 @@ usage() {
     cat <<EOF
 usage: scripts/numa-guest.sh [--basic] [--out DIR] [--keep]
 
-Installs qemu-system-x86 and busybox-static with apt if missing, downloads Debian's kernel
+Installs qemu-system-x86, busybox-static and libcurl4-openssl-dev with apt if missing, downloads Debian's kernel
 package (the -cloud-amd64 flavour of the one linux-image-amd64 names) into the cache, builds
 'bench' with --static-swift-stdlib, boots a two-node NUMA guest (q35, TCG, 2 CPUs, 2 x 512 MiB)
 and runs the matrix in it. Exits 0 if every check passes, 1 if one fails, 2 on a setup error.
@@ -85,7 +85,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- 1. packages and the kernel ------------------------------------------------------------------
-step "packages: qemu-system-x86, busybox-static"
+step "packages: qemu-system-x86, busybox-static, libcurl4-openssl-dev"
 as_root=()
 ((EUID == 0)) || { command -v sudo >/dev/null && as_root=(sudo); }
 apt_get() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
@@ -95,7 +95,9 @@ if ! apt_get update -qq; then
     echo "numa-guest: apt-get update failed; going on with the package lists there are" >&2
 fi
 missing=()
-for pkg in qemu-system-x86 busybox-static; do
+# libcurl4-openssl-dev: a --static-swift-stdlib build links FoundationNetworking statically (the
+# Pushgateway client), which needs -lcurl.
+for pkg in qemu-system-x86 busybox-static libcurl4-openssl-dev; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
