@@ -27,7 +27,9 @@ guest_packages() {
         echo "$GUEST_NAME: apt-get update failed; going on with the package lists there are" >&2
     fi
     local missing=() pkg
-    for pkg in qemu-system-x86 busybox-static; do
+    # libcurl4-openssl-dev: a --static-swift-stdlib build links FoundationNetworking statically (the
+    # Pushgateway client), which needs -lcurl.
+    for pkg in qemu-system-x86 busybox-static libcurl4-openssl-dev; do
         dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed' || missing+=("$pkg")
     done
     if ((${#missing[@]})); then

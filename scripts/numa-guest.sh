@@ -12,10 +12,11 @@ usage() {
     cat <<EOF
 usage: scripts/numa-guest.sh [--basic] [--out DIR] [--keep]
 
-Installs qemu-system-x86 and busybox-static with apt if missing, downloads Debian's kernel
-package (the -cloud-amd64 flavour of the one linux-image-amd64 names) into the cache, builds
-'bench' with --static-swift-stdlib, boots a two-node NUMA guest (q35, TCG, 2 CPUs, 2 x 512 MiB)
-and runs the matrix in it. Exits 0 if every check passes, 1 if one fails, 2 on a setup error.
+Installs qemu-system-x86, busybox-static and libcurl4-openssl-dev with apt if missing, downloads
+Debian's kernel package (the -cloud-amd64 flavour of the one linux-image-amd64 names) into the
+cache, builds 'bench' with --static-swift-stdlib, boots a two-node NUMA guest (q35, TCG, 2 CPUs,
+2 x 512 MiB) and runs the matrix in it. Exits 0 if every check passes, 1 if one fails, 2 on a
+setup error.
 
   --basic     run only 'bench doctor' and the basic run (no --numa flags):
                 $BASIC_RUN_SUMMARY
@@ -87,7 +88,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- 1. packages and the kernel ------------------------------------------------------------------
-step "packages: qemu-system-x86, busybox-static"
+step "packages: qemu-system-x86, busybox-static, libcurl4-openssl-dev"
 guest_packages
 busybox=$guest_busybox
 done_step packages

@@ -62,4 +62,19 @@ func samplerBenchmarks() {
             }
         }
     }
+
+    // The sampler alone for a second: its CPU share at longer intervals, where it falls under 1%.
+    for intervalMs in [1, 2, 5, 10, 20] {
+        Benchmark("sampler-cpu-\(intervalMs)ms",
+                  configuration: .init(metrics: [MemoryMetric.samplerCPUPermille], warmupIterations: 1,
+                                       maxDuration: .seconds(10), maxIterations: 5,
+                                       thresholds: [MemoryMetric.samplerCPUPermille: Tolerance.time])) { benchmark in
+            let sampler = MemorySampler(interval: Double(intervalMs) / 1000)
+            let start = MonotonicClock.nanoseconds()
+            Thread.sleep(forTimeInterval: 1)
+            let cpuSeconds = sampler.stop().cpuSeconds
+            benchmark.measurement(MemoryMetric.samplerCPUPermille,
+                                  Int(cpuSeconds * 1e12 / Double(MonotonicClock.nanoseconds() - start)))
+        }
+    }
 }
