@@ -20,7 +20,7 @@ guest_as_root=()
 ((EUID == 0)) || { command -v sudo >/dev/null && guest_as_root=(sudo); }
 guest_apt_get() { "${guest_as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 
-# Installs what is missing of qemu-system-x86 and busybox-static; sets guest_busybox.
+# Installs what is missing of qemu-system-x86, busybox-static and libcurl4-openssl-dev; sets guest_busybox.
 guest_packages() {
     # Refresh the lists so the kernel's name is today's; offline, a warm cache still does.
     if ! guest_apt_get update -qq; then
