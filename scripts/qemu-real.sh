@@ -16,8 +16,8 @@ Installs qemu-system-x86 and busybox-static with apt if missing, downloads Debia
 into the cache, builds the virtio-mem guest into
   \${XDG_CACHE_HOME:-\$HOME/.cache}/populatebench/virtio-mem-guest/{vmlinuz,initrd.cpio}
 (once; --rebuild-guest makes it again), builds bench (release) and runs
-  bench qemu BENCH-QEMU-ARGS
-under /tmp/swift-build.lock. Exits with bench qemu's code; 2 on a setup error.
+  bench qemu BENCH-QEMU-ARGS.
+Exits with bench qemu's code; 2 on a setup error.
 
   --guest-only     build the guest and stop
   --rebuild-guest  build the guest even if the cache has one
@@ -93,15 +93,15 @@ else
 fi
 ((guest_only)) && exit 0
 
-echo "qemu-real: == build: bench ($configuration; waits for /tmp/swift-build.lock)"
+echo "qemu-real: == build: bench ($configuration)"
 cd "$repo"
-if ! flock /tmp/swift-build.lock swift build -c "$configuration" --product bench >"$work/build.log" 2>&1; then
+if ! swift build -c "$configuration" --product bench >"$work/build.log" 2>&1; then
     tail -n 40 "$work/build.log" >&2
     guest_die "swift build failed (the log above)"
 fi
-echo "qemu-real: == bench qemu $* (waits for /tmp/swift-build.lock)"
+echo "qemu-real: == bench qemu $*"
 set +e
-flock /tmp/swift-build.lock "$repo/.build/$configuration/bench" qemu --guest "$guest_dir" "$@"
+"$repo/.build/$configuration/bench" qemu --guest "$guest_dir" "$@"
 rc=$?
 set -e
 exit $rc

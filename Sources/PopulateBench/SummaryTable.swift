@@ -30,7 +30,8 @@ public enum SummaryTable {
             summary["reason"] = members.first { $0["status"] != "ok" }?["reason"] ?? ""
             for column in ResultTable.statisticColumns {
                 guard let stats = Statistics(ok.compactMap { $0[column].flatMap(Double.init) }) else { continue }
-                let integral = column != "seconds" && column != "cpu_seconds"
+                // Times (`*seconds`, `*_us`) keep their fraction; bytes and counts are whole.
+                let integral = !(column.hasSuffix("seconds") || column.hasSuffix("_us"))
                 func text(_ value: Double) -> String {
                     integral ? "\(Int(value.rounded()))" : ByteSize.formatDecimal(value, digits: 6)
                 }
