@@ -30,15 +30,7 @@ public enum QEMUTable {
         row.merge(shared) { _, new in new }
         if real.status == .ok, let before = real.before, let after = real.after {
             let delta = MemoryDelta(before: before, after: after)
-            row["pte_bytes"] = "\(delta.pteBytes)"
-            row["rss_bytes"] = "\(delta.rssBytes)"
-            row["rss_anon_bytes"] = "\(delta.rssAnonBytes)"
-            row["rss_file_bytes"] = "\(delta.rssFileBytes)"
-            row["rss_shmem_bytes"] = "\(delta.rssShmemBytes)"
-            row["hugetlb_bytes"] = "\(delta.hugetlbBytes)"
-            row["sys_shmem_bytes"] = "\(delta.sysShmemBytes)"
-            row["sys_pagetables_bytes"] = "\(delta.sysPageTablesBytes)"
-            row["sys_hugetlb_bytes"] = "\(delta.sysHugetlbBytes)"
+            row.merge(ResultTable.deltaColumns(delta)) { _, new in new }
             row["seconds"] = real.seconds.map(ResultTable.formatSeconds) ?? ""
             row["cpu_seconds"] = ""
             row["minor_faults"] = ""

@@ -90,15 +90,7 @@ public enum ResultTable {
             ]
             guard result.status == .ok else { return row }
             let delta = phase.delta
-            row["pte_bytes"] = "\(delta.pteBytes)"
-            row["rss_bytes"] = "\(delta.rssBytes)"
-            row["rss_anon_bytes"] = "\(delta.rssAnonBytes)"
-            row["rss_file_bytes"] = "\(delta.rssFileBytes)"
-            row["rss_shmem_bytes"] = "\(delta.rssShmemBytes)"
-            row["hugetlb_bytes"] = "\(delta.hugetlbBytes)"
-            row["sys_shmem_bytes"] = "\(delta.sysShmemBytes)"
-            row["sys_pagetables_bytes"] = "\(delta.sysPageTablesBytes)"
-            row["sys_hugetlb_bytes"] = "\(delta.sysHugetlbBytes)"
+            row.merge(deltaColumns(delta)) { _, new in new }
             row["anon_huge_bytes"] = delta.anonHugeBytes.map { "\($0)" } ?? ""
             row["shmem_pmd_mapped_bytes"] = delta.shmemPmdMappedBytes.map { "\($0)" } ?? ""
             row["touched_bytes"] = "\(phase.touchedBytes)"
@@ -136,6 +128,15 @@ public enum ResultTable {
     /// Pages per second: a whole number as one (`20000`), else as Swift prints it.
     static func formatRate(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
+    }
+
+    /// The memory-delta columns of a row, shared by every table that reports a phase's gains.
+    static func deltaColumns(_ delta: MemoryDelta) -> [String: String] {
+        ["pte_bytes": "\(delta.pteBytes)", "rss_bytes": "\(delta.rssBytes)",
+         "rss_anon_bytes": "\(delta.rssAnonBytes)", "rss_file_bytes": "\(delta.rssFileBytes)",
+         "rss_shmem_bytes": "\(delta.rssShmemBytes)", "hugetlb_bytes": "\(delta.hugetlbBytes)",
+         "sys_shmem_bytes": "\(delta.sysShmemBytes)", "sys_pagetables_bytes": "\(delta.sysPageTablesBytes)",
+         "sys_hugetlb_bytes": "\(delta.sysHugetlbBytes)"]
     }
 
     static func formatSeconds(_ value: Double) -> String {
