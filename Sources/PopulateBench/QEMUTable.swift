@@ -116,13 +116,7 @@ public enum QEMUTable {
 extension MemoryDelta {
     /// Between two samples of another process (`bench qemu`), system counters included.
     init(before: ProcessSample, after: ProcessSample) {
-        self.init()
-        pteBytes = after.status.vmPTE - before.status.vmPTE
-        rssBytes = after.status.vmRSS - before.status.vmRSS
-        rssAnonBytes = after.status.rssAnon - before.status.rssAnon
-        rssFileBytes = after.status.rssFile - before.status.rssFile
-        rssShmemBytes = after.status.rssShmem - before.status.rssShmem
-        hugetlbBytes = after.status.hugetlbPages - before.status.hugetlbPages
+        self.init(status: before.status, after.status)
         if let start = before.system, let end = after.system {
             sysShmemBytes = end.shmemBytes - start.shmemBytes
             sysPageTablesBytes = end.pageTablesBytes - start.pageTablesBytes

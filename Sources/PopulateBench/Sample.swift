@@ -40,13 +40,18 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
 
     public init() {}
 
+    /// The process's own counters, from two readings of its status.
+    init(status before: ProcStatus, _ after: ProcStatus) {
+        pteBytes = after.vmPTE - before.vmPTE
+        rssBytes = after.vmRSS - before.vmRSS
+        rssAnonBytes = after.rssAnon - before.rssAnon
+        rssFileBytes = after.rssFile - before.rssFile
+        rssShmemBytes = after.rssShmem - before.rssShmem
+        hugetlbBytes = after.hugetlbPages - before.hugetlbPages
+    }
+
     public init(from before: Sample, to after: Sample) {
-        pteBytes = after.status.vmPTE - before.status.vmPTE
-        rssBytes = after.status.vmRSS - before.status.vmRSS
-        rssAnonBytes = after.status.rssAnon - before.status.rssAnon
-        rssFileBytes = after.status.rssFile - before.status.rssFile
-        rssShmemBytes = after.status.rssShmem - before.status.rssShmem
-        hugetlbBytes = after.status.hugetlbPages - before.status.hugetlbPages
+        self.init(status: before.status, after.status)
         sysShmemBytes = after.memInfo.shmem - before.memInfo.shmem
         sysPageTablesBytes = after.memInfo.pageTables - before.memInfo.pageTables
         sysHugetlbBytes = (before.hugePagesFree - after.hugePagesFree) * after.hugePageSize
