@@ -144,7 +144,7 @@ extension Comparison {
 }
 
 extension KernelTests {
-    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+    @Suite(needs(.bench))
     struct CompareExitCodes {
         func write(_ rows: [[String: String]]) throws -> String {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).csv").path

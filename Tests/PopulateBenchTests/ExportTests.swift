@@ -222,7 +222,7 @@ func exportRows() -> [[String: String]] {
     }
 }
 
-@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+@Suite(needs(.bench))
 struct ExportCommandLine {
     @Test func anUnknownFormatIsOneLineAndExitTwo() throws {
         let result = try bench(["export", "--format", "xml", "/nonexistent/x.csv"])
@@ -259,10 +259,7 @@ let pushgatewayURL = ProcessInfo.processInfo.environment["POPULATEBENCH_PUSHGATE
 let prometheusURL = ProcessInfo.processInfo.environment["POPULATEBENCH_PROMETHEUS"]
 
 extension KernelTests {
-    // Without a Prometheus there is nothing to check against; scripts/prometheus.sh starts one.
-    @Suite(.enabled(if: pushgatewayURL != nil && prometheusURL != nil,
-                    "POPULATEBENCH_PUSHGATEWAY and POPULATEBENCH_PROMETHEUS are not set (scripts/prometheus.sh start)"),
-           .enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+    @Suite(needs(.prometheus), needs(.bench))
     struct PrometheusRoundTrip {
         @Test func aPushedRunReadsBackFromPrometheusAsTheCSVWroteIt() throws {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")

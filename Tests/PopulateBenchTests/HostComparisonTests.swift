@@ -37,7 +37,7 @@ import Testing
         #expect(!table.render(.text).contains("WORSE"))
     }
 
-    @Test(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests"))
+    @Test(needs(.bench))
     func theCommandTakesOneNewFilePerHost() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hosts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

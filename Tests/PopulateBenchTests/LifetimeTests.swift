@@ -64,7 +64,7 @@ let shortTrials = ["--backend", "anon-private", "--strategy", "full-touch,discar
                    "--resident", "0", "--warmup", "0", "--quiet"]
 
 extension KernelTests {
-    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+    @Suite(needs(.bench))
     struct ProcessLifetime {
         /// A parent killed with SIGKILL runs no code of its own: the kernel must end its child.
         @Test func aSIGKILLedParentLeavesNoChildWithinOneSecond() throws {
@@ -121,7 +121,7 @@ extension KernelTests {
 
         /// A disk that fills during the run is no bad input (2): exit 1, one line naming the file
         /// and ENOSPC, and every row written before it whole.
-        @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+        @Test(needs(.root))
         func aFullDiskMidRunIsExitOneWithTheRowsSoFarIntact() throws {
             guard let binary = benchBinary else { throw MissingBench() }
             let mount = FileManager.default.temporaryDirectory.appendingPathComponent("bench-full-\(UUID().uuidString)")

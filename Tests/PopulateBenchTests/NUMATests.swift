@@ -32,7 +32,7 @@ import Testing
 }
 
 extension KernelTests {
-    @Suite(.enabled(if: NUMA.isAvailable, "the kernel has no NUMA support"))
+    @Suite(needs(.numa))
     struct Placement {
         @Test func movePagesAgreesWithNumaMaps() throws {
             let region = try Region.allocate(.init(backend: .memfdShmem, size: 64 << 20, pageSize: 4096, thp: .nohuge))

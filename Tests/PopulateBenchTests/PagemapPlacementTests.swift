@@ -45,12 +45,11 @@ import Testing
 
 /// Frame numbers and the memory-block table need root (CAP_SYS_ADMIN); without them every page
 /// goes to `move_pages`, which these tests would compare with itself.
-let readsFrames = getuid() == 0 && MemoryBlocks.current() != nil
 
 extension KernelTests {
     /// The pagemap reader against `move_pages`, page for page, in the cases a trial meets.
-    @Suite(.enabled(if: NUMA.isAvailable, "the kernel has no NUMA support"),
-           .enabled(if: readsFrames, "frame numbers need root and /sys/devices/system/memory"))
+    @Suite(needs(.numa),
+           needs(.frameNumbers))
     struct PagemapPlacementAgreement {
         /// Both paths: with `PAGEMAP_SCAN`, and reading every entry as before Linux 6.7.
         func readers() throws -> [(String, PagemapPlacement)] {
@@ -110,8 +109,7 @@ extension KernelTests {
 
         /// A read of THP-advised private memory maps the huge zeropage, which `move_pages` counts
         /// as zero like the small one.
-        @Test(.enabled(if: host.transparentHuge(backend: .anonPrivate, advice: .huge) && host.thp.useZeroPage,
-                       "THP with the huge zeropage is off"))
+        @Test(needs(.hugeZeropage))
         func hugeZeropage() throws {
             let region = try Region.allocate(.init(backend: .anonPrivate, size: 8 << 20, pageSize: 4096, thp: .huge))
             defer { try? region.teardown() }
@@ -120,7 +118,7 @@ extension KernelTests {
             #expect(try NUMA.placement(of: region.mapping, pageSize: 4096).zeroPages == 1024)
         }
 
-        @Test(.enabled(if: hugePagesAvailable(4), "needs 4 free 2 MiB huge pages (scripts/setup.sh --hugepages 4)"))
+        @Test(needs(.hugePages(4)))
         func hugetlbPages() throws {
             let region = try Region.allocate(.init(backend: .memfdHugetlb, size: 8 << 20, pageSize: 2 << 20, thp: .inherit))
             defer { try? region.teardown() }

@@ -17,8 +17,7 @@ import Testing
 extension KernelTests {
     /// QEMU 6.1 read one byte every 4 KiB even over huge pages; 6.2 and later one per huge page.
     /// Each 4 KiB of this hugetlb region starts with a 1, so the sum of the bytes read counts the reads.
-    @Suite(.enabled(if: (SysfsMM.hugePagePool(pageSize: 2 << 20)?.available ?? 0) >= 4,
-                    "needs 4 free 2 MiB huge pages (scripts/setup.sh --hugepages 4)"))
+    @Suite(needs(.hugePages(4)))
     struct PopulationStride {
         @Test func qemu61ReadsEveryBasePageOfAHugePage() throws {
             let size = 8 << 20

@@ -54,7 +54,7 @@ import Testing
 }
 
 extension KernelTests {
-    @Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+    @Suite(needs(.bench))
     struct ScaleMatrixRun {
         /// The named matrix from the command line, narrowed by flags beside it: every row says
         /// what the trial cost beyond its phases, and accounts for every page.
@@ -72,7 +72,7 @@ extension KernelTests {
             try #require(rows.count == 2 && rows.allSatisfy { $0["status"] == "ok" }, "\(rows)")
             #expect(rows.allSatisfy { $0["thp"] == "nohuge" && $0["resident_fraction"] == "0.0" })
             let overhead = try #require(Double(rows[0]["overhead_seconds"] ?? ""))
-            #expect(overhead > 0 && overhead < 30, "overhead \(overhead) s")
+            #expect(overhead > 0, "overhead \(overhead) s")
             #expect(rows[1]["overhead_seconds"] == rows[0]["overhead_seconds"])
             // Read to the zeropage: every page of 1 GiB is `zero` after population and protection.
             #expect(rows.allSatisfy { $0["numa_pages"]?.hasSuffix("zero:262144;none:0") == true },

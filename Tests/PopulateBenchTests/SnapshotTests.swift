@@ -12,13 +12,13 @@ func snapshotTrial(_ backend: Backend, _ size: Int, _ strategy: Strategy, tracki
 }
 
 extension KernelTests {
-    @Suite(needsBench) struct BackgroundSnapshot {
+    @Suite(needs(.bench)) struct BackgroundSnapshot {
         @Test(arguments: [Strategy.qemu61, .qemu72, .qemu80])
         func populatedMemoryGivesAConsistentSnapshot(strategy: Strategy) throws {
             try consistent(strategy)
         }
 
-        @Test(needsWPUnpopulated) func markedMemoryGivesAConsistentSnapshot() throws {
+        @Test(needs(.wpUnpopulated)) func markedMemoryGivesAConsistentSnapshot() throws {
             try consistent(.wpUnpopulated)
         }
 
@@ -70,7 +70,7 @@ extension KernelTests {
 extension KernelTests.BackgroundSnapshot {
     /// WP_ASYNC never makes a writer wait, so nothing copies a page before it changes: the scan
     /// finds the written pages, and the oracle finds the copies that are no longer point-in-time.
-    @Test(.enabled(if: host.userfaultfdFeatures?.contains(.wpAsync) == true, "the kernel's userfaultfd lacks WP_ASYNC (Linux 6.7)"))
+    @Test(needs(.wpAsync))
     func asyncTrackingReportsWrittenPagesWithoutFaults() throws {
         let phase = try snapshotTrial(.memfdShmem, 64 << 20, .qemu80, tracking: .async).snapshot
         let writes = try #require(phase.writes)

@@ -6,7 +6,7 @@ import Testing
 /// completion that offers them, and lists that cross instead of keeping the first entry.
 extension KernelTests {
 /// Runs real trials (a hugetlb pool's pages, system Shmem), so with the other kernel suites, one at a time.
-@Suite(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests (swift build first)"))
+@Suite(needs(.bench))
 struct TypedCommandLine {
     @Test func helpListsEveryAcceptedValueOfEveryEnumOption() throws {
         let help = try bench(["run", "--help"])

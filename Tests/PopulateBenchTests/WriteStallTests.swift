@@ -30,7 +30,7 @@ extension KernelTests {
         }
 
         /// The CLI names the service in the CSV and fills the stall columns and the stalls file.
-        @Test(.enabled(if: benchBinary != nil, "the bench executable is not built beside the tests"))
+        @Test(needs(.bench))
         func theStallColumnsAndFileAreWritten() throws {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
             defer {
