@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The one guest builder, sourced by scripts/numa-guest.sh and scripts/qemu-real.sh: Debian's
-# packages (qemu-system-x86, busybox-static), Debian's kernel package downloaded once into the
+# packages (qemu-system-x86, busybox-static, libcurl4-openssl-dev, kmod for modinfo, and what the
+# caller names), Debian's kernel package downloaded once into the
 # cache and unpacked once, the virtio modules of that kernel with their load order, and a busybox
 # initramfs. Debian's -cloud-amd64 kernel boots under TCG in seconds; TCG because the /dev/kvm of
 # these hosts is a paravirtual KVM that stock kernels do not boot under.
@@ -20,7 +21,8 @@ guest_as_root=()
 ((EUID == 0)) || { command -v sudo >/dev/null && guest_as_root=(sudo); }
 guest_apt_get() { "${guest_as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 
-# Installs what is missing of qemu-system-x86, busybox-static and libcurl4-openssl-dev; sets guest_busybox.
+# Installs what is missing of qemu-system-x86, busybox-static, libcurl4-openssl-dev, kmod and the
+# packages given as arguments; sets guest_busybox and guest_modinfo.
 guest_packages() {
     # Refresh the lists so the kernel's name is today's; offline, a warm cache still does.
     if ! guest_apt_get update -qq; then
@@ -28,8 +30,9 @@ guest_packages() {
     fi
     local missing=() pkg
     # libcurl4-openssl-dev: a --static-swift-stdlib build links FoundationNetworking statically (the
-    # Pushgateway client), which needs -lcurl.
-    for pkg in qemu-system-x86 busybox-static libcurl4-openssl-dev; do
+    # Pushgateway client), which needs -lcurl. kmod: modinfo orders the guest's virtio modules (a
+    # minimal Debian has no kmod).
+    for pkg in qemu-system-x86 busybox-static libcurl4-openssl-dev kmod "$@"; do
         dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed' || missing+=("$pkg")
     done
     if ((${#missing[@]})); then
@@ -41,6 +44,9 @@ guest_packages() {
     # ldd fails on a static binary; the guest has no libraries for a dynamic busybox.
     ! ldd "$guest_busybox" >/dev/null 2>&1 || guest_die "$guest_busybox is dynamically linked: install busybox-static"
     command -v qemu-system-x86_64 >/dev/null || guest_die "no qemu-system-x86_64 after installing qemu-system-x86"
+    # modinfo lives in /sbin, which a user's PATH may not hold.
+    guest_modinfo=$(PATH=$PATH:/usr/sbin:/sbin command -v modinfo || true)
+    [[ -n $guest_modinfo ]] || guest_die "no modinfo after installing kmod"
 }
 
 # The exact name, never a glob: linux-image-amd64 depends on linux-image-<abi>-amd64; its
@@ -77,7 +83,8 @@ guest_kernel() {
         dl=$(mktemp -d "$guest_cache/download.XXXXXX")
         guest_partial+=("$dl")
         # apt's _apt sandbox user may not write into the cache; that only costs a notice.
-        (cd "$dl" && apt-get download -qq "$kernel_pkg" 2>&1 | grep -v 'unsandboxed' >&2 || true)
+        (cd "$dl" || exit 0
+         apt-get download -qq "$kernel_pkg" 2>&1 | grep -v 'unsandboxed' >&2 || true)
         f=$(find "$dl" -maxdepth 1 -name "${kernel_pkg}_*.deb" | head -n 1)
         [[ -n $f ]] || { rm -rf "$dl"; guest_die "apt-get download $kernel_pkg got nothing"; }
         mv "$f" "$guest_cache/" && rm -rf "$dl"
@@ -109,10 +116,14 @@ guest_virtio_modules() {
         dpkg-deb --fsys-tarfile "$guest_deb" | tar -x -C "$dir.tmp" --wildcards './lib/modules/*/kernel/drivers/virtio/*'
         find "$dir.tmp" -name '*.ko*' -exec mv {} "$dir.tmp/" \;
         find "$dir.tmp" -mindepth 1 -type d -exec rm -rf {} +
+        # Newer Debian kernels ship their modules xz-compressed: busybox unpacks them (no xz-utils needed).
+        local packed
+        for packed in "$dir.tmp"/*.ko.xz; do
+            if [[ -e $packed ]]; then "$guest_busybox" unxz "$packed"; fi
+        done
         mv "$dir.tmp" "$dir"
     fi
     [[ -f $dir/virtio_mem.ko ]] || guest_die "$guest_deb has no drivers/virtio/virtio_mem.ko"
-    command -v modinfo >/dev/null || guest_die "modinfo (kmod) is needed to order the guest's modules"
     guest_modules=()
     local -A placed=()
     _guest_place() {
@@ -120,7 +131,7 @@ guest_virtio_modules() {
         [[ -n ${placed[$name]:-} ]] && return
         placed[$name]=1
         [[ -f $dir/$name.ko ]] || guest_die "module $name (needed by virtio_mem) is not in drivers/virtio"
-        for dep in $(modinfo -F depends "$dir/$name.ko" | tr ',' ' '); do _guest_place "${dep//-/_}"; done
+        for dep in $("$guest_modinfo" -F depends "$dir/$name.ko" | tr ',' ' '); do _guest_place "${dep//-/_}"; done
         guest_modules+=("$dir/$name.ko")
     }
     # virtio_pci finds the device; virtio_mem drives it.

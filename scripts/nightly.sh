@@ -35,8 +35,12 @@ done
 start=$(date +%s)
 step() { echo "nightly.sh: [$(( $(date +%s) - start ))s] $*"; }
 
-scripts/setup.sh --hugepages 160 --plot
-trap 'scripts/setup.sh --restore' EXIT
+# This run's own record: the restore undoes what this run changed, not a pool or mount the user
+# set up before (scripts/setup.sh --restore without --record would). The trap is set before
+# setup.sh changes anything.
+record=$(mktemp "${TMPDIR:-/tmp}/nightly-setup.XXXXXX")
+trap 'scripts/setup.sh --restore --record "$record"' EXIT
+scripts/setup.sh --hugepages 160 --plot --record "$record"
 
 step "building"
 swift build -c release --product bench

@@ -12,7 +12,8 @@ usage() {
     cat <<EOF
 usage: scripts/numa-guest.sh [--basic] [--out DIR] [--keep]
 
-Installs qemu-system-x86, busybox-static and libcurl4-openssl-dev with apt if missing, downloads
+Installs qemu-system-x86, busybox-static, libcurl4-openssl-dev, kmod (and python3, for the checks,
+if there is none on PATH) with apt if missing, downloads
 Debian's kernel package (the -cloud-amd64 flavour of the one linux-image-amd64 names) into the
 cache, builds 'bench' with --static-swift-stdlib, boots a two-node NUMA guest (q35, TCG, 2 CPUs,
 2 x 512 MiB) and runs the matrix in it. Exits 0 if every check passes, 1 if one fails, 2 on a
@@ -88,9 +89,11 @@ cleanup() {
 trap cleanup EXIT
 
 # --- 1. packages and the kernel ------------------------------------------------------------------
-step "packages: qemu-system-x86, busybox-static, libcurl4-openssl-dev"
-guest_packages
-busybox=$guest_busybox
+# python3 runs the checks after the boot; a minimal Debian has none.
+extra_packages=()
+command -v python3 >/dev/null || extra_packages+=(python3)
+step "packages: qemu-system-x86, busybox-static, libcurl4-openssl-dev, kmod${extra_packages[*]:+, ${extra_packages[*]}}"
+guest_packages "${extra_packages[@]}"
 done_step packages
 
 step "kernel: resolve, download (once), unpack ./boot (once)"
@@ -319,7 +322,7 @@ check_rc=$?
 set -e
 done_step check
 
-echo "numa-guest: == results in $out_dir: $(cd "$out_dir" && ls | tr '\n' ' ')"
+echo "numa-guest: == results in $out_dir: $(find "$out_dir" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')"
 echo "numa-guest: == timings"
 printf '  %s\n' "${timings[@]}"
 printf '  %-10s %4ds\n' total $((SECONDS - start_all))

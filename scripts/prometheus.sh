@@ -3,8 +3,9 @@
 # trying `bench run --push` by hand. Nothing of Debian's services is enabled or started: the
 # binaries run from a directory of their own, which `stop` removes.
 #
-#   eval "$(scripts/prometheus.sh start)"   installs Debian's prometheus and prometheus-pushgateway
-#                                           if missing, starts both, prints the export lines:
+#   eval "$(scripts/prometheus.sh start)"   installs Debian's prometheus, prometheus-pushgateway and
+#                                           curl (the readiness probe) if missing, starts both
+#                                           servers, prints the export lines:
 #       export POPULATEBENCH_PUSHGATEWAY=http://127.0.0.1:19091
 #       export POPULATEBENCH_PROMETHEUS=http://127.0.0.1:19090
 #   scripts/prometheus.sh stop              stops both (by the PIDs start wrote) and removes the directory
@@ -20,26 +21,59 @@ dir=${POPULATEBENCH_PROMETHEUS_DIR:-/tmp/populatebench-prometheus}
 
 say() { echo "prometheus.sh: $*" >&2; }
 
+# Debian's postinst starts the service unless policy-rc.d forbids it: ours exists only while apt
+# installs, and goes on every way out (apt failing under set -e, a signal) by a trap set before it
+# is made; the traps there were before come back after.
+policy_rc=/usr/sbin/policy-rc.d
+policy_rc_ours=false
+saved_traps=""
+remove_policy_rc() {
+    if $policy_rc_ours; then rm -f "$policy_rc"; policy_rc_ours=false; fi
+}
+# On a signal: remove it, put the earlier traps back and end as that signal would have.
+on_signal_during_install() {
+    local sig=$1 code=$2
+    remove_policy_rc
+    trap - EXIT INT TERM HUP
+    eval "$saved_traps"
+    [[ -n $(trap -p "$sig") ]] || trap - "$sig"
+    kill -s "$sig" $$
+    exit "$code"
+}
+
+# trap_command trap -- 'COMMAND' SIGNAL (a line of trap -p, evaluated): prints COMMAND.
+trap_command() { printf '%s' "$3"; }
+
 install_missing() {
-    local missing=()
-    command -v prometheus >/dev/null || missing+=(prometheus)
-    command -v prometheus-pushgateway >/dev/null || missing+=(prometheus-pushgateway)
+    local missing=() services=() previous_exit=""
+    command -v prometheus >/dev/null || { missing+=(prometheus); services+=(prometheus.service); }
+    command -v prometheus-pushgateway >/dev/null || { missing+=(prometheus-pushgateway); services+=(prometheus-pushgateway.service); }
+    command -v curl >/dev/null || missing+=(curl)
     [[ ${#missing[@]} -eq 0 ]] && return
     say "installing ${missing[*]}"
-    # Debian's postinst starts the service unless policy-rc.d forbids it; ours only while installing.
-    local own_policy=false
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        own_policy=true
+    saved_traps=$(trap -p EXIT INT TERM HUP)
+    # An EXIT trap there was still runs, after ours.
+    previous_exit=$(trap -p EXIT)
+    [[ -z $previous_exit ]] || previous_exit=$(eval "trap_command $previous_exit")
+    # shellcheck disable=SC2064 # the earlier EXIT trap goes in now
+    trap "remove_policy_rc${previous_exit:+; $previous_exit}" EXIT
+    trap 'on_signal_during_install INT 130' INT
+    trap 'on_signal_during_install TERM 143' TERM
+    trap 'on_signal_during_install HUP 129' HUP
+    if [[ ! -e $policy_rc ]]; then
+        policy_rc_ours=true
+        printf '#!/bin/sh\nexit 101\n' >"$policy_rc"
+        chmod +x "$policy_rc"
     fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
-    $own_policy && rm -f /usr/sbin/policy-rc.d
+    remove_policy_rc
+    trap - EXIT INT TERM HUP
+    eval "$saved_traps"
     # The postinst also enables the units for the next boot; this script wants them off.
-    if command -v systemctl >/dev/null; then
-        systemctl disable "${missing[@]/%/.service}" >/dev/null 2>&1 || true
+    if ((${#services[@]})) && command -v systemctl >/dev/null; then
+        systemctl disable "${services[@]}" >/dev/null 2>&1 || true
     fi
 }
 

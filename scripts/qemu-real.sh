@@ -12,8 +12,8 @@ usage() {
     cat <<EOF_USAGE
 usage: scripts/qemu-real.sh [--guest-only] [--rebuild-guest] [--debug] [-- BENCH-QEMU-ARGS...]
 
-Installs qemu-system-x86 and busybox-static with apt if missing, downloads Debian's kernel package
-into the cache, builds the virtio-mem guest into
+Installs qemu-system-x86, busybox-static, libcurl4-openssl-dev and kmod (modinfo) with apt if
+missing, downloads Debian's kernel package into the cache, builds the virtio-mem guest into
   \${XDG_CACHE_HOME:-\$HOME/.cache}/populatebench/virtio-mem-guest/{vmlinuz,initrd.cpio}
 (once; --rebuild-guest makes it again), builds bench (release) and runs
   bench qemu BENCH-QEMU-ARGS.
@@ -50,6 +50,7 @@ trap 'guest_cleanup; rm -rf "$work"' EXIT
 guest_dir=$guest_cache/virtio-mem-guest
 if ((rebuild)) || [[ ! -f $guest_dir/vmlinuz || ! -f $guest_dir/initrd.cpio ]]; then
     echo "qemu-real: == guest: packages, kernel, virtio modules, initramfs"
+    # shellcheck disable=SC2119 # no packages of its own beyond the guest builder's
     guest_packages
     guest_kernel
     guest_virtio_modules
