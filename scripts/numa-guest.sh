@@ -111,14 +111,18 @@ fi
 echo "numa-guest:    $(tail -n 1 "$work/build.log")"
 bench=$repo/.build-static/release/bench
 [[ -x $bench ]] || die "no executable $bench after the build"
+# Each trial runs in bench-trial, which bench starts from its own folder.
+trial=$repo/.build-static/release/bench-trial
+[[ -x $trial ]] || die "no executable $trial after the build"
 done_step build
 
-step "initramfs: busybox, bench, the libraries ldd names, /init"
+step "initramfs: busybox, bench, bench-trial, the libraries ldd names, /init"
 root=$work/root
 guest_root "$root"
 cp "$bench" "$root/bin/bench"
+cp "$trial" "$root/bin/bench-trial"
 # Each library at the path the loader looks for it (ldd's), followed to the real file.
-libs=$(ldd "$bench" | awk '/not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }')
+libs=$(ldd "$bench" "$trial" | awk '/:$/ { next } /not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' | sort -u)
 if grep -q '^MISSING' <<<"$libs"; then die "ldd: $(grep '^MISSING' <<<"$libs" | tr '\n' ' ')"; fi
 for lib in $libs; do
     mkdir -p "$root$(dirname "$lib")"

@@ -22,9 +22,9 @@ extension MemoryMetric {
     }
 }
 
-/// What the snapshot's 1 ms sampler costs the phase it samples (README.md, "Sampler
+/// What the snapshot's 1 ms sampler costs the phase it samples (docs/snapshot.md, "Sampler
 /// perturbation"): each iteration populates two fresh 4 GiB regions, one alone and one with a
-/// `MemorySampler` running, in alternating order (ABBA over iterations), so the two medians see
+/// 1 ms sampler running (the snapshot's own: `SamplingThread` over `ProcessSampler`), in alternating order (ABBA over iterations), so the two medians see
 /// the same drift of the machine. The perturbation is p50(sampled) / p50(alone) - 1.
 func samplerBenchmarks() {
     let configuration = Benchmark.Configuration(
@@ -44,14 +44,15 @@ func samplerBenchmarks() {
             let sampledFirst = iteration.add(1, ordering: .relaxed).oldValue % 2 == 1
             for sampled in sampledFirst ? [true, false] : [false, true] {
                 try withFreshRegion(.anonPrivate, size: 4 << 30) { region in
-                    let sampler = sampled ? MemorySampler(interval: 0.001) : nil
+                    let sampler = sampled ? SamplingThread(ProcessSampler(pid: nil, interval: 0.001), phase: "populate") : nil
                     // The sampler's thread is running before the clock starts.
                     Thread.sleep(forTimeInterval: 0.005)
                     let start = MonotonicClock.nanoseconds()
                     try Population.populate(region.mapping, stride: region.pageSize, method: method)
                     let nanoseconds = Int(MonotonicClock.nanoseconds() - start)
                     if let sampler {
-                        let cpuSeconds = sampler.stop().cpuSeconds
+                        sampler.stop()
+                        let cpuSeconds = sampler.cpuSeconds
                         benchmark.measurement(MemoryMetric.populateSampledNanoseconds, nanoseconds)
                         benchmark.measurement(MemoryMetric.samplerCPUPermille,
                                               Int(cpuSeconds * 1e12 / Double(nanoseconds)))
@@ -69,10 +70,11 @@ func samplerBenchmarks() {
                   configuration: .init(metrics: [MemoryMetric.samplerCPUPermille], warmupIterations: 1,
                                        maxDuration: .seconds(10), maxIterations: 5,
                                        thresholds: [MemoryMetric.samplerCPUPermille: Tolerance.time])) { benchmark in
-            let sampler = MemorySampler(interval: Double(intervalMs) / 1000)
+            let sampler = SamplingThread(ProcessSampler(pid: nil, interval: Double(intervalMs) / 1000), phase: "idle")
             let start = MonotonicClock.nanoseconds()
             Thread.sleep(forTimeInterval: 1)
-            let cpuSeconds = sampler.stop().cpuSeconds
+            sampler.stop()
+            let cpuSeconds = sampler.cpuSeconds
             benchmark.measurement(MemoryMetric.samplerCPUPermille,
                                   Int(cpuSeconds * 1e12 / Double(MonotonicClock.nanoseconds() - start)))
         }

@@ -3,18 +3,20 @@ import Glibc
 #endif
 import SystemPackage
 
-/// `/proc/self/status` read the way a sampler needs: the file stays open and each reading is one
-/// `pread` at offset 0 (a seq_file regenerates its text when read from the start) into a buffer
-/// kept between readings, parsed in place for the six memory fields, with no allocation. About
-/// a tenth of `ProcStatus.current()`'s time, so that a 1 ms sampler takes little from the phase
-/// it watches (README.md, "Sampler perturbation").
+/// A process's `/proc/<pid>/status` read the way a sampler needs: the file stays open and each
+/// reading is one `pread` at offset 0 (a seq_file regenerates its text when read from the start)
+/// into a buffer kept between readings, parsed in place for the six memory fields, with no
+/// allocation. About a tenth of `ProcStatus.current()`'s time, so that a 1 ms sampler takes little
+/// from the phase it watches (docs/snapshot.md, "Sampler perturbation").
 public final class ProcStatusReader {
     private let fileDescriptor: FileDescriptor
+    private let path: String
     private var buffer: [UInt8]
 
-    /// The corresponding C function is `open("/proc/self/status")`.
-    public init() throws(SystemCallError) {
-        fileDescriptor = try FileDescriptor.open(path: "/proc/self/status", .readOnly)
+    /// The status of `pid`, or of the calling process (nil). The corresponding C function is `open`.
+    public init(pid: Int32? = nil) throws(SystemCallError) {
+        path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
+        fileDescriptor = try FileDescriptor.open(path: path, .readOnly)
         buffer = [UInt8](repeating: 0, count: 16384)
     }
 
@@ -24,7 +26,7 @@ public final class ProcStatusReader {
     public func read() throws -> ProcStatus {
         let fd = fileDescriptor
         let count = try buffer.withUnsafeMutableBytes { bytes throws(SystemCallError) in
-            try systemCall("pread(/proc/self/status)") { try fd.read(fromAbsoluteOffset: 0, into: bytes) }
+            try systemCall("pread(\(path))") { try fd.read(fromAbsoluteOffset: 0, into: bytes) }
         }
         // The text is generated whole; one that fills the buffer was cut (a host with thousands
         // of CPUs makes the Cpus_allowed lines long).

@@ -48,7 +48,7 @@ public enum ByteSize {
     }
 
     /// Fixed-point with `digits` decimals, never an exponent: CSV readers must parse it as written.
-    static func formatDecimal(_ value: Double, digits: Int) -> String {
+    public static func formatDecimal(_ value: Double, digits: Int) -> String {
         String(format: "%.\(digits)f", value)
     }
 }

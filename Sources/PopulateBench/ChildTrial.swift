@@ -14,11 +14,12 @@ public struct TrialRequest: Codable, Sendable {
     }
 }
 
-/// Runs each trial in a fresh child process: the `bench` binary re-executing itself with the
-/// hidden `_trial` subcommand, the request as JSON on stdin and the result as JSON on stdout.
-/// A child that dies or runs out of time becomes a failed result; the run goes on.
+/// Runs each trial in a fresh child process: the `bench-trial` binary beside `bench`, the request as
+/// JSON on stdin and the result as JSON on stdout. A child that dies or runs out of time becomes a
+/// failed result; the run goes on.
 public final class ChildTrialLauncher: @unchecked Sendable {
-    public static let subcommand = "_trial"
+    /// The child's binary, built beside `bench` (an executable target `bench` depends on).
+    public static let trialExecutableName = "bench-trial"
 
     let executable: URL
     let timeout: Double
@@ -29,14 +30,12 @@ public final class ChildTrialLauncher: @unchecked Sendable {
     public init(executable: URL, timeout: Double) {
         self.executable = executable
         self.timeout = timeout
-        // A child that dies before reading its request must not take the parent with it.
-        signal(SIGPIPE, SIG_IGN)
     }
 
-    /// The running binary, whatever name it was started by.
-    public static var currentExecutable: URL {
+    /// `bench-trial` in the folder of the running binary, whatever name that was started by.
+    public static var besideCurrentExecutable: URL {
         URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0])
+            ?? CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(trialExecutableName)
     }
 
     /// Kills the running child, and any started after this (for SIGINT and SIGTERM).
@@ -57,7 +56,7 @@ public final class ChildTrialLauncher: @unchecked Sendable {
             // A process group of its own: a terminal's Ctrl-C reaches the parent alone, which ends
             // the child itself and keeps the trial out of the results, instead of the child dying
             // first and being recorded as a failure the harness caused.
-            child = try ChildProcess(path: executable.path, arguments: [Self.subcommand], options: .init(
+            child = try ChildProcess(path: executable.path, arguments: [], options: .init(
                 environment: [ParentDeath.parentPIDVariable: "\(getpid())"], ownProcessGroup: true))
         } catch {
             return failed("could not start \(executable.path): \(error)")
@@ -115,20 +114,25 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         }
     }
 
+    /// The child's side, the whole of `bench-trial`: serves one request, then exits with its status.
+    public static func serveAndExit() -> Never {
+        exit(serveRequest())
+    }
+
     /// The child's side: reads a request, runs it here, writes the result.
-    public static func serveRequest() -> Int32 {
+    static func serveRequest() -> Int32 {
         // Before anything else: a parent killed with SIGKILL must take this trial with it.
         if let parent = ParentDeath.expectedParent {
             do {
                 guard try ParentDeath.follow(expectedParent: parent) else { return 1 }
             } catch {
-                FileHandle.standardError.write(Data("bench _trial: \(error)\n".utf8))
+                FileHandle.standardError.write(Data("bench-trial: \(error)\n".utf8))
                 return 1
             }
         }
         let data = FileHandle.standardInput.readDataToEndOfFile()
         guard let request = try? JSONDecoder().decode(TrialRequest.self, from: data) else {
-            FileHandle.standardError.write(Data("bench _trial: no readable trial request on stdin\n".utf8))
+            FileHandle.standardError.write(Data("bench-trial: no readable trial request on stdin\n".utf8))
             return 1
         }
         HeapReserve.prepare(bytes: 32 << 20)

@@ -38,8 +38,8 @@ public struct SystemMemory: Sendable, Equatable, Codable {
     }
 }
 
-/// The sampling engine: `bench watch`, `bench qemu` and the snapshot phase's sampler all read
-/// memory through it. It reads any process it may (as root, or as the process's owner); reading
+/// The sampler: `bench watch`, `bench qemu` and the snapshot phase all read memory through it,
+/// each reading one `pread` of a status file kept open (`ProcStatusReader`). It reads any process it may (as root, or as the process's owner); reading
 /// changes nothing in the process read.
 public struct ProcessSampler: Sendable {
     public struct Counters: OptionSet, Sendable {
@@ -69,9 +69,10 @@ public struct ProcessSampler: Sendable {
         self.counters = counters
     }
 
-    /// One sample, its time measured from `start` (a `MonotonicClock` reading).
-    public func take(since start: Double) throws -> ProcessSample {
-        let status = try pid.map { try ProcStatus.read(pid: $0) } ?? ProcStatus.current()
+    /// One sample, its time measured from `start` (a `MonotonicClock` reading), read through
+    /// `reader` (kept open between samples: the fast path) or, without one, a reader of its own.
+    public func take(since start: Double, reader: ProcStatusReader? = nil) throws -> ProcessSample {
+        let status = try (reader ?? ProcStatusReader(pid: pid)).read()
         let seconds = MonotonicClock.now() - start
         return ProcessSample(seconds: seconds, status: status,
                              system: counters.contains(.system) ? SystemMemory(try MemInfo.current()) : nil,
@@ -90,10 +91,16 @@ public struct ProcessSampler: Sendable {
     /// or the process exits. `stop` is asked at least every 50 ms, so a long interval does not
     /// delay a stop.
     public func run(since start: Double, stop: () -> Bool, record: (ProcessSample) -> Void) -> Ending {
+        let reader: ProcStatusReader
+        do {
+            reader = try ProcStatusReader(pid: pid)
+        } catch {
+            return Self.meansExited(error) ? .processExited : .failed("\(error)")
+        }
         var next = MonotonicClock.now()
         while !stop() {
             do {
-                record(try take(since: start))
+                record(try take(since: start, reader: reader))
             } catch {
                 if Self.meansExited(error) { return .processExited }
                 // The snapshot phase's own process never exits: a failed read there is skipped,

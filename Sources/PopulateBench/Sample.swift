@@ -41,7 +41,7 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
     public init() {}
 
     /// The process's own counters, from two readings of its status.
-    init(status before: ProcStatus, _ after: ProcStatus) {
+    public init(status before: ProcStatus, _ after: ProcStatus) {
         pteBytes = after.vmPTE - before.vmPTE
         rssBytes = after.vmRSS - before.vmRSS
         rssAnonBytes = after.rssAnon - before.rssAnon

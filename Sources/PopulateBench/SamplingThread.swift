@@ -16,6 +16,7 @@ public final class SamplingThread: Sendable {
     private let samples = Mutex<[Labelled]>([])
     private let stopRequested = Atomic<Bool>(false)
     private let ending = Mutex<ProcessSampler.Ending?>(nil)
+    private let threadCPUSeconds = Mutex<Double>(0)
     private let done = DispatchSemaphore(value: 0)
 
     /// Starts sampling at once, in `phase`.
@@ -24,10 +25,13 @@ public final class SamplingThread: Sendable {
         self.start = start
         self.phase = Mutex(phase)
         let thread = Thread { [self] in
+            let cpuStart = (try? ResourceUsage.currentThread())?.cpuSeconds ?? 0
             let result = sampler.run(since: start, stop: { stopRequested.load(ordering: .acquiring) }) { sample in
                 let label = self.phase.withLock { $0 }
                 samples.withLock { $0.append(Labelled(phase: label, sample: sample)) }
             }
+            let cpuEnd = (try? ResourceUsage.currentThread())?.cpuSeconds ?? cpuStart
+            threadCPUSeconds.withLock { $0 = cpuEnd - cpuStart }
             ending.withLock { $0 = result }
             done.signal()
         }
@@ -49,6 +53,10 @@ public final class SamplingThread: Sendable {
     public func taken(from index: Int) -> [Labelled] {
         samples.withLock { Array($0[min(index, $0.count)...]) }
     }
+
+    /// The CPU time the sampling thread used: what it can take from work that shares its CPU.
+    /// Complete once `stop()` returned.
+    public var cpuSeconds: Double { threadCPUSeconds.withLock { $0 } }
 
     /// Stops sampling and waits for the thread; returns how it ended.
     @discardableResult

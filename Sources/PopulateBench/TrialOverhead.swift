@@ -3,7 +3,7 @@ import LinuxMM
 extension TrialResult {
     /// Runs a trial (in its child process, from spawning it to decoding its result) and keeps
     /// the time it took as `wallSeconds`.
-    static func timed(_ run: () -> TrialResult) -> TrialResult {
+    public static func timed(_ run: () -> TrialResult) -> TrialResult {
         let start = MonotonicClock.now()
         var result = run()
         if result.status != .skipped { result.wallSeconds = MonotonicClock.now() - start }

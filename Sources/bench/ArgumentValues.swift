@@ -1,5 +1,8 @@
 import ArgumentParser
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 // The library's enums as command-line values: help and completion scripts list every case.
 extension Backend: ExpressibleByArgument {}

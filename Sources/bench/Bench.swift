@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
         abstract: "Measures what populating guest RAM for a userfaultfd-WP snapshot costs, and what skipping "
             + "discarded (virtio-mem unplugged) memory saves.",
         subcommands: [RunCommand.self, DoctorCommand.self, CompareCommand.self, ExportCommand.self, WatchCommand.self,
-                      QEMUCommand.self, TrialCommand.self],
+                      QEMUCommand.self, ColumnsCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 struct DoctorCommand: ParsableCommand, BadInputExitCode {
     static let configuration = CommandConfiguration(
@@ -48,9 +51,12 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
             return try printReport(DoctorReport(host: host, plan: plan))
         }
         let plan = try recommendationPlan(host: host)
+        let runner = Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet))
+        let signals = TerminationSignals { runner.interrupt(signal: $0) }
+        defer { withExtendedLifetime(signals) {} }
         let report: Runner.Report
         do {
-            report = try Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet)).run()
+            report = try runner.run()
         } catch {
             FileHandle.standardError.write(Data("bench doctor: \(error)\n".utf8))
             throw ExitCode(1)
@@ -59,6 +65,8 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
         print(recommendation.renderText())
         fflush(nil)
         if !quiet { FileHandle.standardError.write(Data("bench doctor: measured rows: \(report.rawPath)\n".utf8)) }
+        // Interrupted, the recommendation above is of the strategies measured so far.
+        if let signal = report.interruptedBy { throw ExitCode(Signals.exitCode(signal)) }
     }
 
     private func printReport(_ report: DoctorReport) throws {

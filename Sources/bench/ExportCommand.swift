@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

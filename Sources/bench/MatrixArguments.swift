@@ -1,5 +1,8 @@
 import ArgumentParser
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 /// What to measure: the lists `bench run` crosses and `bench doctor --recommend` measures.
 struct MatrixArguments: ParsableArguments {

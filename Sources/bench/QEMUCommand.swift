@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import LinuxMM
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 struct QEMUCommand: ParsableCommand, BadInputExitCode {
     static let configuration = CommandConfiguration(
@@ -170,7 +173,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         plan.force = force
         plan.seed = seed
         let bench = QEMUBench(plan: plan, host: HostCapabilities.probe(), outPath: out, progress: TerminalProgress(quiet: quiet))
-        let latch = SignalLatch([SIGINT, SIGTERM, SIGHUP]) { bench.interrupt(signal: $0) }
+        let signals = TerminationSignals { bench.interrupt(signal: $0) }
         let report: QEMUBench.Report
         do {
             report = try bench.run()
@@ -183,9 +186,8 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         var closing = "bench: \(report.comparisons.count) real snapshots: "
             + "\(report.comparisons.count - skipped - report.failedCount) ok, \(skipped) skipped, \(report.failedCount) failed. "
             + "Rows: \(report.rawPath); samples: \(report.samplesPath); summary: \(report.summaryPath)"
-        if let signal = latch.caught {
-            closing = "bench: interrupted by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP"); "
-                + closing.dropFirst(7)
+        if let signal = signals.caught {
+            closing = "bench: interrupted by \(Signals.name(signal)); " + closing.dropFirst(7)
         }
         fflush(nil)
         if !quiet || report.exitCode != 0 { FileHandle.standardError.write(Data((closing + "\n").utf8)) }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 struct RunCommand: ParsableCommand, BadInputExitCode {
     static let configuration = CommandConfiguration(
@@ -132,8 +135,8 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         let plan = try makePlan(host: host)
         let gateway = try gateway()
         let runner = Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet))
-        let sources = TerminationSignals.forward(to: runner)
-        defer { sources.forEach { $0.cancel() } }
+        let signals = TerminationSignals { runner.interrupt(signal: $0) }
+        defer { withExtendedLifetime(signals) {} }
 
         let report: Runner.Report
         do {

@@ -1,5 +1,8 @@
 import ArgumentParser
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 /// The background-snapshot phase's options: each one needs `--snapshot`.
 struct SnapshotArguments: ParsableArguments {

@@ -1,6 +1,9 @@
 import Foundation
 
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 /// Progress on stderr: a live line with the trial count, the current config and an ETA on a
 /// terminal; plain lines otherwise, for CI logs.

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import LinuxMM
 import PopulateBench
+import Experiments
+import Results
+import VMM
 
 struct WatchCommand: ParsableCommand, BadInputExitCode {
     static let configuration = CommandConfiguration(
@@ -57,7 +60,7 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
         let name = ProcFile.firstLine("/proc/\(pid)/comm") ?? "?"
         var counters: ProcessSampler.Counters = [.system]
         if !noNUMAMaps { counters.insert(.numaMaps) }
-        let stopSignal = SignalLatch([SIGINT, SIGTERM])
+        let signals = TerminationSignals()
         let start = MonotonicClock.now()
         let sampling = SamplingThread(ProcessSampler(pid: pid, interval: interval, counters: counters), phase: "watch",
                                       start: start)
@@ -78,7 +81,7 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
                 if case let .failed(message) = ended { reason = "the process became unreadable: \(message)" }
                 break
             }
-            if let signal = stopSignal.caught { reason = signal == SIGINT ? "SIGINT" : "SIGTERM"; break }
+            if let signal = signals.caught { reason = Signals.name(signal); break }
             if let duration, MonotonicClock.now() - start >= duration { reason = "--duration passed"; break }
             try writer.write(sampling)
             Thread.sleep(forTimeInterval: min(0.05, interval))
@@ -96,7 +99,7 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
         fflush(nil)
         FileHandle.standardError.write(Data("bench watch: samples: \(outPath); summary: \(writer.summaryPath)\n".utf8))
         if case .failed = ending { throw ExitCode(1) }
-        if let signal = stopSignal.caught { throw ExitCode(128 + signal) }
+        if let signal = signals.caught { throw ExitCode(Signals.exitCode(signal)) }
     }
 
     private func seconds(_ value: Double) -> String {

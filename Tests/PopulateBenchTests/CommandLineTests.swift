@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// The `bench` binary that SwiftPM built beside the test bundle.
 let benchBinary: URL? = {
@@ -198,7 +201,7 @@ extension KernelTests {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
             defer {
                 try? FileManager.default.removeItem(at: out)
-                try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+                try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
             }
             let trial = ["run", "--backend", "anon-private", "--strategy", "full-touch", "--size", "4GiB", "--thp", "nohuge",
                          "--resident", "0", "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path]

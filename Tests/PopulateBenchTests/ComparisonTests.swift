@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// Rows as `bench run` writes them, for two configs and three repetitions.
 func runRows(pte: Int = 2 << 20, seconds: Double = 0.2, strategies: [String] = ["full-touch", "discard-touch"])

@@ -3,7 +3,10 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// One config of memfd-shmem with three repetitions: two ok (pte 4096 and 12288 bytes), one failed,
 /// and one skipped config, as `bench run` writes them.
@@ -165,7 +168,7 @@ func exportRows() -> [[String: String]] {
         let path = try file("name,size\nfoo,4096\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let error = #expect(throws: MetricsExport.InputError.self) { try MetricsExport.load(path) }
-        #expect(error?.description.hasSuffix("is not the raw CSV of bench run: no run_id, host, kernel and 27 more column") == true,
+        #expect(error?.description.hasSuffix("is not the raw CSV of bench run: no run_id, host, kernel and 31 more column") == true,
                 "\(String(describing: error))")
     }
 

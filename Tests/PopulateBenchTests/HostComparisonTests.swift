@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// `bench compare BASE NEW NEW...`: one column per host, the worst verdict for the fleet.
 @Suite struct HostComparison {

@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// Something a test needs from the host that a fresh machine may lack. A test names what it needs
 /// with `needs(_:)`, the one way a test is skipped: the skip says why and how to get it.

@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// Every test that reads process-wide `/proc/self` numbers, or starts threads and processes that
 /// would change them, lives under this suite, which runs its tests one at a time (Swift Testing
@@ -27,7 +30,8 @@ func config(_ backend: Backend, _ size: Int, _ strategy: Strategy, plugged: Doub
 /// page-table numbers these tests assert.
 func runInChild(_ config: TrialConfig, host: HostCapabilities = HostCapabilities.probe()) throws -> TrialResult {
     guard let binary = benchBinary else { throw MissingBench() }
-    return ChildTrialLauncher(executable: binary, timeout: 600)
+    return ChildTrialLauncher(executable: binary.deletingLastPathComponent()
+        .appendingPathComponent(ChildTrialLauncher.trialExecutableName), timeout: 600)
         .run(TrialRequest(config: config, host: host, checksPoolSize: true))
 }
 

@@ -1,5 +1,8 @@
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// The random layout is part of every result: a baseline CSV compares only with runs that plugged
 /// the same blocks. These literals were computed once (and agree with the standard library's

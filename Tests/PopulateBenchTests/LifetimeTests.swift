@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// `bench run` as a user's terminal or a CI job's kill sees it: the binary, started the way a shell
 /// starts it, ended by signals from outside.
@@ -35,7 +38,7 @@ struct RunningBench {
     func table() throws -> CSV.Table { try CSV.parse(try String(contentsOf: out, encoding: .utf8)) }
 
     func removeFiles() {
-        for path in [out.path, Runner.summaryPath(for: out.path), Runner.samplesPath(for: out.path)] {
+        for path in [out.path, OutputFiles.summaryPath(for: out.path), OutputFiles.samplesPath(for: out.path)] {
             try? FileManager.default.removeItem(atPath: path)
         }
     }
@@ -115,7 +118,7 @@ extension KernelTests {
             let table = try run.table()
             #expect(!table.rows.isEmpty && table.rows.allSatisfy { $0["status"] == "ok" && $0["pte_bytes"] != "" })
             #expect(table.rows.count % 2 == 0, "whole trials only")
-            #expect(FileManager.default.fileExists(atPath: Runner.summaryPath(for: run.out.path)))
+            #expect(FileManager.default.fileExists(atPath: OutputFiles.summaryPath(for: run.out.path)))
             for child in children { #expect(isDead(child)) }
         }
 

@@ -1,6 +1,9 @@
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 @Suite struct NUMAPolicyParsing {
     @Test func formsResolveAgainstTheHostsNodes() throws {

@@ -1,5 +1,8 @@
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// The migration thread's scan for the next page to save, across word boundaries.
 @Suite struct PageSetSearch {

@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 @Suite struct MemoryBlockTable {
     /// A sysfs tree of three blocks: 0 on node 0, 2 on node 1, 1 linked by both (a block across

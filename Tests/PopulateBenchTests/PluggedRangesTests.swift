@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 @Suite struct ExplicitLayout {
     @Test func rangesAreSortedMergedAndCanonical() throws {

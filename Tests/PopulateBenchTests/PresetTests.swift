@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// The presets as QEMU's code of each release has them (migration/ram.c).
 @Suite struct Presets {

@@ -1,6 +1,9 @@
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 extension KernelTests {
     /// In the serialized suite: it builds page tables, which the trials beside it would count.

@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 @Suite struct QEMUParsing {
     @Test(arguments: [
@@ -100,7 +103,7 @@ extension KernelTests {
         func aRealSnapshotMatchesItsEmulationAndLeavesNothingBehind() throws {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("qemu-\(UUID().uuidString).csv")
             defer {
-                for path in [out.path, Runner.samplesPath(for: out.path), Runner.summaryPath(for: out.path)] {
+                for path in [out.path, OutputFiles.samplesPath(for: out.path), OutputFiles.summaryPath(for: out.path)] {
                     try? FileManager.default.removeItem(atPath: path)
                 }
             }
@@ -121,7 +124,7 @@ extension KernelTests {
             let emulatedPTE = emulated.compactMap { Int($0["pte_bytes"] ?? "") }.reduce(0, +)
             let realPTE = try #require(Int(real["pte_bytes"] ?? ""))
             #expect(abs(realPTE - emulatedPTE) <= 64 << 10, "real \(realPTE), emulated \(emulatedPTE)")
-            let samples = try CSV.parse(String(contentsOfFile: Runner.samplesPath(for: out.path), encoding: .utf8)).rows
+            let samples = try CSV.parse(String(contentsOfFile: OutputFiles.samplesPath(for: out.path), encoding: .utf8)).rows
             #expect(Set(samples.map { $0["phase"] ?? "" }) == ["before", "snapshot", "after"])
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
                 .filter { $0.hasPrefix("bench-qemu-") }

@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 @Suite struct ScaleAccounting {
     /// 1 TiB of private anonymous memory read: no data, and 524288 PTE tables, 1024 PMD tables
@@ -62,7 +65,7 @@ extension KernelTests {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("scale-\(UUID().uuidString).csv")
             defer {
                 try? FileManager.default.removeItem(at: out)
-                try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+                try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
             }
             let result = try bench(["run", "--matrix", "scale", "--size", "1GiB", "--backend", "anon-private",
                                     "--strategy", "full-madvise", "--repetitions", "1", "--warmup", "0", "--quiet",

@@ -1,5 +1,8 @@
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// A snapshot trial of 64 MiB, 25% plugged, half of that written by the guest, in a child process.
 func snapshotTrial(_ backend: Backend, _ size: Int, _ strategy: Strategy, tracking: SnapshotOptions.Tracking = .sync)

@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// THP settings changed for one body and put back whatever happens: the only way a test may
 /// touch them. Its users run inside the serialized kernel suite.
@@ -58,7 +61,7 @@ extension KernelTests {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("thp-\(UUID().uuidString).csv")
             defer {
                 try? FileManager.default.removeItem(at: out)
-                try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+                try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
             }
             var strategies = "full-touch,discard-touch,qemu-8.0"
             if host.userfaultfdFeatures?.contains(.wpUnpopulated) == true { strategies += ",wp-unpopulated" }

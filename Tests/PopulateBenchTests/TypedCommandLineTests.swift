@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// The command line as swift-argument-parser declares it: every enum's values in the help, shell
 /// completion that offers them, and lists that cross instead of keeping the first entry.
@@ -53,7 +56,7 @@ struct TypedCommandLine {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
         defer {
             try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+            try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
         }
         let result = try bench(["run", "--backend", "memfd-hugetlb", "--strategy", "none", "--hugepage-size", "2MiB,1GiB",
                                 "--resident", "0,1", "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path])
@@ -77,7 +80,7 @@ struct TypedCommandLine {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).csv")
         defer {
             try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+            try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
         }
         let result = try bench(["run", "--backend", "memfd-shmem", "--size", "8MiB", "--strategy", "full-touch",
                                 "--repetitions", "1", "--warmup", "0", "--quiet", "--out", out.path,

@@ -1,5 +1,8 @@
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 @Suite struct ByteSizeParsing {
     @Test(arguments: [("4096", 4096), ("64KiB", 64 << 10), ("256MiB", 256 << 20), ("1GiB", 1 << 30),

@@ -1,7 +1,10 @@
 import Foundation
 import LinuxMM
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 /// A child whose allocation is known: after "go" it reads 1 GiB of private anonymous memory (the
 /// zeropage: page tables only, 512 PTE tables) and writes 64 MiB of a memfd (64 MiB of shmem and
@@ -75,7 +78,7 @@ extension KernelTests {
             #expect(stdout.contains("ended by the process exited"), "\(stdout)")
             let samples = try CSV.parse(String(contentsOf: out, encoding: .utf8))
             #expect(samples.header == WatchTable.columns)
-            let summaryText = try String(contentsOfFile: Runner.summaryPath(for: out.path), encoding: .utf8)
+            let summaryText = try String(contentsOfFile: OutputFiles.summaryPath(for: out.path), encoding: .utf8)
             let summary = Dictionary(uniqueKeysWithValues: try CSV.parse(summaryText).rows.map { ($0["counter"]!, $0) })
             func delta(_ counter: String) -> Int { Int(summary[counter]?["delta_bytes"] ?? "") ?? -1 }
 
@@ -96,7 +99,7 @@ extension KernelTests {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString).csv")
             defer {
                 try? FileManager.default.removeItem(at: out)
-                try? FileManager.default.removeItem(atPath: Runner.summaryPath(for: out.path))
+                try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
             }
             let watch = Process()
             guard let binary = benchBinary else { throw MissingBench() }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import Experiments
 @testable import PopulateBench
+@testable import Results
+@testable import VMM
 
 extension KernelTests {
     /// What the guest feels: every write that hit a write-protected page is timed into the

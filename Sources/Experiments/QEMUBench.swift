@@ -1,0 +1,251 @@
+import Foundation
+import LinuxMM
+import Synchronization
+import PopulateBench
+import Results
+import VMM
+
+/// What `bench qemu` runs: real QEMU background snapshots of a virtio-mem device of each backend
+/// at each plugged fraction, and the same memory as plain guest RAM (the control); beside each,
+/// the harness's emulation of that configuration with the preset of the QEMU version.
+public struct QEMUPlan: Sendable {
+    public var qemuPath: String
+    public var version: QEMUVersion
+    public var preset: Strategy
+    public var presetReason: String
+    /// `tcg` or `kvm`, and why.
+    public var accelerator: String
+    public var acceleratorReason: String
+    public var backends: [Backend]
+    public var size: Int
+    public var pluggedFractions: [Double]
+    public var control = true
+    public var repetitions = 1
+    public var guest: GuestImage
+    public var timeouts = RealSnapshot.Timeouts()
+    public var sampleInterval = 0.01
+    /// Run what the hugetlb pool check would skip (QEMU then dies of SIGBUS: a failed row).
+    public var force = false
+    public var seed = RunPlan.defaultSeed
+    public var trialTimeout = 600.0
+
+    public static let backends: [Backend] = [.memfdShmem, .anonPrivate, .memfdHugetlb]
+    /// virtio-mem's block on these backends: the THP size, and 2 MiB huge pages.
+    public static let blockSize = 2 << 20
+
+    public init(qemuPath: String, version: QEMUVersion, preset: Strategy, presetReason: String, accelerator: String,
+                acceleratorReason: String, backends: [Backend], size: Int, pluggedFractions: [Double], guest: GuestImage) {
+        self.qemuPath = qemuPath
+        self.version = version
+        self.preset = preset
+        self.presetReason = presetReason
+        self.accelerator = accelerator
+        self.acceleratorReason = acceleratorReason
+        self.backends = backends
+        self.size = size
+        self.pluggedFractions = pluggedFractions
+        self.guest = guest
+    }
+
+    /// One real configuration: a backend and a plugged fraction, or the control.
+    public struct Case: Sendable, Equatable {
+        public var backend: Backend
+        /// nil: the control (plain guest RAM).
+        public var pluggedFraction: Double?
+        public var label: String {
+            "\(backend.rawValue) " + (pluggedFraction.map { "virtio-mem plugged=\($0)" } ?? "plain RAM (pc-dimm)")
+        }
+    }
+
+    public var cases: [Case] {
+        backends.flatMap { backend in
+            pluggedFractions.map { Case(backend: backend, pluggedFraction: $0) }
+                + (control ? [Case(backend: backend, pluggedFraction: nil)] : [])
+        }
+    }
+
+    /// Bytes the guest is asked to plug: whole blocks.
+    public func requested(_ fraction: Double) -> Int {
+        Int((fraction * Double(size / Self.blockSize)).rounded()) * Self.blockSize
+    }
+
+    /// Why a case cannot run on this host's hugetlb pool: the snapshot populates what is plugged
+    /// (all of it for plain RAM), a huge page each 2 MiB, and QEMU dies of SIGBUS when the pool is out.
+    public func poolProblem(_ item: Case) -> String? {
+        guard item.backend == .memfdHugetlb, !force else { return nil }
+        let populated = item.pluggedFraction.map(requested) ?? size
+        let needed = populated / (2 << 20)
+        let free = SysfsMM.hugePagePool(pageSize: 2 << 20)?.free ?? 0
+        guard needed > free else { return nil }
+        return "the snapshot populates \(ByteSize.format(populated)) of hugetlb memory: \(needed) free 2MiB huge pages "
+            + "needed, the pool has \(free) (QEMU would die of SIGBUS; grow it: scripts/setup.sh --hugepages \(needed), "
+            + "or --force to see that)"
+    }
+}
+
+/// Runs a `QEMUPlan` and writes its rows as they come: the CSV of `bench run` plus QEMU's columns,
+/// the samples of the QEMU process beside it, and the summary.
+public final class QEMUBench: @unchecked Sendable {
+    public let plan: QEMUPlan
+    public let host: HostCapabilities
+    public let outPath: String
+    public let progress: (any RunProgress)?
+    let launcher: ChildTrialLauncher
+    private let current = Mutex<QEMUMachine?>(nil)
+    private let interruption = Mutex<Int32?>(nil)
+
+    public init(plan: QEMUPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
+                executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
+        self.plan = plan
+        self.host = host
+        self.outPath = outPath
+        self.progress = progress
+        launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
+    }
+
+    /// Kills the running QEMU (by PID) and the emulation's child; the run stops after it.
+    public func interrupt(signal: Int32) {
+        interruption.withLock { $0 = $0 ?? signal }
+        current.withLock { $0?.kill() }
+        launcher.cancel()
+    }
+
+    public var interruptedBy: Int32? { interruption.withLock { $0 } }
+
+    public struct Report: Sendable {
+        public var comparisons: [QEMUComparison]
+        public var rows: [[String: String]]
+        public var interruptedBy: Int32?
+        public var rawPath: String
+        public var samplesPath: String
+        public var summaryPath: String
+        public var failedCount: Int { comparisons.filter { $0.real.status == .failed }.count }
+        public var exitCode: Int32 { TerminationSignals.exitCode(interruptedBy, otherwise: failedCount > 0 ? 1 : 0) }
+    }
+
+    public func run() throws -> Report {
+        let runInfo = RunInfo(runID: Runner.makeRunID(), host: host.hostName, kernel: host.kernel)
+        let raw = try CSVFile(path: outPath, columns: QEMUTable.columns)
+        let samplesPath = OutputFiles.samplesPath(for: outPath)
+        let samples = try CSVFile(path: samplesPath, columns: WatchTable.columns)
+        let cases = plan.cases
+        progress?.begin(trials: cases.count * plan.repetitions, "bench qemu: \(plan.version.text), \(plan.accelerator) (\(plan.acceleratorReason)); emulated "
+            + "with \(plan.preset.rawValue): \(plan.presetReason); \(cases.count) configs x \(plan.repetitions); rows go to \(outPath)")
+        var rows: [[String: String]] = []
+        var comparisons: [QEMUComparison] = []
+        for repetition in 1 ... plan.repetitions {
+            for item in cases where interruptedBy == nil {
+                progress?.trialStarting("rep \(repetition) \(item.label)")
+                let comparison = runCase(item, repetition: repetition)
+                if interruptedBy != nil { break }
+                let caseRows = QEMUTable.rows(comparison, repetition: repetition, run: runInfo, plan: plan)
+                try raw.append(caseRows)
+                try samples.append(QEMUTable.sampleRows(comparison, repetition: repetition))
+                rows += caseRows
+                comparisons.append(comparison)
+                let ending = comparison.real.status == .ok ? "" : ": \(comparison.real.reason)"
+                progress?.trialFinished("rep \(repetition) \(item.label): \(comparison.real.status.rawValue)\(ending)",
+                                        important: comparison.real.status == .failed)
+            }
+        }
+        progress?.end()
+        let summaryPath = OutputFiles.summaryPath(for: outPath)
+        let summaryFile = try CSVFile(path: summaryPath, columns: SummaryTable.columns)
+        try summaryFile.append(SummaryTable.rows(from: rows))
+        return Report(comparisons: comparisons, rows: rows, interruptedBy: interruptedBy, rawPath: outPath,
+                      samplesPath: samplesPath, summaryPath: summaryPath)
+    }
+
+    /// The real snapshot of one case, then its emulation with the layout the guest plugged.
+    func runCase(_ item: QEMUPlan.Case, repetition: Int) -> QEMUComparison {
+        var real = RealSnapshot.Result()
+        let memory: QEMUMachineSpec.Memory = item.pluggedFraction.map { .virtioMem(requested: plan.requested($0)) } ?? .plainRAM
+        if let problem = plan.poolProblem(item) {
+            real.status = .skipped
+            real.reason = problem
+        } else {
+            var snapshot = RealSnapshot(spec: QEMUMachineSpec(qemuPath: plan.qemuPath, accelerator: plan.accelerator,
+                                                              backend: item.backend, size: plan.size, memory: memory,
+                                                              guest: plan.guest))
+            snapshot.timeouts = plan.timeouts
+            snapshot.sampleInterval = plan.sampleInterval
+            real = snapshot.run(cancelled: { [self] in interruptedBy != nil }) { [self] machine in
+                current.withLock { $0 = machine }
+                if machine != nil, interruptedBy != nil { machine?.kill() }
+            }
+        }
+        let config = emulationConfig(item, real: real)
+        var emulation: TrialResult?
+        if real.status == .ok, interruptedBy == nil {
+            var probed = host
+            probed.hugePagePools = SysfsMM.hugePagePools()
+            // The pool check of bench run counts the whole region; with reserve=off only what is
+            // populated is taken, which poolProblem checked.
+            if let reason = probed.skipReason(for: config, checkingPoolSize: false) {
+                emulation = TrialResult(config: config, status: .skipped, reason: reason)
+            } else {
+                emulation = launcher.run(TrialRequest(config: config, host: probed, checksPoolSize: false))
+            }
+        }
+        return QEMUComparison(item: item, real: real, emulationConfig: config, emulation: emulation)
+    }
+
+    /// The emulated twin of a case: the same backend and size, virtio-mem's block, QEMU's
+    /// `MADV_HUGEPAGE`, `reserve=off`, the guest's own plugged ranges and what it had written of them.
+    func emulationConfig(_ item: QEMUPlan.Case, real: RealSnapshot.Result) -> TrialConfig {
+        let page = item.backend.isHugetlb ? 2 << 20 : host.basePageSize
+        let ranges = real.plugged.flatMap { $0.ranges.isEmpty ? nil : $0 }
+        let plugged = item.pluggedFraction.map { _ in Double(ranges?.pluggedBytes ?? 0) / Double(plan.size) } ?? 1
+        let pluggedBytes = Int(plugged * Double(plan.size))
+        let resident = pluggedBytes > 0 ? min(1, Double(real.deviceDataBefore ?? 0) / Double(pluggedBytes)) : 0
+        var config = TrialConfig(backend: item.backend, regionBytes: plan.size, pageBytes: page,
+                                 blockBytes: real.blockSize ?? QEMUPlan.blockSize,
+                                 layout: ranges == nil ? .prefix : .ranges, thp: .huge,
+                                 pluggedFraction: item.pluggedFraction == nil ? 1 : plugged,
+                                 residentFraction: (resident * 10000).rounded() / 10000, strategy: plan.preset,
+                                 seed: plan.seed, pluggedRanges: ranges)
+        config.noReserve = item.backend.isHugetlb
+        if let runs = real.deviceResidentRuns {
+            config.residentPages = runs.map { $0.lowerBound / page ..< ($0.upperBound + page - 1) / page }
+        }
+        return config
+    }
+}
+
+/// A real snapshot and its emulation.
+public struct QEMUComparison: Sendable {
+    public var item: QEMUPlan.Case
+    public var real: RealSnapshot.Result
+    public var emulationConfig: TrialConfig
+    public var emulation: TrialResult?
+
+    /// What the real QEMU process gained over the snapshot. Data is RssAnon + RssShmem +
+    /// HugetlbPages: the file pages QEMU's and libc's code adds when the migration code first
+    /// runs are page cache, not memory the snapshot allocates.
+    public var realGain: (pte: Int, data: Int)? {
+        guard real.status == .ok, let before = real.before?.status, let after = real.after?.status else { return nil }
+        func data(_ status: ProcStatus) -> Int { status.rssAnon + status.rssShmem + status.hugetlbPages }
+        return (after.vmPTE - before.vmPTE, data(after) - data(before))
+    }
+
+    /// The emulation's populate and protect together, data counted as for the real process.
+    public var emulatedGain: (pte: Int, data: Int)? {
+        guard let emulation, emulation.status == .ok else { return nil }
+        let phases = emulation.phases.filter { $0.phase != .snapshot }
+        return (phases.reduce(0) { $0 + $1.delta.pteBytes },
+                phases.reduce(0) { $0 + $1.delta.rssAnonBytes + $1.delta.rssShmemBytes + $1.delta.hugetlbBytes })
+    }
+
+    /// The model's expectation for the same.
+    public var expected: (pte: Int, data: Int)? {
+        guard let emulation, emulation.status == .ok else { return nil }
+        let phases = emulation.phases.filter { $0.phase != .snapshot }
+        return (phases.reduce(0) { $0 + $1.expected.pageTableBytes }, phases.reduce(0) { $0 + $1.expected.dataBytes })
+    }
+
+    /// Data the tested memory's own mapping gained (the rest is QEMU's own allocations).
+    public var deviceDataGain: Int? {
+        guard real.status == .ok, let before = real.deviceDataBefore, let after = real.deviceDataAfter else { return nil }
+        return after - before
+    }
+}

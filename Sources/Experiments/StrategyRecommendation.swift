@@ -1,0 +1,158 @@
+import PopulateBench
+import Results
+import VMM
+
+/// `bench doctor --recommend`: for each configuration, the cheapest strategy that kept a background
+/// snapshot consistent in this run, on this host and kernel, set against QEMU 6.1's full population.
+/// Every claim comes from the trials measured in the same run, never from a table: a strategy is
+/// consistent only if each of its repetitions copied every page as it was when protection began,
+/// with the writers having written.
+public struct StrategyRecommendation: Sendable {
+    /// What a strategy cost in one configuration, as medians over its ok repetitions.
+    public struct Measured: Sendable {
+        public var strategy: Strategy
+        /// Page tables and the backend's own data pages that population and protection added.
+        public var memoryBytes: Int
+        /// Population plus protection.
+        public var seconds: Double
+    }
+
+    public struct RuledOut: Sendable {
+        public var strategy: Strategy
+        public var reason: String
+    }
+
+    /// One configuration's verdict.
+    public struct Verdict: Sendable {
+        public var label: String
+        public var best: Measured?
+        public var reference: Measured?
+        public var ruledOut: [RuledOut]
+        public var consistent: [Measured]
+    }
+
+    /// The snapshot QEMU would run, on every strategy, over the configurations asked for.
+    public static func plan(_ base: RunPlan) -> RunPlan {
+        var plan = base
+        plan.strategies = Strategy.allCases
+        plan.snapshot = SnapshotOptions(writers: 1)
+        return plan
+    }
+
+    public let verdicts: [Verdict]
+
+    public init(results: [TrialResult]) {
+        var order: [String] = []
+        var groups: [String: [TrialResult]] = [:]
+        for result in results {
+            let config = result.config
+            let label = "\(config.backend.rawValue) \(ByteSize.format(config.regionBytes)), "
+                + "\(ByteSize.format(config.pageBytes)) pages, plugged=\(config.pluggedFraction) "
+                + "resident=\(config.residentFraction) block=\(ByteSize.format(config.blockBytes)) "
+                + "\(config.layout.rawValue) thp=\(config.thp.rawValue)"
+            if groups[label] == nil { order.append(label) }
+            groups[label, default: []].append(result)
+        }
+        verdicts = order.map { Self.verdict(label: $0, results: groups[$0] ?? []) }
+    }
+
+    static func verdict(label: String, results: [TrialResult]) -> Verdict {
+        var ruledOut: [RuledOut] = []
+        var consistent: [Measured] = []
+        var reference: Measured?
+        for strategy in Strategy.allCases {
+            let trials = results.filter { $0.config.strategy == strategy }
+            guard !trials.isEmpty else { continue }
+            let ok = trials.filter { $0.status == .ok }
+            guard !ok.isEmpty else {
+                let reasons = Set(trials.map { "\($0.status.rawValue): \($0.reason)" }).sorted()
+                ruledOut.append(RuledOut(strategy: strategy, reason: reasons.joined(separator: "; ")))
+                continue
+            }
+            let measured = Measured(
+                strategy: strategy,
+                memoryBytes: Statistics(ok.map { Double(memory(of: $0)) }).map { Int($0.median.rounded()) } ?? 0,
+                seconds: Statistics(ok.map { trial in
+                    [Phase.populate, .protect].reduce(0) { $0 + (trial.phase($1)?.seconds ?? 0) }
+                })?.median ?? 0)
+            if strategy == .qemu61 { reference = measured }
+            let snapshots = ok.compactMap { $0.phase(.snapshot) }
+            let lost = snapshots.filter { ($0.inconsistentPages ?? 0) > 0 }
+            if !lost.isEmpty {
+                let pages = lost.compactMap(\.inconsistentPages)
+                let range = pages.min() == pages.max() ? "\(pages[0])" : "\(pages.min() ?? 0)...\(pages.max() ?? 0)"
+                ruledOut.append(RuledOut(strategy: strategy, reason: "inconsistent snapshot on this backend: "
+                    + "\(range) pages lost writes in \(lost.count) of \(ok.count) runs"))
+            } else if snapshots.count < ok.count || snapshots.contains(where: { ($0.writes ?? 0) == 0 }) {
+                ruledOut.append(RuledOut(strategy: strategy,
+                                         reason: "not proven consistent: the writers made no write during the snapshot"))
+            } else {
+                consistent.append(measured)
+            }
+        }
+        let best = consistent.min(by: isPreferred)
+        return Verdict(label: label, best: best, reference: reference, ruledOut: ruledOut, consistent: consistent)
+    }
+
+    /// Strategies that cost the same memory, in the order they are recommended: what QEMU can do
+    /// without population first, QEMU's own presets newest first, and a preset of a bug last.
+    static let preference: [Strategy] = [
+        .wpUnpopulated, .qemu80, .qemu72, .discardMadvise, .discardTouch, .none, .fullMadvise, .fullTouch, .qemu61, .qemu62,
+        .qemu720,
+    ]
+
+    /// Memory decides (it is exact); then time, but only a difference of over 20% and 1 ms, which
+    /// the noise of a shared VM does not make; then `preference`.
+    static func isPreferred(_ lhs: Measured, over rhs: Measured) -> Bool {
+        if lhs.memoryBytes != rhs.memoryBytes { return lhs.memoryBytes < rhs.memoryBytes }
+        let faster = min(lhs.seconds, rhs.seconds), slower = max(lhs.seconds, rhs.seconds)
+        if slower - faster > 0.001 && slower > faster * 1.2 { return lhs.seconds < rhs.seconds }
+        return (preference.firstIndex(of: lhs.strategy) ?? preference.count)
+            < (preference.firstIndex(of: rhs.strategy) ?? preference.count)
+    }
+
+    /// Page tables plus the backend's data counter, over population and protection.
+    static func memory(of trial: TrialResult) -> Int {
+        [Phase.populate, .protect].reduce(0) { total, phase in
+            guard let delta = trial.phase(phase)?.delta else { return total }
+            let data = switch trial.config.backend {
+            case .anonPrivate: delta.rssAnonBytes
+            case .anonShared, .memfdShmem: delta.rssShmemBytes
+            case .memfdHugetlb, .hugetlbfs: delta.hugetlbBytes
+            }
+            return total + delta.pteBytes + data
+        }
+    }
+
+    public func renderText() -> String {
+        var lines: [String] = []
+        for verdict in verdicts {
+            lines.append(verdict.label)
+            if let best = verdict.best {
+                var line = "  recommended: \(best.strategy.rawValue): \(ByteSize.format(best.memoryBytes)) of page tables "
+                    + "and data, \(ByteSize.formatDecimal(best.seconds, digits: 4)) s to populate and protect"
+                if let reference = verdict.reference, reference.strategy != best.strategy {
+                    let saved = reference.memoryBytes - best.memoryBytes
+                    let share = reference.memoryBytes > 0 ? Double(saved) / Double(reference.memoryBytes) * 100 : 0
+                    line += "; against qemu-6.1 (\(ByteSize.format(reference.memoryBytes)), "
+                        + "\(ByteSize.formatDecimal(reference.seconds, digits: 4)) s) it saves \(ByteSize.format(saved)) "
+                        + "(\(ByteSize.formatDecimal(share, digits: 1))%)"
+                }
+                lines.append(line)
+            } else {
+                lines.append("  no strategy kept the snapshot consistent here")
+            }
+            let others = verdict.consistent.filter { $0.strategy != verdict.best?.strategy }
+                .sorted(by: Self.isPreferred)
+            if !others.isEmpty {
+                lines.append("  also consistent: " + others.map {
+                    "\($0.strategy.rawValue) \(ByteSize.format($0.memoryBytes))"
+                }.joined(separator: ", "))
+            }
+            for ruled in verdict.ruledOut {
+                lines.append("  ruled out \(ruled.strategy.rawValue): \(ruled.reason)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// Every table the harness writes and its columns, for people (docs/cli.md's column tables) and for
+/// programs (`docs/columns.json`, which `scripts/plot.py` reads): both are made from here by
+/// `bench columns --update-docs docs`, and a test fails when the committed files differ.
+public enum ColumnCatalog {
+    public struct Table: Sendable, Codable, Equatable {
+        public var name: String
+        public var file: String
+        public var columns: [ColumnInfo]
+    }
+
+    static func info(_ name: String, _ kind: String, _ unit: String, _ description: String) -> ColumnInfo {
+        ColumnInfo(name: name, kind: kind, unit: unit, contract: false, description: description)
+    }
+
+    /// The summary's own columns beside the configuration's and the statistics'.
+    static let summaryCounts = [
+        info("ok_repetitions", "outcome", "count", "repetitions that were ok"),
+        info("repetitions", "outcome", "count", "all repetitions"),
+        info("status", "outcome", "text", "`ok` if any repetition was ok, else the status of the first"),
+        info("reason", "outcome", "text", "the first reason a repetition was not ok"),
+    ]
+
+    static let statistics = [
+        ("median", "median over the ok repetitions"), ("min", "minimum"), ("max", "maximum"),
+        ("iqr", "interquartile range"),
+    ]
+
+    public static let sampleColumns = [
+        info("trial", "identity", "text", "which trial: `backend/strategy/size/plugged=F/repN`"),
+        info("phase", "identity", "text", "`snapshot`"),
+        info("t_seconds", "measure", "seconds", "time since the phase began"),
+        info("rss_bytes", "measure", "bytes", "the process's `VmRSS` at that moment (absolute)"),
+        info("pte_bytes", "measure", "bytes", "its `VmPTE` (absolute)"),
+        info("rss_shmem_bytes", "measure", "bytes", "its `RssShmem` (absolute)"),
+        info("hugetlb_bytes", "measure", "bytes", "its `HugetlbPages` (absolute)"),
+    ]
+
+    /// `bench watch` and `bench qemu` write the samples' columns, then these.
+    public static let watchExtraColumns = [
+        info("pid", "identity", "count", "the process sampled"),
+        info("rss_anon_bytes", "measure", "bytes", "its `RssAnon`"),
+        info("rss_file_bytes", "measure", "bytes", "its `RssFile`"),
+        info("sys_shmem_bytes", "measure", "bytes", "`/proc/meminfo` `Shmem` (the whole system)"),
+        info("sys_pagetables_bytes", "measure", "bytes", "`/proc/meminfo` `PageTables` (the whole system)"),
+        info("sys_hugetlb_bytes", "measure", "bytes",
+             "pages of the default huge page size in use ((`HugePages_Total` − `HugePages_Free`) × size)"),
+        info("node_bytes", "context", "text",
+             "the process's bytes per NUMA node from `numa_maps`: `0:B;1:B` (empty with `--no-numa-maps` and in `bench qemu`)"),
+    ]
+
+    public static let stallColumns = [
+        info("trial", "identity", "text", "as in the samples CSV"),
+        info("backend", "identity", "text", "the trial's backend"),
+        info("strategy", "identity", "text", "the trial's strategy"),
+        info("fault_service", "identity", "text", "the snapshot's fault service"),
+        info("repetition", "run", "count", "the trial's repetition"),
+        info("stall_us", "measure", "microseconds", "a value the histogram recorded (the upper end of its bucket)"),
+        info("count", "measure", "count", "how many stalled writes fell there; a trial's counts add up to its `stalled_writes`"),
+    ]
+
+    public static var summaryColumns: [ColumnInfo] {
+        let byName = Dictionary(uniqueKeysWithValues: TrialColumns.all.map { ($0.name, $0.info) })
+        let config = SummaryTable.configColumns.compactMap { byName[$0] }
+        let statistics = TrialColumns.all.filter(\.isSummarized).flatMap { column in
+            Self.statistics.map { suffix, meaning in
+                ColumnInfo(name: "\(column.name)_\(suffix)", kind: "statistic", unit: column.unit.rawValue,
+                           contract: false, description: "\(meaning) of `\(column.name)`")
+            }
+        }
+        return config + summaryCounts + statistics
+    }
+
+    public static var tables: [Table] {
+        [
+            Table(name: "raw", file: "--out (default results/latest.csv)", columns: TrialColumns.all.map(\.info)),
+            Table(name: "qemu", file: "bench qemu --out: the raw columns, then these",
+                  columns: VMMColumns.all.map(\.info)),
+            Table(name: "summary", file: "<out>-summary.csv", columns: summaryColumns),
+            Table(name: "samples", file: "<out>-samples.csv (with --snapshot)", columns: sampleColumns),
+            Table(name: "watch", file: "bench watch --out and bench qemu's samples: the samples' columns, then these",
+                  columns: watchExtraColumns),
+            Table(name: "stalls", file: "<out>-stalls.csv (with --snapshot)", columns: stallColumns),
+        ]
+    }
+
+    /// The schema as `docs/columns.json` holds it.
+    public static func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(["tables": tables]), as: UTF8.self) + "\n"
+    }
+
+    /// One table as Markdown. The summary's statistics are one line per column they reduce.
+    public static func markdown(_ table: Table) -> String {
+        var lines = ["| column | unit | meaning |", "|---|---|---|"]
+        var statisticsOf: [String] = []
+        for column in table.columns {
+            if column.kind == "statistic" {
+                let base = String(column.name[..<column.name.lastIndex(of: "_")!])
+                if statisticsOf.last != base { statisticsOf.append(base) }
+                continue
+            }
+            let meaning = column.description.replacingOccurrences(of: "|", with: "\\|")
+            lines.append("| `\(column.name)` | \(column.unit) | \(meaning) |")
+        }
+        if !statisticsOf.isEmpty {
+            lines.append("| `<column>_median`, `_min`, `_max`, `_iqr` | the column's | median, minimum, maximum and "
+                + "interquartile range over the ok repetitions, for each of "
+                + statisticsOf.map { "`\($0)`" }.joined(separator: ", ") + " |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `text` with every `<!-- columns:NAME -->` ... `<!-- end columns:NAME -->` block made anew.
+    public static func updatingBlocks(in text: String) -> String {
+        var result = text
+        for table in tables {
+            let open = "<!-- columns:\(table.name) -->\n", close = "<!-- end columns:\(table.name) -->"
+            guard let start = result.range(of: open), let end = result.range(of: close, range: start.upperBound ..< result.endIndex)
+            else { continue }
+            result.replaceSubrange(start.upperBound ..< end.lowerBound, with: markdown(table))
+        }
+        return result
+    }
+
+    /// The names of the tables that have no block in `text`.
+    public static func missingBlocks(in text: String) -> [String] {
+        tables.map(\.name).filter { !text.contains("<!-- columns:\($0) -->") }
+    }
+}

@@ -1,0 +1,210 @@
+import LinuxMM
+import PopulateBench
+
+/// `bench compare`: two raw CSVs, matched by config and phase, reduced to medians over their
+/// repetitions. Memory columns are deterministic, so any change beyond 1% (and beyond the noise
+/// of the kernel's per-CPU RSS counters) is a finding; times are compared by the ratio of medians
+/// against a threshold. Laid out like mmtests' compare: the baseline reads 0%, the new run a signed delta.
+public struct Comparison: Sendable {
+    public enum Verdict: Int32, Sendable {
+        case same = 0
+        case regression = 2
+        case improvement = 4
+    }
+
+    public struct InputError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// A compared column and how much of its change is noise (`CompareRule`, declared with the column).
+    public struct Metric: Sendable {
+        public var column: String
+        public var isTime: Bool
+        public var rule: CompareRule
+        public var floor: Double { rule.floor }
+        public var phases: Set<String>? { rule.phases }
+        public var zeroCrossingOnly: Bool { rule.zeroCrossingOnly }
+    }
+
+    /// The columns the registry marks as compared. Memory columns are deterministic, so only
+    /// population and protection are compared byte for byte; of the snapshot, whether it stayed consistent.
+    public static let metrics: [Metric] = TrialColumns.all.compactMap { column in
+        column.compare.map { Metric(column: column.name, isTime: column.unit == .seconds, rule: $0) }
+    }
+
+    public static let memoryTolerance = 0.01
+
+    public struct Finding: Sendable {
+        public var config: [String]
+        public var metric: Metric
+        public var base: Double
+        public var new: Double
+        public var isRegression: Bool
+        public var isSignificant: Bool
+
+        public var deltaPercent: Double? {
+            base == 0 ? (new == 0 ? 0 : nil) : (new - base) / base * 100
+        }
+    }
+
+    /// What matches a row of BASE to a row of NEW: the config and phase, not the host or kernel
+    /// (comparing across machines and kernel upgrades is what the gate is for).
+    public static let matchColumns = SummaryTable.configColumns.filter { $0 != "host" && $0 != "kernel" }
+
+    static func matchKey(_ row: [String: String]) -> [String] { matchColumns.map { row[$0] ?? "" } }
+
+    /// The columns this comparison matches on: `matchColumns`, less the added identity columns that
+    /// BASE or NEW predates (a CSV of an older bench has no `writers` column; its rows match
+    /// whatever NEW has there, as they did before the column existed).
+    public let keyColumns: [String]
+
+    public let threshold: Double
+    public let baseInfo: String
+    public let newInfo: String
+    public private(set) var findings: [Finding] = []
+    public private(set) var missingInNew: [[String]] = []
+    public private(set) var onlyInNew: [[String]] = []
+    /// BASE and NEW come from different hosts or kernels: the comparison is across machines.
+    public private(set) var differentHost = false
+
+    /// Reads a raw CSV; a missing file, an empty one, one without the needed columns, or one with a
+    /// row that is short, too long or badly quoted (a run cut off mid-write) is unusable.
+    public static func load(_ path: String) throws(InputError) -> [[String: String]] {
+        let text: String
+        do { text = try ProcFile.read(path) } catch { throw InputError(description: "\(path): \(error)") }
+        let table: CSV.Table
+        do { table = try CSV.parse(text) } catch { throw InputError(description: "\(path), \(error)") }
+        let required = SummaryTable.configColumns.filter { !ResultTable.extraIdentityColumns.contains($0) }
+            + ["status"] + metrics.map(\.column)
+        let missing = required.filter { !table.header.contains($0) }
+        guard missing.isEmpty else {
+            throw InputError(description: "\(path) is not a bench CSV: no \(missing.joined(separator: ", ")) column")
+        }
+        guard !table.rows.isEmpty else { throw InputError(description: "\(path) has no rows") }
+        for (row, line) in zip(table.rows, table.lines) {
+            if let problem = problem(in: row) { throw InputError(description: "\(path), line \(line): \(problem)") }
+        }
+        return table.rows
+    }
+
+    /// What makes a row unusable: a status bench never writes, or an ok row whose compared
+    /// columns are not numbers.
+    static func problem(in row: [String: String]) -> String? {
+        let status = row["status"] ?? ""
+        guard let parsed = TrialStatus(rawValue: status) else {
+            return "status '\(status)' is none of ok, skipped, failed"
+        }
+        guard parsed == .ok else { return nil }
+        for metric in metrics {
+            let value = row[metric.column] ?? ""
+            if !value.isEmpty && Double(value) == nil { return "\(metric.column) '\(value)' is not a number" }
+        }
+        return nil
+    }
+
+    public init(base: [[String: String]], new: [[String: String]], threshold: Double) {
+        self.threshold = threshold
+        func info(_ rows: [[String: String]]) -> String {
+            let first = rows.first ?? [:]
+            return "\(first["run_id"] ?? "?") on \(first["host"] ?? "?"), kernel \(first["kernel"] ?? "?")"
+        }
+        baseInfo = info(base)
+        newInfo = info(new)
+        let baseSummary = SummaryTable.rows(from: base)
+        keyColumns = Self.matchColumns.filter { column in
+            !ResultTable.extraIdentityColumns.contains(column)
+                || (base.first?[column] != nil && new.first?[column] != nil)
+        }
+        let keyOf = { [keyColumns] (row: [String: String]) in keyColumns.map { row[$0] ?? "" } }
+        let newSummary = Dictionary(SummaryTable.rows(from: new).map { (keyOf($0), $0) },
+                                    uniquingKeysWith: { first, _ in first })
+        let baseKeys = Set(baseSummary.map(keyOf))
+        for baseRow in baseSummary {
+            let key = keyOf(baseRow)
+            // A config with no ok repetition in NEW (failed or skipped) lost its measurements.
+            guard let newRow = newSummary[key],
+                  newRow["ok_repetitions"] != "0" || baseRow["ok_repetitions"] == "0" else {
+                missingInNew.append(key)
+                continue
+            }
+            for metric in Self.metrics where metric.phases?.contains(baseRow["phase"] ?? "") ?? true {
+                guard let before = baseRow["\(metric.column)_median"].flatMap(Double.init),
+                      let after = newRow["\(metric.column)_median"].flatMap(Double.init) else { continue }
+                let change = after - before
+                let relative = before == 0 ? (change == 0 ? 0 : Double.infinity) : abs(change) / before
+                let tolerance = metric.isTime ? threshold : Self.memoryTolerance
+                let significant = metric.zeroCrossingOnly ? (before == 0) != (after == 0)
+                    : abs(change) > metric.floor && relative > tolerance
+                findings.append(Finding(config: key, metric: metric, base: before, new: after,
+                                        isRegression: significant && change > 0, isSignificant: significant))
+            }
+        }
+        onlyInNew = SummaryTable.rows(from: new).map(keyOf).filter { !baseKeys.contains($0) }
+        let hosts = { (rows: [[String: String]]) in Set(rows.map { "\($0["host"] ?? "") \($0["kernel"] ?? "")" }) }
+        differentHost = hosts(base) != hosts(new)
+    }
+
+    public var regressions: [Finding] { findings.filter(\.isRegression) }
+    public var improvements: [Finding] { findings.filter { $0.isSignificant && !$0.isRegression } }
+
+    /// A config that vanished is a regression: its measurements are lost.
+    public var verdict: Verdict {
+        if !regressions.isEmpty || !missingInNew.isEmpty { return .regression }
+        return improvements.isEmpty ? .same : .improvement
+    }
+
+    public enum Format: String, CaseIterable, Sendable { case text, markdown }
+
+    /// A configuration as one line of text: backend, size, strategy, phase and what else sets it apart.
+    public func describe(_ key: [String]) -> String {
+        let row = Dictionary(uniqueKeysWithValues: zip(keyColumns, key))
+        var parts = [row["backend"] ?? "", Int(row["region_bytes"] ?? "").map(ByteSize.format) ?? "",
+                     row["strategy"] ?? "", row["phase"] ?? ""]
+        parts.append("block=" + (Int(row["block_bytes"] ?? "").map(ByteSize.format) ?? ""))
+        parts.append("plugged=\(row["plugged_fraction"] ?? "") resident=\(row["resident_fraction"] ?? "")")
+        parts.append("\(row["layout"] ?? "") thp=\(row["thp"] ?? "")")
+        if let policy = row["numa_policy"], !policy.isEmpty, policy != "local" { parts.append("numa=\(policy)") }
+        return parts.joined(separator: " ")
+    }
+
+    public func render(_ format: Format) -> String {
+        func value(_ number: Double, _ metric: Metric) -> String {
+            if metric.isTime { return ByteSize.formatDecimal(number, digits: 4) + "s" }
+            if metric.column.hasSuffix("_bytes") { return ByteSize.format(Int(number.rounded())) }
+            return "\(Int(number.rounded()))"
+        }
+        let header = ["config", "column", "base", "new", "delta", ""]
+        var rows: [[String]] = [header]
+        for finding in findings where finding.base != 0 || finding.new != 0 || finding.metric.isTime {
+            let delta = finding.deltaPercent.map { ($0 >= 0 ? "+" : "") + ByteSize.formatDecimal($0, digits: 2) + "%" }
+                ?? "new"
+            let mark = finding.isRegression ? "REGRESSION" : (finding.isSignificant ? "improved" : "")
+            rows.append([describe(finding.config), finding.metric.column, value(finding.base, finding.metric),
+                         value(finding.new, finding.metric), delta, mark])
+        }
+        for key in missingInNew { rows.append([describe(key), "-", "ok", "MISSING or not ok", "", "REGRESSION"]) }
+        for key in onlyInNew { rows.append([describe(key), "-", "absent", "new config", "", ""]) }
+        let verdictText: String
+        switch verdict {
+        case .same: verdictText = "same: no change beyond 1% in memory or \(ByteSize.formatDecimal(threshold * 100, digits: 0))% in time"
+        case .regression: verdictText = "REGRESSION: \(regressions.count) column(s) worse, \(missingInNew.count) config(s) missing"
+        case .improvement: verdictText = "improvement only: \(improvements.count) column(s) better"
+        }
+        let hostNote = differentHost ? "note: BASE and NEW come from different hosts or kernels\n" : ""
+        switch format {
+        case .text:
+            return "base: \(baseInfo)\nnew:  \(newInfo)\n" + hostNote + TextTable.render(rows) + verdictText + "\n"
+        case .markdown:
+            func table(_ body: [[String]]) -> String {
+                "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
+                    + body.map { "| " + $0.joined(separator: " | ") + " |\n" }.joined()
+            }
+            let notable = rows.dropFirst().filter { !$0[5].isEmpty || $0[3] == "new config" }
+            var out = "### bench compare: \(verdictText)\n\nbase: \(baseInfo)  \nnew: \(newInfo)\n\n" + hostNote
+            if !notable.isEmpty { out += table(Array(notable)) + "\n" }
+            out += "<details><summary>every compared column</summary>\n\n" + table(Array(rows.dropFirst()))
+                + "\n</details>\n"
+            return out
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import PopulateBench
+
+/// One row of the raw CSV as typed data: a phase of a trial, with the run and repetition it
+/// belongs to. `TrialColumns` turns it into cells.
+public struct PhaseRecord: Sendable {
+    public var run: RunInfo
+    public var repetition: Int
+    public var result: TrialResult
+    public var phase: PhaseResult
+
+    public init(run: RunInfo, repetition: Int, result: TrialResult, phase: PhaseResult) {
+        self.run = run
+        self.repetition = repetition
+        self.result = result
+        self.phase = phase
+    }
+
+    public var config: TrialConfig { result.config }
+    public var isOK: Bool { result.status == .ok }
+
+    /// The records of one trial: one per phase it has, or, skipped or failed, per phase it would have had.
+    public static func records(_ result: TrialResult, repetition: Int, run: RunInfo) -> [PhaseRecord] {
+        let phases = result.phases.isEmpty
+            ? ([.populate, .protect] + (result.config.snapshot == nil ? [] : [.snapshot])).map { PhaseResult(phase: $0) }
+            : result.phases
+        return phases.map { PhaseRecord(run: run, repetition: repetition, result: result, phase: $0) }
+    }
+}
+
+/// Which invocation rows come from.
+public struct RunInfo: Sendable {
+    public var runID: String
+    public var host: String
+    public var kernel: String
+    public init(runID: String, host: String, kernel: String) {
+        self.runID = runID
+        self.host = host
+        self.kernel = kernel
+    }
+}

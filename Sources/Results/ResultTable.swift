@@ -1,0 +1,57 @@
+import LinuxMM
+import PopulateBench
+
+/// The raw CSV (one row per trial and phase, its columns those of `TrialColumns`) and the samples
+/// and stalls CSVs beside it.
+public enum ResultTable {
+    /// Every column, in the file's order (`TrialColumns`).
+    public static let columns = TrialColumns.names
+    /// The contract's identity columns (which run, repetition and configuration), in order.
+    public static let identityColumns = TrialColumns.all
+        .filter { ($0.kind == .run || $0.kind == .identity) && $0.isContract }.map(\.name)
+    /// The contract's measured columns.
+    public static let measureColumns = TrialColumns.all.filter { $0.kind == .measure && $0.isContract }.map(\.name)
+    /// Identity columns added after the contract: part of what makes a config distinct (the
+    /// snapshot's writers, write rate, sampling and fault service change what it measures). A file
+    /// of an older bench lacks them.
+    public static let extraIdentityColumns = TrialColumns.all.filter { $0.kind == .identity && !$0.isContract }.map(\.name)
+    /// Columns whose values the summary reduces to statistics.
+    public static let statisticColumns = TrialColumns.all.filter(\.isSummarized).map(\.name)
+
+    public static let sampleColumns = ColumnCatalog.sampleColumns.map(\.name)
+
+    /// The sampler's readings of a trial's snapshot phase, for `<out>-samples.csv`.
+    public static func sampleRows(_ result: TrialResult, repetition: Int) -> [[String: String]] {
+        let config = result.config
+        let label = "\(config.backend.rawValue)/\(config.strategy.rawValue)/\(ByteSize.format(config.regionBytes))"
+            + "/plugged=\(config.pluggedFraction)/rep\(repetition)"
+        return result.phases.flatMap { phase in
+            (phase.samples ?? []).map { sample in
+                ["trial": label, "phase": phase.phase.rawValue, "t_seconds": CellFormat.seconds(sample.seconds),
+                 "rss_bytes": "\(sample.rssBytes)", "pte_bytes": "\(sample.pteBytes)",
+                 "rss_shmem_bytes": "\(sample.rssShmemBytes)", "hugetlb_bytes": "\(sample.hugetlbBytes)"]
+            }
+        }
+    }
+
+    /// The rows of one trial: a row per phase it has, or, skipped or failed, per phase it would have had.
+    public static func rows(_ result: TrialResult, repetition: Int, run: RunInfo) -> [[String: String]] {
+        PhaseRecord.records(result, repetition: repetition, run: run).map(TrialColumns.row)
+    }
+
+    public static let stallColumns = ColumnCatalog.stallColumns.map(\.name)
+
+    /// Every stall value a trial's snapshot recorded and how often, for `<out>-stalls.csv`: the
+    /// whole distribution, from which a CDF per strategy is drawn.
+    public static func stallRows(_ result: TrialResult, repetition: Int) -> [[String: String]] {
+        let config = result.config
+        guard let stalls = result.phase(.snapshot)?.stalls else { return [] }
+        let label = "\(config.backend.rawValue)/\(config.strategy.rawValue)/\(ByteSize.format(config.regionBytes))"
+            + "/plugged=\(config.pluggedFraction)/rep\(repetition)"
+        return stalls.buckets.map { bucket in
+            ["trial": label, "backend": config.backend.rawValue, "strategy": config.strategy.rawValue,
+             "fault_service": config.snapshot?.faultService.rawValue ?? "", "repetition": "\(repetition)",
+             "stall_us": CellFormat.microseconds(bucket.nanoseconds), "count": "\(bucket.count)"]
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import PopulateBench
+
+/// The summary CSV: per config and phase, median, min, max and IQR of every measured column,
+/// and how many repetitions were ok.
+public enum SummaryTable {
+    public static let configColumns = ResultTable.identityColumns.filter { $0 != "repetition" && $0 != "run_id" }
+        + ResultTable.extraIdentityColumns
+
+    public static var columns: [String] {
+        configColumns + ["ok_repetitions", "repetitions", "status", "reason"]
+            + ResultTable.statisticColumns.flatMap { ["\($0)_median", "\($0)_min", "\($0)_max", "\($0)_iqr"] }
+    }
+
+    public static func key(_ row: [String: String]) -> [String] { configColumns.map { row[$0] ?? "" } }
+
+    /// Groups raw rows by config and phase, in first-seen order.
+    public static func rows(from raw: [[String: String]]) -> [[String: String]] {
+        var order: [[String]] = []
+        var groups: [[String]: [[String: String]]] = [:]
+        for row in raw {
+            let key = key(row)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(row)
+        }
+        return order.map { key in
+            let members = groups[key]!
+            let ok = members.filter { $0["status"] == "ok" }
+            var summary = Dictionary(uniqueKeysWithValues: zip(configColumns, key))
+            summary["ok_repetitions"] = "\(ok.count)"
+            summary["repetitions"] = "\(members.count)"
+            summary["status"] = ok.isEmpty ? (members.first?["status"] ?? "") : "ok"
+            summary["reason"] = members.first { $0["status"] != "ok" }?["reason"] ?? ""
+            for column in ResultTable.statisticColumns {
+                guard let stats = Statistics(ok.compactMap { $0[column].flatMap(Double.init) }) else { continue }
+                // Times (`*seconds`, `*_us`) keep their fraction; bytes and counts are whole.
+                let integral = !(column.hasSuffix("seconds") || column.hasSuffix("_us"))
+                func text(_ value: Double) -> String {
+                    integral ? "\(Int(value.rounded()))" : ByteSize.formatDecimal(value, digits: 6)
+                }
+                summary["\(column)_median"] = text(stats.median)
+                summary["\(column)_min"] = text(stats.min)
+                summary["\(column)_max"] = text(stats.max)
+                summary["\(column)_iqr"] = text(stats.iqr)
+            }
+            return summary
+        }
+    }
+}

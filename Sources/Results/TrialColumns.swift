@@ -1,0 +1,191 @@
+import PopulateBench
+
+/// The raw CSV's columns, in the file's order: the contract's first, added ones after. Adding a
+/// measured column is one entry here; the CSV, summary, exports, docs and schema follow.
+public enum TrialColumns {
+    public typealias TrialColumn = Column<PhaseRecord>
+
+    /// A number measured over the phase: empty unless the trial was ok.
+    static func measure(_ name: String, _ unit: TrialColumn.Unit, contract: Bool = false, _ description: String,
+                        _ value: @escaping @Sendable (PhaseRecord) -> String?) -> TrialColumn {
+        TrialColumn(name, .measure, unit, contract: contract, description) { record in
+            record.isOK ? value(record) ?? "" : ""
+        }
+    }
+
+    static func bytes(_ name: String, contract: Bool = false, _ description: String,
+                      _ value: @escaping @Sendable (PhaseRecord) -> Int?) -> TrialColumn {
+        measure(name, .bytes, contract: contract, description) { value($0).map { "\($0)" } }
+    }
+
+    static func count(_ name: String, contract: Bool = false, _ description: String,
+                      _ value: @escaping @Sendable (PhaseRecord) -> Int?) -> TrialColumn {
+        measure(name, .count, contract: contract, description) { value($0).map { "\($0)" } }
+    }
+
+    static func seconds(_ name: String, contract: Bool = false, _ description: String,
+                        _ value: @escaping @Sendable (PhaseRecord) -> Double?) -> TrialColumn {
+        measure(name, .seconds, contract: contract, description) { value($0).map(CellFormat.seconds) }
+    }
+
+    static func stall(_ name: String, _ description: String,
+                      _ value: @escaping @Sendable (StallDistribution) -> UInt64) -> TrialColumn {
+        measure(name, .microseconds, description) { $0.phase.stalls.map { CellFormat.microseconds(value($0)) } }
+    }
+
+    public static let all: [TrialColumn] = [
+        TrialColumn("run_id", .run, .text, contract: true, "identifies one `bench run` invocation") { $0.run.runID },
+        TrialColumn("host", .identity, .text, contract: true, "host name") { $0.run.host },
+        TrialColumn("kernel", .identity, .text, contract: true, "kernel release") { $0.run.kernel },
+        TrialColumn("backend", .identity, .text, contract: true, "see `--backend`") { $0.config.backend.rawValue },
+        TrialColumn("page_bytes", .identity, .bytes, contract: true, "the backend's page size (base page or huge page)") {
+            "\($0.config.pageBytes)"
+        },
+        TrialColumn("region_bytes", .identity, .bytes, contract: true, "the region's size") { "\($0.config.regionBytes)" },
+        TrialColumn("block_bytes", .identity, .bytes, contract: true, "the discard (virtio-mem block) size") {
+            "\($0.config.blockBytes)"
+        },
+        TrialColumn("layout", .identity, .text, contract: true,
+                    "see `--layout`: the layout's name, or the plugged ranges themselves") { $0.config.layoutText },
+        TrialColumn("thp", .identity, .text, contract: true, "see `--thp`") { $0.config.thp.rawValue },
+        TrialColumn("plugged_fraction", .identity, .fraction, contract: true, "see `--plugged`") {
+            "\($0.config.pluggedFraction)"
+        },
+        TrialColumn("resident_fraction", .identity, .fraction, contract: true, "see `--resident`") {
+            "\($0.config.residentFraction)"
+        },
+        TrialColumn("strategy", .identity, .text, contract: true, "see `--strategy`") { $0.config.strategy.rawValue },
+        TrialColumn("repetition", .run, .count, contract: true, "1, 2, ... within the configuration") { "\($0.repetition)" },
+        TrialColumn("phase", .identity, .text, contract: true, "`populate`, `protect` or `snapshot`") {
+            $0.phase.phase.rawValue
+        },
+        TrialColumn("status", .outcome, .text, contract: true, "`ok`, `skipped` or `failed`") { $0.result.status.rawValue },
+        TrialColumn("reason", .outcome, .text, contract: true,
+                    "why it was skipped or failed (a missing kernel feature, an empty hugetlb pool, the signal that "
+                        + "killed the child and its likely cause); empty when ok") { $0.result.reason },
+        bytes("pte_bytes", contract: true, "change of `VmPTE` (page tables) over the phase") { $0.phase.delta.pteBytes }
+            .compared(.memory(floor: 16 * 1024)),
+        bytes("rss_bytes", contract: true, "change of `VmRSS` over the phase") { $0.phase.delta.rssBytes },
+        bytes("rss_anon_bytes", contract: true, "change of `RssAnon` over the phase") { $0.phase.delta.rssAnonBytes }
+            .compared(.memory(floor: 512 * 1024)),
+        bytes("rss_file_bytes", contract: true, "change of `RssFile` over the phase") { $0.phase.delta.rssFileBytes },
+        bytes("rss_shmem_bytes", contract: true, "change of `RssShmem` over the phase") { $0.phase.delta.rssShmemBytes }
+            .compared(.memory(floor: 512 * 1024)),
+        bytes("hugetlb_bytes", contract: true, "change of `HugetlbPages` over the phase") { $0.phase.delta.hugetlbBytes }
+            .compared(.memory(floor: 0)),
+        bytes("sys_shmem_bytes", contract: true, "change of `/proc/meminfo` `Shmem` over the phase (the whole system)") {
+            $0.phase.delta.sysShmemBytes
+        },
+        bytes("sys_pagetables_bytes", contract: true,
+              "change of `/proc/meminfo` `PageTables` over the phase (the whole system)") { $0.phase.delta.sysPageTablesBytes },
+        bytes("touched_bytes", contract: true, "bytes the phase populated or protected") { $0.phase.touchedBytes },
+        // Times that move by less than 10 ms are scheduling noise on a shared VM, whatever their ratio.
+        seconds("seconds", contract: true, "wall time of the phase alone") { $0.phase.seconds }
+            .compared(CompareRule(floor: 0.01)),
+        seconds("cpu_seconds", contract: true,
+                "CPU time of the thread that ran the phase; for the snapshot, of every thread of the trial") {
+            $0.phase.cpuSeconds
+        },
+        count("minor_faults", contract: true, "minor page faults of the thread that ran the phase") { $0.phase.minorFaults },
+        // The model predicts population and protection; a snapshot's cost depends on where random
+        // writes land, so its expectation is left empty rather than claimed to be zero.
+        bytes("expected_pte_bytes", contract: true, "page tables the model predicts for the phase; empty for the snapshot") {
+            $0.phase.phase == .snapshot ? nil : $0.phase.expected.pageTableBytes
+        },
+        bytes("expected_data_bytes", contract: true,
+              "the backend's data counter as the model predicts it for the phase; empty for the snapshot") {
+            $0.phase.phase == .snapshot ? nil : $0.phase.expected.dataBytes
+        },
+        count("wp_faults", contract: true, "snapshot: write-protect faults served") { $0.phase.wpFaults },
+        count("inconsistent_pages", contract: true,
+              "snapshot: copied pages that differ from what they held when protection began (0 = consistent)") {
+            $0.phase.inconsistentPages
+        }.compared(CompareRule(floor: 0, phases: ["snapshot"], zeroCrossingOnly: true)),
+        bytes("peak_rss_bytes", contract: true, "snapshot: highest `VmRSS` the sampler saw (absolute)") { $0.phase.peakRSSBytes },
+        bytes("peak_pte_bytes", contract: true, "snapshot: highest `VmPTE` the sampler saw (absolute)") { $0.phase.peakPTEBytes },
+        TrialColumn("numa_pages", .context, .text, contract: true,
+                    "the region's pages per node after the phase: `0:N;1:N`, plus `zero:N` (the shared or huge "
+                        + "zeropage) and `none:N` (not present); they add up to the region") { record in
+            record.isOK ? record.phase.numaPages : ""
+        },
+        bytes("sys_hugetlb_bytes", "change of the used pages of the region's hugetlb pool, in bytes") {
+            $0.phase.delta.sysHugetlbBytes
+        },
+        TrialColumn("seed", .context, .count, "see `--seed`") { "\($0.config.seed)" },
+        TrialColumn("numa_policy", .identity, .text, "see `--numa`") { NUMAPolicyText.format($0.config.numaPolicy) },
+        TrialColumn("populate_node", .identity, .count, "see `--populate-node`; empty when not set") {
+            Column<PhaseRecord>.integer($0.config.populateNode)
+        },
+        TrialColumn("guest_node", .identity, .count, "see `--guest-node`; empty when not set") {
+            Column<PhaseRecord>.integer($0.config.guestNode)
+        },
+        count("writes", "snapshot: page writes the writers made") { $0.phase.writes },
+        count("written_pages", "snapshot with `--tracking async`: pages `PAGEMAP_SCAN` found written") {
+            $0.phase.writtenPages
+        },
+        TrialColumn("tracking", .identity, .text, "`sync` or `async` with `--snapshot`, else empty") {
+            $0.config.snapshot?.tracking.rawValue ?? ""
+        },
+        TrialColumn("writers", .identity, .count, "see `--writers`; empty without `--snapshot`") {
+            Column<PhaseRecord>.integer($0.config.snapshot?.writers)
+        },
+        TrialColumn("write_rate", .identity, .count, "see `--write-rate` (pages per second); empty without `--snapshot`") {
+            $0.config.snapshot.map { CellFormat.rate($0.writeRate) } ?? ""
+        },
+        TrialColumn("sample_interval_seconds", .identity, .seconds,
+                    "see `--sample-interval`; empty without `--snapshot`") {
+            $0.config.snapshot.map { CellFormat.seconds($0.sampleInterval) } ?? ""
+        },
+        TrialColumn("fault_service", .identity, .text,
+                    "`migration-thread` or `handler-thread` for a sync snapshot, else empty") { record in
+            record.config.snapshot.map { $0.tracking == .sync ? $0.faultService.rawValue : "" } ?? ""
+        },
+        count("stalled_writes", "snapshot: writes that hit a write-protected page and waited for it") {
+            $0.phase.stalls?.stalledWrites
+        },
+        stall("stall_p50_us", "snapshot: median wait of a stalled write (HdrHistogram, 3 significant digits)") {
+            $0.p50Nanoseconds
+        },
+        stall("stall_p99_us", "snapshot: 99th percentile wait of a stalled write") { $0.p99Nanoseconds },
+        stall("stall_max_us", "snapshot: longest wait of a stalled write") { $0.maxNanoseconds },
+        bytes("peak_rss_delta_bytes", "snapshot: the peak `VmRSS` less its value when the phase began") {
+            $0.phase.peakRSSDeltaBytes
+        },
+        bytes("peak_pte_delta_bytes", "snapshot: the peak `VmPTE` less its value when the phase began") {
+            $0.phase.peakPTEDeltaBytes
+        },
+        seconds("register_seconds", "protect: opening the userfaultfd and `UFFDIO_REGISTER` of the whole region") {
+            $0.phase.registerSeconds
+        },
+        seconds("writeprotect_seconds", "protect: `UFFDIO_WRITEPROTECT` of the strategy's ranges") {
+            $0.phase.writeProtectSeconds
+        },
+        TrialColumn("thp_enabled", .context, .text,
+                    "the anonymous THP setting that applied when the trial ran (the PMD size's own control unless "
+                        + "it is `inherit`, else the global one)") { $0.result.thp?.effectiveEnabled ?? "" },
+        TrialColumn("thp_shmem_enabled", .context, .text, "the shmem THP setting that applied, likewise") {
+            $0.result.thp?.effectiveShmemEnabled ?? ""
+        },
+        TrialColumn("thp_use_zero_page", .context, .count, "`1` when reads of THP-backed memory map the huge zeropage") {
+            $0.result.thp.map { $0.useZeroPage ? "1" : "0" } ?? ""
+        },
+        bytes("anon_huge_bytes", "change of `AnonHugePages` (smaps_rollup) over the phase; empty where THP cannot back the region") {
+            $0.phase.delta.anonHugeBytes
+        },
+        bytes("shmem_pmd_mapped_bytes", "change of `ShmemPmdMapped` (smaps_rollup) over the phase; empty where THP cannot back the region") {
+            $0.phase.delta.shmemPmdMappedBytes
+        },
+        seconds("overhead_seconds",
+                "the trial's wall time as the parent saw it, less its phases' `seconds`: child start, allocation, "
+                    + "plug, discard, placement reads, teardown, the result's way back; the same on each of its rows") {
+            $0.result.overheadSeconds
+        },
+    ]
+
+    public static let names = all.map(\.name)
+
+    /// The cells of a record, by column name.
+    public static func row(_ record: PhaseRecord) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.cell(record)) })
+    }
+}

@@ -1,0 +1,49 @@
+/// What `bench qemu` adds to each of its rows: the program measured and, on the real snapshot's
+/// row, what the tested memory's own mapping did.
+public struct VMMFields: Sendable {
+    public var qemuVersion: String
+    public var accelerator: String
+    public var emulatedBy: String
+    /// Real rows only (nil on the emulation's rows).
+    public var deviceDataBytes: Int?
+    public var deviceResidentBytes: Int?
+    public var deviceMisalignmentBytes: Int?
+    public var qemuTotalMilliseconds: Int?
+
+    public init(qemuVersion: String, accelerator: String, emulatedBy: String) {
+        self.qemuVersion = qemuVersion
+        self.accelerator = accelerator
+        self.emulatedBy = emulatedBy
+    }
+}
+
+/// The columns `bench qemu` writes after the raw CSV's.
+public enum VMMColumns {
+    public static let all: [Column<VMMFields>] = [
+        Column("qemu_version", .identity, .text, "what `--version` said: `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`") {
+            $0.qemuVersion
+        },
+        Column("accelerator", .identity, .text, "`tcg` or `kvm`") { $0.accelerator },
+        Column("emulated_by", .identity, .text, "the preset the emulation ran") { $0.emulatedBy },
+        Column("device_data_bytes", .measure, .bytes,
+               "real rows: data the tested memory's own mapping gained (`/proc/PID/smaps`); the rest of the "
+                   + "process's gain is QEMU's own") { Column<VMMFields>.integer($0.deviceDataBytes) },
+        Column("device_resident_bytes", .measure, .bytes,
+               "real rows: data in that mapping before the snapshot (what the guest had written)") {
+            Column<VMMFields>.integer($0.deviceResidentBytes)
+        },
+        Column("device_misalignment_bytes", .context, .bytes,
+               "real rows: the mapping's start modulo 2 MiB (QEMU 7.2 aligns a shmem memfd to the page only)") {
+            Column<VMMFields>.integer($0.deviceMisalignmentBytes)
+        },
+        Column("qemu_total_ms", .measure, .count, "real rows: QEMU's own `total-time` of the migration, in milliseconds") {
+            Column<VMMFields>.integer($0.qemuTotalMilliseconds)
+        },
+    ]
+
+    public static let names = all.map(\.name)
+
+    public static func cells(_ fields: VMMFields) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.cell(fields)) })
+    }
+}

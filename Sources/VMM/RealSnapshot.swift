@@ -1,0 +1,220 @@
+import Foundation
+import LinuxMM
+import Synchronization
+import PopulateBench
+
+/// One background snapshot of a real QEMU: boot the guest, let it plug, read what it plugged,
+/// then `migrate` with `background-snapshot` to a sink while sampling the QEMU process before,
+/// during and after. A QEMU that lacks the capability, crashes, or a guest that does not get
+/// there in time is a skipped or failed result with the reason, never a hang.
+public struct RealSnapshot: Sendable {
+    public struct Timeouts: Sendable {
+        /// Seconds for QEMU's QMP socket and the guest's `@@@ READY`.
+        public var boot: Double = 120
+        /// Seconds for the guest to plug what was requested.
+        public var plug: Double = 120
+        /// Seconds for the snapshot to complete.
+        public var snapshot: Double = 600
+        public init() {}
+    }
+
+    public var spec: QEMUMachineSpec
+    public var timeouts = Timeouts()
+    public var sampleInterval = 0.01
+    /// Seconds sampled before the snapshot starts and after it completes.
+    public var settle = 0.3
+
+    public init(spec: QEMUMachineSpec) { self.spec = spec }
+
+    public struct Result: Sendable {
+        public var status: TrialStatus = .failed
+        public var reason = ""
+        /// The device's block size and base address, from `query-memory-devices`.
+        public var blockSize: Int?
+        public var deviceAddress: Int?
+        /// What the guest plugged, as device offsets, from its `plugging memory: A - B` lines.
+        public var plugged: PluggedRanges?
+        /// The process just before `migrate` and just after the snapshot completed.
+        public var before: ProcessSample?
+        public var after: ProcessSample?
+        /// Highest `VmRSS` and `VmPTE` while the snapshot ran (absolute).
+        public var peakRSS: Int?
+        public var peakPTE: Int?
+        /// Wall time from `migrate` until `query-migrate` said completed; QEMU's own `total-time`.
+        public var seconds: Double?
+        public var qemuMilliseconds: Int?
+        /// Data pages of the tested memory's own mapping, before and after (`/proc/PID/smaps`).
+        public var deviceDataBefore: Int?
+        /// Where the guest had written the tested memory before the snapshot: byte runs of the mapping.
+        public var deviceResidentRuns: [Range<Int>]?
+        public var deviceDataAfter: Int?
+        /// The mapping's start, modulo 2 MiB: a mapping that is not 2 MiB aligned spends a table
+        /// more per run of blocks.
+        public var deviceMisalignment: Int?
+        public var samples: [SamplingThread.Labelled] = []
+        /// The QEMU process the samples are of.
+        public var samplesPID: Int32 = 0
+
+        public init() {}
+    }
+
+    struct Stop: Error { var status: TrialStatus; var reason: String }
+
+    /// Runs it; `cancelled` is polled while waiting (SIGINT), `started` hands out the machine so
+    /// that a signal handler can kill it.
+    public func run(cancelled: @escaping @Sendable () -> Bool, started: (QEMUMachine?) -> Void) -> Result {
+        var result = Result()
+        let machine: QEMUMachine
+        do {
+            machine = try QEMUMachine(spec: spec)
+        } catch {
+            result.reason = "cannot start \(spec.qemuPath): \(error)"
+            return result
+        }
+        started(machine)
+        defer {
+            started(nil)
+            machine.shutDown()
+        }
+        do {
+            try measure(machine, into: &result, cancelled: cancelled)
+            result.status = .ok
+        } catch let stop as Stop {
+            result.status = stop.status
+            result.reason = stop.reason
+        } catch {
+            result.reason = machine.exit != nil ? machine.exitReason : "\(error)"
+        }
+        return result
+    }
+
+    /// Polls `condition` every 50 ms until it gives a value; QEMU's exit, `cancelled` or the
+    /// timeout stop the wait.
+    private func wait<T>(_ what: String, timeout: Double, machine: QEMUMachine, cancelled: () -> Bool,
+                         _ condition: () throws -> T?) throws -> T {
+        let deadline = MonotonicClock.now() + timeout
+        while true {
+            if let value = try condition() { return value }
+            if cancelled() { throw Stop(status: .failed, reason: "interrupted") }
+            if machine.exit != nil { throw Stop(status: .failed, reason: machine.exitReason + " (\(what))") }
+            if MonotonicClock.now() > deadline {
+                throw Stop(status: .failed, reason: "\(what): nothing within \(Int(timeout)) s; QEMU killed")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    private func measure(_ machine: QEMUMachine, into result: inout Result, cancelled: @escaping @Sendable () -> Bool) throws {
+        let qmp = try QMPClient(socketPath: machine.socketPath, timeout: timeouts.boot,
+                                stillStarting: { machine.exit == nil && !cancelled() })
+        defer { qmp.close() }
+        _ = try wait("waiting for the guest's \(GuestImage.readyMarker)", timeout: timeouts.boot, machine: machine,
+                     cancelled: cancelled) { machine.console.contains(GuestImage.readyMarker) ? true : nil }
+
+        if case let .virtioMem(requested) = spec.memory {
+            let device = try wait("waiting for the guest to plug \(ByteSize.format(requested))", timeout: timeouts.plug,
+                                  machine: machine, cancelled: cancelled) { () -> QMPClient.MemoryDevice.Data? in
+                let devices: [QMPClient.MemoryDevice] = try qmp.execute("query-memory-devices")
+                guard let data = devices.first(where: { $0.type == "virtio-mem" })?.data else { return nil }
+                return data.size == requested ? data : nil
+            }
+            result.blockSize = device.blockSize
+            result.deviceAddress = device.memaddr
+            let base = device.memaddr ?? 0
+            // The console may trail the device by a line: wait until the lines add up too.
+            result.plugged = try wait("reading the guest's plugging lines", timeout: 10, machine: machine,
+                                      cancelled: cancelled) { () -> PluggedRanges? in
+                let ranges = try GuestConsole.pluggedRanges(machine.console, deviceAddress: base)
+                return ranges.pluggedBytes == requested ? ranges : nil
+            }
+        }
+        Thread.sleep(forTimeInterval: settle)
+
+        let deviceBefore = try deviceMapping(machine.pid)
+        result.deviceDataBefore = deviceBefore?.dataBytes
+        result.deviceMisalignment = deviceBefore.map { Int($0.start % (2 << 20)) }
+        if let deviceBefore {
+            // The shared zeropage is not data: only pages the guest wrote count on anonymous memory.
+            result.deviceResidentRuns = try ProcessPagemap.presentRuns(pid: machine.pid, start: deviceBefore.start,
+                                                                       length: deviceBefore.length,
+                                                                       exclusiveOnly: spec.backend == .anonPrivate)
+        }
+        let sampler = ProcessSampler(pid: machine.pid, interval: sampleInterval, counters: [.system])
+        let sampling = SamplingThread(sampler, phase: "before")
+        defer { sampling.stop() }
+        Thread.sleep(forTimeInterval: settle)
+
+        do {
+            let _: QMPClient.Empty = try qmp.execute("migrate-set-capabilities", arguments: [
+                "capabilities": [QMPClient.Capability(capability: "background-snapshot", state: true)],
+            ])
+        } catch let failure as QMPClient.Failure {
+            throw Stop(status: .skipped, reason: "no background snapshot: \(failure.description)")
+        }
+        let before = try sampler.take(since: MonotonicClock.now())
+        sampling.enter("snapshot")
+        let start = MonotonicClock.now()
+        let _: QMPClient.Empty = try qmp.execute("migrate", arguments: ["uri": "exec:cat > /dev/null"])
+        let info = try wait("waiting for the snapshot to complete", timeout: timeouts.snapshot, machine: machine,
+                            cancelled: cancelled) { () -> QMPClient.MigrationInfo? in
+            let info: QMPClient.MigrationInfo = try qmp.execute("query-migrate")
+            return ["completed", "failed", "cancelled"].contains(info.status ?? "") ? info : nil
+        }
+        result.seconds = MonotonicClock.now() - start
+        guard info.status == "completed" else {
+            throw Stop(status: .failed, reason: "the snapshot \(info.status ?? "?"): \(info.errorDesc ?? "no reason given")")
+        }
+        result.qemuMilliseconds = info.totalTime
+        let after = try sampler.take(since: MonotonicClock.now())
+        sampling.enter("after")
+        Thread.sleep(forTimeInterval: settle)
+        sampling.stop()
+        result.samples = sampling.taken
+        result.samplesPID = machine.pid
+        let during = result.samples.filter { $0.phase == "snapshot" }.map(\.sample.status) + [before.status, after.status]
+        result.before = before
+        result.after = after
+        result.peakRSS = during.map(\.vmRSS).max()
+        result.peakPTE = during.map(\.vmPTE).max()
+        result.deviceDataAfter = try deviceMapping(machine.pid)?.dataBytes
+    }
+
+    /// The mapping of the memory under test: the one of exactly `size` bytes (boot RAM has
+    /// another size, and TCG's code buffer is a page short of 1 GiB), writable, and for memfd
+    /// backends named after the memfd.
+    private func deviceMapping(_ pid: Int32) throws -> SmapsEntry? {
+        try Smaps.read(pid: pid).first { entry in
+            entry.length == spec.size && entry.permissions.hasPrefix("rw")
+                && (spec.backend == .anonPrivate ? entry.name.isEmpty : entry.name.contains("memfd:"))
+        }
+    }
+}
+
+/// What the guest says on its console.
+public enum GuestConsole {
+    public struct Unreadable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The ranges of the driver's `virtio_mem virtio0: plugging memory: 0x100000000 - 0x107ffffff`
+    /// lines (guest-physical, end included), as offsets into the device at `deviceAddress`.
+    public static func pluggedRanges(_ console: String, deviceAddress: Int) throws -> PluggedRanges {
+        var ranges: [Range<Int>] = []
+        for line in console.split(whereSeparator: \.isNewline) where line.contains("plugging memory:") {
+            guard line.contains("plugging memory:"), !line.contains("unplugging") else { continue }
+            let text = line[line.range(of: "plugging memory:")!.upperBound...]
+            let bounds = text.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard bounds.count == 2, bounds.allSatisfy({ $0.hasPrefix("0x") }),
+                  let first = Int(bounds[0].dropFirst(2), radix: 16), let last = Int(bounds[1].dropFirst(2), radix: 16),
+                  first >= deviceAddress, last >= first else {
+                throw Unreadable(description: "cannot read the guest's line '\(line)'")
+            }
+            ranges.append(first - deviceAddress ..< last + 1 - deviceAddress)
+        }
+        do {
+            return try PluggedRanges(ranges)
+        } catch {
+            throw Unreadable(description: "the guest's plugging lines: \(error)")
+        }
+    }
+}

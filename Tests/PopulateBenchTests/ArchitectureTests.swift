@@ -1,0 +1,97 @@
+import Foundation
+import LinuxMM
+import Testing
+@testable import Experiments
+@testable import PopulateBench
+@testable import Results
+@testable import VMM
+
+/// The repository's root, from this file's place in it.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+@Suite struct ColumnRegistry {
+    @Test func docsCliColumnTablesAreTheRegistrys() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("docs/cli.md"), encoding: .utf8)
+        #expect(ColumnCatalog.missingBlocks(in: text).isEmpty)
+        #expect(ColumnCatalog.updatingBlocks(in: text) == text,
+                "docs/cli.md's column tables are stale: swift run bench columns --update-docs docs")
+    }
+
+    @Test func theSchemaPlotReadsIsTheRegistrys() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("docs/columns.json"), encoding: .utf8)
+        #expect(text == (try ColumnCatalog.json()), "docs/columns.json is stale: swift run bench columns --update-docs docs")
+    }
+
+    @Test func everyColumnIsDeclaredOnceAndDescribed() {
+        for table in ColumnCatalog.tables {
+            #expect(Set(table.columns.map(\.name)).count == table.columns.count, "\(table.name) names a column twice")
+            #expect(table.columns.allSatisfy { !$0.description.isEmpty }, "\(table.name) has a column without a meaning")
+        }
+        #expect(Set(ResultTable.columns).isDisjoint(with: VMMColumns.names))
+    }
+
+    /// The contract's columns, in the contract's order, come first in the file.
+    @Test func theContractsColumnsLeadTheFile() {
+        #expect(Array(ResultTable.columns.prefix(contractColumns.count)) == contractColumns)
+        #expect(TrialColumns.all.filter(\.isContract).map(\.name) == contractColumns,
+                "the registry marks exactly the contract's columns as contract")
+    }
+
+    @Test func compareAndExportsReadTheRegistry() {
+        #expect(Comparison.metrics.map(\.column) == TrialColumns.all.filter { $0.compare != nil }.map(\.name))
+        #expect(MetricsExport.measures.map(\.column) == ResultTable.statisticColumns)
+        #expect(MetricsExport.measures.first { $0.column == "stall_p99_us" }?.name == "populatebench_stall_p99_seconds")
+        #expect(MetricsExport.measures.first { $0.column == "seconds" }?.name == "populatebench_duration_seconds")
+    }
+}
+
+extension KernelTests {
+    /// A trial's child is `bench-trial`, which links the trial and nothing of the exports: no
+    /// FoundationNetworking, so no libcurl and the libraries it pulls in. The parent `bench` maps
+    /// them (it pushes to a Pushgateway), which shows the check can see them.
+    @Suite(needs(.bench)) struct TrialChildProcess {
+        @Test func mapsNoLibcurlWhereTheParentDoes() throws {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString).csv")
+            defer {
+                try? FileManager.default.removeItem(at: out)
+                try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
+            }
+            let process = Process()
+            process.executableURL = try #require(benchBinary)
+            process.arguments = ["run", "--backend", "anon-private", "--strategy", "full-touch", "--size", "4GiB",
+                                 "--thp", "nohuge", "--resident", "0", "--repetitions", "20", "--warmup", "0", "--quiet",
+                                 "--out", out.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer {
+                if process.isRunning { kill(process.processIdentifier, SIGINT) }
+                _ = waitForExit(process, orKillAfter: 120)
+            }
+            var childMaps: String?, childExe: String?
+            for _ in 0 ..< 2000 where childMaps == nil {
+                for child in childPIDs(of: process.processIdentifier) {
+                    let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child)/exe")
+                    // Past exec: the forked copy of bench maps what bench maps.
+                    guard let exe, exe.hasSuffix("/" + ChildTrialLauncher.trialExecutableName) else { continue }
+                    // Once its 4 GiB region is mapped, the loader has long mapped every library.
+                    let status = (try? ProcFile.read("/proc/\(child)/status")) ?? ""
+                    let size = status.split(separator: "\n").first { $0.hasPrefix("VmSize:") }
+                        .flatMap { Int($0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") } ?? 0
+                    guard size * 1024 >= 4 << 30 else { continue }
+                    childExe = exe
+                    // ProcFile reads to the end; Foundation stops at the size stat gives, 0 for /proc.
+                    childMaps = try? ProcFile.read("/proc/\(child)/maps")
+                }
+                if childMaps == nil { usleep(5000) }
+            }
+            let maps = try #require(childMaps, "no bench-trial child seen")
+            #expect(childExe?.hasSuffix("bench-trial") == true)
+            #expect(maps.contains("libc.so"), "the whole maps file was read")
+            #expect(!maps.contains("libcurl") && !maps.contains("FoundationNetworking"), "the child maps libcurl")
+            let parentMaps = try ProcFile.read("/proc/\(process.processIdentifier)/maps")
+            #expect(parentMaps.contains("FoundationNetworking"), "bench itself links the exports")
+        }
+    }
+}
