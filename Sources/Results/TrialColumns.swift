@@ -180,6 +180,10 @@ public enum TrialColumns {
                     + "plug, discard, placement reads, teardown, the result's way back; the same on each of its rows") {
             $0.result.overheadSeconds
         },
+        bytes("peak_hugetlb_bytes", "snapshot: highest `HugetlbPages` the sampler saw (absolute): the peak of the "
+              + "hugetlb backends, whose pages `peak_rss_bytes` does not count") { record in
+            record.phase.samples.flatMap { $0.map(\.hugetlbBytes).max() }
+        },
     ]
 
     public static let names = all.map(\.name)
