@@ -83,81 +83,57 @@ public struct QEMUPlan: Sendable {
     }
 }
 
-/// Runs a `QEMUPlan` and writes its rows as they come: the CSV of `bench run` plus QEMU's columns,
-/// the samples of the QEMU process beside it, and the summary.
-public final class QEMUBench: @unchecked Sendable {
+/// `bench qemu`: each case a real QEMU background snapshot, then its emulation; the samples of the
+/// QEMU process go to `<out>-samples.csv`.
+public final class QEMUExperiment: Experiment {
     public let plan: QEMUPlan
     public let host: HostCapabilities
-    public let outPath: String
-    public let progress: (any RunProgress)?
     let launcher: ChildTrialLauncher
     private let current = Mutex<QEMUMachine?>(nil)
-    private let interruption = Mutex<Int32?>(nil)
+    private let cancelled = Mutex(false)
 
-    public init(plan: QEMUPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
-                executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
+    public init(plan: QEMUPlan, host: HostCapabilities, launcher: ChildTrialLauncher) {
         self.plan = plan
         self.host = host
-        self.outPath = outPath
-        self.progress = progress
-        launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
+        self.launcher = launcher
     }
 
-    /// Kills the running QEMU (by PID) and the emulation's child; the run stops after it.
-    public func interrupt(signal: Int32) {
-        interruption.withLock { $0 = $0 ?? signal }
+    public var columns: [String] { QEMUTable.columns }
+    public var sideTables: [SideTable] { [SideTable(suffix: "samples", columns: WatchTable.columns)] }
+    public var cases: [QEMUPlan.Case] { plan.cases }
+    public var warmups: [QEMUPlan.Case] { [] }
+    public var repetitions: Int { plan.repetitions }
+    public var title: String {
+        "bench qemu: \(plan.version.text), \(plan.accelerator) (\(plan.acceleratorReason)); emulated with "
+            + "\(plan.preset.rawValue): \(plan.presetReason); \(plan.cases.count) configs x \(plan.repetitions)"
+    }
+
+    public func label(_ item: QEMUPlan.Case) -> String { item.label }
+    public func status(_ outcome: QEMUComparison) -> (status: TrialStatus, reason: String) {
+        (outcome.real.status, outcome.real.reason)
+    }
+
+    public func rows(_ outcome: QEMUComparison, repetition: Int, run: RunInfo) -> [[String: String]] {
+        QEMUTable.rows(outcome, repetition: repetition, run: run, plan: plan)
+    }
+
+    public func sideRows(_ outcome: QEMUComparison, repetition: Int) -> [[[String: String]]] {
+        [QEMUTable.sampleRows(outcome, repetition: repetition)]
+    }
+
+    /// Kills the running QEMU (by PID) and the emulation's child; no case starts after it.
+    public func cancel() {
+        cancelled.withLock { $0 = true }
         current.withLock { $0?.kill() }
         launcher.cancel()
     }
 
-    public var interruptedBy: Int32? { interruption.withLock { $0 } }
+    private var isCancelled: Bool { cancelled.withLock { $0 } }
 
-    public struct Report: Sendable {
-        public var comparisons: [QEMUComparison]
-        public var rows: [[String: String]]
-        public var interruptedBy: Int32?
-        public var rawPath: String
-        public var samplesPath: String
-        public var summaryPath: String
-        public var failedCount: Int { comparisons.filter { $0.real.status == .failed }.count }
-        public var exitCode: Int32 { TerminationSignals.exitCode(interruptedBy, otherwise: failedCount > 0 ? 1 : 0) }
-    }
-
-    public func run() throws -> Report {
-        let runInfo = RunInfo(runID: Runner.makeRunID(), host: host.hostName, kernel: host.kernel)
-        let raw = try CSVFile(path: outPath, columns: QEMUTable.columns)
-        let samplesPath = OutputFiles.samplesPath(for: outPath)
-        let samples = try CSVFile(path: samplesPath, columns: WatchTable.columns)
-        let cases = plan.cases
-        progress?.begin(trials: cases.count * plan.repetitions, "bench qemu: \(plan.version.text), \(plan.accelerator) (\(plan.acceleratorReason)); emulated "
-            + "with \(plan.preset.rawValue): \(plan.presetReason); \(cases.count) configs x \(plan.repetitions); rows go to \(outPath)")
-        var rows: [[String: String]] = []
-        var comparisons: [QEMUComparison] = []
-        for repetition in 1 ... plan.repetitions {
-            for item in cases where interruptedBy == nil {
-                progress?.trialStarting("rep \(repetition) \(item.label)")
-                let comparison = runCase(item, repetition: repetition)
-                if interruptedBy != nil { break }
-                let caseRows = QEMUTable.rows(comparison, repetition: repetition, run: runInfo, plan: plan)
-                try raw.append(caseRows)
-                try samples.append(QEMUTable.sampleRows(comparison, repetition: repetition))
-                rows += caseRows
-                comparisons.append(comparison)
-                let ending = comparison.real.status == .ok ? "" : ": \(comparison.real.reason)"
-                progress?.trialFinished("rep \(repetition) \(item.label): \(comparison.real.status.rawValue)\(ending)",
-                                        important: comparison.real.status == .failed)
-            }
-        }
-        progress?.end()
-        let summaryPath = OutputFiles.summaryPath(for: outPath)
-        let summaryFile = try CSVFile(path: summaryPath, columns: SummaryTable.columns)
-        try summaryFile.append(SummaryTable.rows(from: rows))
-        return Report(comparisons: comparisons, rows: rows, interruptedBy: interruptedBy, rawPath: outPath,
-                      samplesPath: samplesPath, summaryPath: summaryPath)
-    }
+    public func run(_ item: QEMUPlan.Case, repetition: Int) -> QEMUComparison { runCase(item) }
 
     /// The real snapshot of one case, then its emulation with the layout the guest plugged.
-    func runCase(_ item: QEMUPlan.Case, repetition: Int) -> QEMUComparison {
+    func runCase(_ item: QEMUPlan.Case) -> QEMUComparison {
         var real = RealSnapshot.Result()
         let memory: QEMUMachineSpec.Memory = item.pluggedFraction.map { .virtioMem(requested: plan.requested($0)) } ?? .plainRAM
         if let problem = plan.poolProblem(item) {
@@ -169,14 +145,14 @@ public final class QEMUBench: @unchecked Sendable {
                                                               guest: plan.guest))
             snapshot.timeouts = plan.timeouts
             snapshot.sampleInterval = plan.sampleInterval
-            real = snapshot.run(cancelled: { [self] in interruptedBy != nil }) { [self] machine in
+            real = snapshot.run(cancelled: { [self] in isCancelled }) { [self] machine in
                 current.withLock { $0 = machine }
-                if machine != nil, interruptedBy != nil { machine?.kill() }
+                if machine != nil, isCancelled { machine?.kill() }
             }
         }
         let config = emulationConfig(item, real: real)
         var emulation: TrialResult?
-        if real.status == .ok, interruptedBy == nil {
+        if real.status == .ok, !isCancelled {
             var probed = host
             probed.hugePagePools = SysfsMM.hugePagePools()
             // The pool check of bench run counts the whole region; with reserve=off only what is
@@ -210,6 +186,32 @@ public final class QEMUBench: @unchecked Sendable {
         }
         return config
     }
+}
+
+/// Runs a `QEMUPlan`'s `QEMUExperiment` through the one run loop.
+public final class QEMUBench: Sendable {
+    public let loop: RunLoop<QEMUExperiment>
+
+    public init(plan: QEMUPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
+                executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
+        let launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
+        loop = RunLoop(QEMUExperiment(plan: plan, host: host, launcher: launcher), outPath: outPath, progress: progress)
+    }
+
+    public typealias Report = RunLoop<QEMUExperiment>.Report
+
+    /// Kills the running QEMU (by PID) and the emulation's child; the run stops after it.
+    public func interrupt(signal: Int32) { loop.interrupt(signal: signal) }
+
+    public func run() throws(RunAbortedError) -> Report {
+        try loop.run(runInfo: RunInfo(startingOn: loop.experiment.host))
+    }
+}
+
+extension RunLoop.Report where E == QEMUExperiment {
+    /// Every counted case's real snapshot and emulation, in the order they ran.
+    public var comparisons: [QEMUComparison] { outcomes.map(\.outcome) }
+    public var samplesPath: String { OutputFiles.samplesPath(for: rawPath) }
 }
 
 /// A real snapshot and its emulation.

@@ -183,7 +183,7 @@ public struct MetricsExport: Sendable {
         return table.rows
     }
 
-    /// When the run began, from its id (`Runner.makeRunID`: `20250101T120000Z-1234`); nil for an id
+    /// When the run began, from its id (`RunInfo.makeID`: `20250101T120000Z-1234`); nil for an id
     /// not made that way.
     public static func runStart(runID: String) -> Date? {
         let formatter = DateFormatter()

@@ -9,7 +9,7 @@ public enum OutputFiles {
     /// `<out>-stalls.csv` beside `<out>.csv`: each snapshot's write-stall distribution.
     public static func stallsPath(for outPath: String) -> String { siblingPath(of: outPath, suffix: "stalls") }
 
-    static func siblingPath(of outPath: String, suffix: String) -> String {
+    public static func siblingPath(of outPath: String, suffix: String) -> String {
         (outPath.hasSuffix(".csv") ? String(outPath.dropLast(4)) : outPath) + "-\(suffix).csv"
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import PopulateBench
 
 /// One row of the raw CSV as typed data: a phase of a trial, with the run and repetition it
@@ -36,5 +37,19 @@ public struct RunInfo: Sendable {
         self.runID = runID
         self.host = host
         self.kernel = kernel
+    }
+
+    /// A run of this process, starting now, on `host`.
+    public init(startingOn host: HostCapabilities) {
+        self.init(runID: Self.makeID(), host: host.hostName, kernel: host.kernel)
+    }
+
+    /// `20250101T120000Z-1234`: when the run began (UTC) and the process that ran it.
+    public static func makeID() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return "\(formatter.string(from: Date()))-\(getpid())"
     }
 }

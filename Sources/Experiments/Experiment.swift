@@ -1,0 +1,40 @@
+import PopulateBench
+import Results
+
+/// What `RunLoop` drives: cases, each run once per repetition (after the warm-ups), each outcome
+/// turned into rows. `bench run` and `bench doctor --recommend` run trials in child processes
+/// (`TrialExperiment`), `bench qemu` real QEMUs beside their emulation (`QEMUExperiment`).
+public protocol Experiment: Sendable {
+    associatedtype Case: Sendable
+    associatedtype Outcome: Sendable
+
+    /// The columns of the raw CSV.
+    var columns: [String] { get }
+    /// The CSVs written beside the raw one (`<out>-samples.csv`, ...): their suffix and columns.
+    var sideTables: [SideTable] { get }
+    var cases: [Case] { get }
+    /// Run first and not counted: the first touch of fresh memory in these VMs is slow and noisy.
+    var warmups: [Case] { get }
+    var repetitions: Int { get }
+    /// The first progress line's description of the work, without the file it goes to.
+    var title: String { get }
+
+    func label(_ item: Case) -> String
+    func run(_ item: Case, repetition: Int) -> Outcome
+    func status(_ outcome: Outcome) -> (status: TrialStatus, reason: String)
+    func rows(_ outcome: Outcome, repetition: Int, run: RunInfo) -> [[String: String]]
+    /// One list of rows per side table, in `sideTables`' order.
+    func sideRows(_ outcome: Outcome, repetition: Int) -> [[[String: String]]]
+    /// Kills what runs now (a child, a QEMU) and whatever would start after.
+    func cancel()
+}
+
+/// A CSV beside the raw one: `<out>-<suffix>.csv`.
+public struct SideTable: Sendable {
+    public var suffix: String
+    public var columns: [String]
+    public init(suffix: String, columns: [String]) {
+        self.suffix = suffix
+        self.columns = columns
+    }
+}
