@@ -41,6 +41,11 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// A child that dies before reading its stdin must not take the parent with it: once a process
+    /// starts children, a write to a pipe nobody reads fails with `EPIPE` instead of raising
+    /// SIGPIPE. The child gets the default back (`signalsReset`). The corresponding C function is `signal`.
+    private static let brokenPipesIgnored: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     /// The signals whose default the child gets back, whatever the parent ignores or handles.
     static let signalsReset = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE]
 
@@ -48,6 +53,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// no signal is blocked, whatever the parent's thread blocks. The corresponding C function is
     /// `posix_spawn`.
     public init(path: String, arguments: [String], options: Options = Options()) throws(SystemCallError) {
+        _ = Self.brokenPipesIgnored
         var input: [CInt] = [-1, -1], output: [CInt] = [-1, -1], errors: [CInt] = [-1, -1]
         _ = try valueOrThrow("pipe") { pipe(&input) }
         _ = try valueOrThrow("pipe") { pipe(&output) }

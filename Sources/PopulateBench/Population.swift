@@ -1,4 +1,3 @@
-import CLinuxMM
 import LinuxMM
 
 /// Makes pages present before write-protection.
@@ -12,7 +11,7 @@ public enum Population {
         var offset = 0
         let base = UnsafeRawPointer(range.base)
         while offset < range.length {
-            sum &+= UInt64(clmm_load_volatile(base + offset))
+            sum &+= UInt64(VolatileLoad.byte(at: base + offset))
             offset += stride
         }
         return sum

@@ -1,8 +1,8 @@
-import Glibc
 import LinuxMM
+import SystemPackage
 
 /// One trial in the calling process, top to bottom as the data flows: allocate, plug, discard,
-/// populate, protect, tear down. Run it in a process of its own (see `TrialRunner`): VmPTE and
+/// populate, protect, tear down. Run it in a process of its own (`bench-trial`, started by `ChildTrialLauncher`): VmPTE and
 /// RSS are per process, and a clean one gives a clean baseline.
 public struct Trial {
     public let config: TrialConfig
@@ -139,7 +139,7 @@ public struct Trial {
             return try Region.allocate(.init(backend: config.backend, size: config.regionBytes,
                                              pageSize: config.pageBytes, thp: config.thp,
                                              hugetlbfsPath: config.hugetlbfsPath, noReserve: config.noReserve))
-        } catch let error as SystemCallError where config.backend.isHugetlb && error.errno == ENOMEM {
+        } catch let error as SystemCallError where config.backend.isHugetlb && error.errno == Errno.noMemory.rawValue {
             throw PoolTooSmall(description: "\(error): the \(ByteSize.format(config.pageBytes)) hugetlb pool is too small")
         }
     }

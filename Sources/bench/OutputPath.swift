@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LinuxMM
 
 enum OutputPath {
     /// An output file must be creatable before anything runs: bad input writes nothing. The CSV's
@@ -15,7 +16,7 @@ enum OutputPath {
             directory = directory.deletingLastPathComponent()
         }
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue,
-              access(directory.path, W_OK) == 0 else {
+              FileAccess.isWritable(directory.path) else {
             throw ValidationError("\(flag): cannot write \(path): \(directory.path) is not a writable directory")
         }
     }

@@ -107,7 +107,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
             throw ValidationError("--guest: no guest in \(guest ?? GuestImage.defaultDirectory) (vmlinuz, initrd.cpio); "
                 + "build it with scripts/qemu-real.sh --guest-only")
         }
-        if accel == .kvm, access("/dev/kvm", R_OK | W_OK) != 0 {
+        if accel == .kvm, !FileAccess.isReadWritable("/dev/kvm") {
             throw ValidationError("--accel: kvm needs a usable /dev/kvm")
         }
         try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)

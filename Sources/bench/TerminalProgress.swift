@@ -1,4 +1,5 @@
 import Foundation
+import LinuxMM
 
 import PopulateBench
 import Experiments
@@ -17,7 +18,7 @@ final class TerminalProgress: RunProgress {
 
     init(quiet: Bool) {
         self.quiet = quiet
-        isTerminal = isatty(STDERR_FILENO) == 1
+        isTerminal = Terminal.isTerminal(Terminal.standardError)
     }
 
     func begin(trials: Int, _ description: String) {
@@ -64,9 +65,7 @@ final class TerminalProgress: RunProgress {
 
     /// The terminal's width, so the live line never wraps (a wrapped line cannot be redrawn with `\r`).
     static var terminalColumns: Int {
-        var size = winsize()
-        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 120 }
-        return Int(size.ws_col)
+        Terminal.columns(Terminal.standardError) ?? 120
     }
 
     func message(_ text: String) {

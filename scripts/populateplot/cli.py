@@ -5,7 +5,14 @@ import sys
 from pathlib import Path
 
 from . import needs, schema as schemas
-from .load import InputError, PlotError, is_watch_samples, load_results, load_table
+from .config import panels_of
+from .load import InputError, PlotError, is_watch_samples, load_results, load_table, unit_problems
+from .memory import plot_memory, plot_plugged_sweep
+from .numa import plot_numa
+from .qemu import QEMU_STRATEGIES, plot_qemu
+from .series import plot_snapshot, plot_watch
+from .stalls import plot_stalls
+from .timing import plot_times
 
 
 def default_samples(results):
@@ -40,7 +47,7 @@ def check_schema():
     1 naming each one that is not."""
     schema = schemas.load()
     n, missing = needs.check(schema)
-    missing += schemas.problems(schema)
+    missing += schemas.problems(schema) + unit_problems(schema)
     if missing:
         for line in missing:
             print(f"plot.py: {line}", file=sys.stderr)
@@ -52,17 +59,8 @@ def check_schema():
 def run(args):
     if args.results is None and args.watch is None:
         raise InputError("give RESULTS.csv, --watch SAMPLES.csv, or both")
-    from . import figures  # noqa: F401  (exits 1 here if matplotlib is missing, before any input is read)
-    from .memory import plot_memory, plot_plugged_sweep
-    from .numa import plot_numa
-    from .qemu import QEMU_STRATEGIES, plot_qemu
-    from .series import plot_snapshot, plot_watch
-    from .stalls import plot_stalls
-    from .timing import plot_times
-    from .config import panels_of
-    skip = figures.skip
+    from .figures import skip  # exits 1 here if matplotlib is missing, before any input is read
     schema = schemas.load()
-    needs.all_modules()
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

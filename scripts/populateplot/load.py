@@ -9,6 +9,7 @@ from . import config, needs
 from .numa import NUMA_PAGES
 
 NEEDS = needs.declare("load", raw=("status",))
+# How values are converted by their unit in the schema; "text" stays as it is.
 NUMBERS = {"bytes": int, "count": int, "seconds": float, "microseconds": float, "fraction": float}
 
 
@@ -18,6 +19,12 @@ class InputError(Exception):
 
 class PlotError(Exception):
     """Anything else that stops the charts: exit code 1."""
+
+
+def unit_problems(schema):
+    """Lines naming columns whose unit this loader does not know how to convert."""
+    return [f"{table.name}.{c.name}: unit '{c.unit}' is not one populateplot/load.py converts"
+            for table in schema.tables.values() for c in table.own if c.unit not in NUMBERS and c.unit != "text"]
 
 
 def read_csv(path):
@@ -52,11 +59,11 @@ def check_header(path, header, schema, table, tables):
         hint = f"; needed by {', '.join(owners)}" if owners else ""
         other = schema.identify(header)
         if other is not None and other.name != table.name and other.name not in tables:
-            hint += f"; the header is that of the {other.name} table ({other.file})"
+            hint += f"; its header is {schema.path.name}'s {other.name} table ({other.file})"
         s = "s" if len(missing) > 1 else ""
         raise InputError(f"{path}: missing column{s}: {', '.join(missing)}{hint}")
     columns = {n: True for n in required}
-    columns.update({n: False for n in list(blank) + list(optional) if n in header})
+    columns.update({n: False for n in list(blank) + list(optional) if n in header and n not in columns})
     return columns
 
 
@@ -124,13 +131,15 @@ def load_table(path, schema, name):
 
 
 def is_watch_samples(path, schema):
-    """Whether a samples CSV is bench watch's or bench qemu's: it has the watch table's own columns."""
+    """Whether a samples CSV is bench watch's or bench qemu's: its header is the watch table's
+    (the snapshot samples' columns, then the process's)."""
     try:
         with open(path, newline="") as f:
             header = csv.DictReader(f).fieldnames or []
     except OSError:
         return False
-    return any(c.name in header for c in schema["watch"].own)
+    table = schema.identify(header)
+    return table is not None and table.name == "watch"
 
 
 def parse_numa(text, path, line):

@@ -15,9 +15,6 @@ class Needs(NamedTuple):
     optional: dict
     units: dict
 
-    def tables(self):
-        return {t for part in (self.required, self.blank, self.optional) for t in part}
-
     def names(self):
         """(table, column) pairs in declaration order."""
         return [(t, n) for part in (self.required, self.blank, self.optional) for t, ns in part.items() for n in ns]
@@ -46,13 +43,12 @@ def chart(name, *, blank=None, optional=None, units=None, **required):
     return register
 
 
-def of(table, owners=None):
-    """(required, blank, optional) column names of table over owners (every owner when None), each in
-    first-declared order; a name required by one owner is required."""
+def of(table):
+    """({name: owners} required, blank and optional) of table over every owner, in first-declared
+    order; a name one owner requires is required, one that another must have is not optional."""
+    all_modules()
     required, blank, optional = {}, {}, {}
     for needs in REGISTRY.values():
-        if owners is not None and needs.owner not in owners:
-            continue
         for part, into in ((needs.required, required), (needs.blank, blank), (needs.optional, optional)):
             for name in part.get(table, ()):
                 into.setdefault(name, []).append(needs.owner)

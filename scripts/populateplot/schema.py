@@ -12,7 +12,6 @@ PATH = ROOT / "docs" / "columns.json"
 # Tables that docs/columns.json lists as another table's columns followed by their own
 # ("bench qemu --out: the raw columns, then these"); load() checks the text still says so.
 EXTENDS = {"qemu": ("raw", "the raw columns"), "watch": ("samples", "the samples' columns")}
-UNITS = ("bytes", "seconds", "microseconds", "count", "fraction", "text")
 KINDS = ("run", "identity", "outcome", "measure", "context", "statistic")
 
 
@@ -60,14 +59,9 @@ class Schema:
         except KeyError:
             raise SchemaError(f"{self.path}: no table '{name}' (it has {', '.join(self.tables)})")
 
-    def summarized(self):
-        """The raw measures the summary CSV holds statistics of, from the summary table's own
-        columns (`<measure>_median`, ...): the summary's view of the raw table."""
-        summary, raw = self["summary"], self["raw"]
-        return [n for n in raw.names("measure") if f"{n}_median" in summary]
-
     def configuration(self):
-        """The identity columns the summary groups raw rows by (a configuration and its phase)."""
+        """The raw columns the summary CSV groups repetitions by: its identity columns (a configuration,
+        its strategy and phase, the host and kernel)."""
         raw = self["raw"]
         return [n for n in self["summary"].names("identity") if n in raw]
 
@@ -108,12 +102,9 @@ def load(path=PATH):
 
 
 def problems(schema):
-    """Lines naming units or kinds in the schema that the loader does not know."""
-    lines = []
-    for table in schema.tables.values():
-        for c in table.own:
-            if c.unit not in UNITS:
-                lines.append(f"{table.name}.{c.name}: unit '{c.unit}' is not one populateplot/load.py converts")
-            if c.kind not in KINDS:
-                lines.append(f"{table.name}.{c.name}: kind '{c.kind}' is unknown to populateplot/schema.py")
+    """Lines naming kinds in the schema this package does not know, or a configuration it cannot find."""
+    lines = [f"{table.name}.{c.name}: kind '{c.kind}' is unknown to populateplot/schema.py"
+             for table in schema.tables.values() for c in table.own if c.kind not in KINDS]
+    if not schema.configuration():
+        lines.append("the summary table has no identity columns of the raw table (a configuration)")
     return lines
