@@ -115,40 +115,12 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
 
     /// The QEMU binary and its version; anything else is bad input for --qemu.
     func binary() throws -> (path: String, version: QEMUVersion) {
-        let path: String
-        if let qemu {
-            path = qemu
-        } else {
-            let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-            guard let found = directories.map({ "\($0)/qemu-system-x86_64" })
-                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-                throw ValidationError("--qemu: no qemu-system-x86_64 on PATH (install it: scripts/setup.sh --qemu)")
-            }
-            path = found
-        }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ValidationError("--qemu: \(path) is a directory, not a QEMU binary")
-        }
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw ValidationError("--qemu: \(path) is not an executable file")
-        }
-        let output: ChildProcess.Outcome
         do {
-            let child = try ChildProcess(path: path, arguments: ["--version"])
-            output = child.wait(timeout: 10)
+            let found = try QEMUBinary.locate(qemu, searchPath: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            return (found.path, found.version)
         } catch {
-            throw ValidationError("--qemu: cannot run \(path): \(error)")
+            throw ValidationError("--qemu: \(error)")
         }
-        let text = String(decoding: output.stdout, as: UTF8.self)
-        guard output.termination == .exited(0), text.contains("QEMU"), let version = QEMUVersion(versionOutput: text) else {
-            let said = text.split(separator: "\n").first.map { ": it said '\($0)'" } ?? ""
-            throw ValidationError("--qemu: \(path) is not a QEMU binary (--version\(said.isEmpty ? " failed" : said))")
-        }
-        guard version.preset != nil else {
-            throw ValidationError("--qemu: QEMU \(version.text) predates background snapshots (6.0)")
-        }
-        return (path, version)
     }
 
     func run() throws {
