@@ -13,7 +13,7 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
         discussion: "Reads /proc/PID/status, /proc/meminfo and /proc/PID/numa_maps every --interval, writes the "
             + "samples CSV and a summary CSV beside it, and prints each counter's start, peak, end and delta. "
             + "Exit codes: 0 the process exited or --duration passed, 1 the process became unreadable, "
-            + "2 bad input (nothing written), 130/143 stopped by SIGINT/SIGTERM (samples kept)."
+            + "2 bad input (nothing written), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (samples kept)."
     )
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The process to sample.", valueName: "pid"))
@@ -57,49 +57,26 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
     }
 
     func run() throws {
-        let name = ProcFile.firstLine("/proc/\(pid)/comm") ?? "?"
-        var counters: ProcessSampler.Counters = [.system]
-        if !noNUMAMaps { counters.insert(.numaMaps) }
+        var session = WatchSession(pid: pid, interval: interval, duration: duration, outPath: outPath)
+        session.readsNUMAMaps = !noNUMAMaps
         let signals = TerminationSignals()
-        let start = MonotonicClock.now()
-        let sampling = SamplingThread(ProcessSampler(pid: pid, interval: interval, counters: counters), phase: "watch",
-                                      start: start)
-        let writer: WatchWriter
+        let outcome: WatchSession.Outcome
         do {
-            writer = try WatchWriter(path: outPath, pid: pid, trial: "pid=\(pid) \(name)")
-        } catch {
-            sampling.stop()
+            outcome = try session.run(signals: signals) { name in
+                FileHandle.standardError.write(Data(("bench watch: sampling pid \(pid) (\(name)) every "
+                    + "\(seconds(interval)); samples go to \(outPath)\n").utf8))
+            }
+        } catch let error as WatchSession.OutputError {
             throw ValidationError("--out: \(error)")
         }
-        FileHandle.standardError.write(Data(("bench watch: sampling pid \(pid) (\(name)) every "
-            + "\(seconds(interval)); samples go to \(outPath)\n").utf8))
-
-        var reason = ""
-        while true {
-            if let ended = sampling.ended {
-                reason = ended == .processExited ? "the process exited" : "stopped"
-                if case let .failed(message) = ended { reason = "the process became unreadable: \(message)" }
-                break
-            }
-            if let signal = signals.caught { reason = Signals.name(signal); break }
-            if let duration, MonotonicClock.now() - start >= duration { reason = "--duration passed"; break }
-            try writer.write(sampling)
-            Thread.sleep(forTimeInterval: min(0.05, interval))
-        }
-        let ending = sampling.stop()
-        try writer.write(sampling)
-        let samples = sampling.taken.map(\.sample)
-        let summary = WatchSummary(samples)
-        try writer.finish(summary: summary)
-
+        let samples = outcome.samples
         let span = (samples.last?.seconds ?? 0) - (samples.first?.seconds ?? 0)
-        print("bench watch: pid \(pid) (\(name)), \(samples.count) samples over \(seconds(span)), "
-            + "ended by \(reason)")
-        print(summary.render())
+        print("bench watch: pid \(pid) (\(outcome.name)), \(samples.count) samples over \(seconds(span)), "
+            + "ended by \(outcome.reason)")
+        print(outcome.summary.render())
         fflush(nil)
-        FileHandle.standardError.write(Data("bench watch: samples: \(outPath); summary: \(writer.summaryPath)\n".utf8))
-        if case .failed = ending { throw ExitCode(1) }
-        if let signal = signals.caught { throw ExitCode(Signals.exitCode(signal)) }
+        FileHandle.standardError.write(Data("bench watch: samples: \(outPath); summary: \(outcome.summaryPath)\n".utf8))
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 
     private func seconds(_ value: Double) -> String {
