@@ -8,6 +8,8 @@ public protocol Experiment: Sendable {
     associatedtype Case: Sendable
     associatedtype Outcome: Sendable
 
+    /// The host the cases run on, as probed before the run.
+    var host: HostCapabilities { get }
     /// The columns of the raw CSV.
     var columns: [String] { get }
     /// The CSVs written beside the raw one (`<out>-samples.csv`, ...): their suffix and columns.

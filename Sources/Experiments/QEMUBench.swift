@@ -189,22 +189,13 @@ public final class QEMUExperiment: Experiment {
 }
 
 /// Runs a `QEMUPlan`'s `QEMUExperiment` through the one run loop.
-public final class QEMUBench: Sendable {
-    public let loop: RunLoop<QEMUExperiment>
+public typealias QEMUBench = RunLoop<QEMUExperiment>
 
-    public init(plan: QEMUPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
-                executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
+extension RunLoop where E == QEMUExperiment {
+    public convenience init(plan: QEMUPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
+                            executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
         let launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
-        loop = RunLoop(QEMUExperiment(plan: plan, host: host, launcher: launcher), outPath: outPath, progress: progress)
-    }
-
-    public typealias Report = RunLoop<QEMUExperiment>.Report
-
-    /// Kills the running QEMU (by PID) and the emulation's child; the run stops after it.
-    public func interrupt(signal: Int32) { loop.interrupt(signal: signal) }
-
-    public func run() throws(RunAbortedError) -> Report {
-        try loop.run(runInfo: RunInfo(startingOn: loop.experiment.host))
+        self.init(QEMUExperiment(plan: plan, host: host, launcher: launcher), outPath: outPath, progress: progress)
     }
 }
 

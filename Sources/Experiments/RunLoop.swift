@@ -14,7 +14,10 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
     public let progress: (any RunProgress)?
     private let interruption = Mutex<Int32?>(nil)
 
+    public let host: HostCapabilities
+
     public init(_ experiment: E, outPath: String, progress: (any RunProgress)?) {
+        host = experiment.host
         self.experiment = experiment
         self.outPath = outPath
         self.progress = progress
@@ -44,6 +47,14 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
     }
 
     public var interruptedBy: Int32? { interruption.withLock { $0 } }
+
+    /// Runs every case with SIGINT, SIGTERM and SIGHUP routed to `interrupt(signal:)` (the one
+    /// signal path: `TerminationSignals`), as a command does.
+    public func run() throws(RunAbortedError) -> Report {
+        let signals = TerminationSignals { [self] in interrupt(signal: $0) }
+        defer { withExtendedLifetime(signals) {} }
+        return try run(runInfo: RunInfo(startingOn: host))
+    }
 
     /// Runs every case. An error after the work began (a CSV cannot be written) stops the run: the
     /// rows written before it stay intact, their summary is written if it can be, and the error is

@@ -71,23 +71,14 @@ public struct TrialExperiment: Experiment {
 }
 
 /// Runs a plan's `TrialExperiment` through the one run loop.
-public final class Runner: Sendable {
-    public let loop: RunLoop<TrialExperiment>
-    public var plan: RunPlan { loop.experiment.plan }
-    public var host: HostCapabilities { loop.experiment.host }
+public typealias Runner = RunLoop<TrialExperiment>
 
-    public init(plan: RunPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
-                executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
+extension RunLoop where E == TrialExperiment {
+    public convenience init(plan: RunPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
+                            executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
         let launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
-        loop = RunLoop(TrialExperiment(plan: plan, host: host, launcher: launcher), outPath: outPath, progress: progress)
+        self.init(TrialExperiment(plan: plan, host: host, launcher: launcher), outPath: outPath, progress: progress)
     }
-
-    public typealias Report = RunLoop<TrialExperiment>.Report
-
-    /// Stops the run after the current trial and kills its child; safe from a signal handler's queue.
-    public func interrupt(signal: Int32) { loop.interrupt(signal: signal) }
-
-    public func run() throws(RunAbortedError) -> Report { try loop.run(runInfo: RunInfo(startingOn: host)) }
 }
 
 extension RunLoop.Report where E == TrialExperiment {

@@ -52,8 +52,6 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
         }
         let plan = try recommendationPlan(host: host)
         let runner = Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet))
-        let signals = TerminationSignals { runner.interrupt(signal: $0) }
-        defer { withExtendedLifetime(signals) {} }
         let report: Runner.Report
         do {
             report = try runner.run()

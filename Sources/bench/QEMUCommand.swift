@@ -145,7 +145,6 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         plan.force = force
         plan.seed = seed
         let bench = QEMUBench(plan: plan, host: HostCapabilities.probe(), outPath: out, progress: TerminalProgress(quiet: quiet))
-        let signals = TerminationSignals { bench.interrupt(signal: $0) }
         let report: QEMUBench.Report
         do {
             report = try bench.run()
@@ -158,7 +157,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         var closing = "bench: \(report.comparisons.count) real snapshots: "
             + "\(report.comparisons.count - skipped - report.failedCount) ok, \(skipped) skipped, \(report.failedCount) failed. "
             + "Rows: \(report.rawPath); samples: \(report.samplesPath); summary: \(report.summaryPath)"
-        if let signal = signals.caught {
+        if let signal = report.interruptedBy {
             closing = "bench: interrupted by \(Signals.name(signal)); " + closing.dropFirst(7)
         }
         fflush(nil)

@@ -135,8 +135,6 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         let plan = try makePlan(host: host)
         let gateway = try gateway()
         let runner = Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet))
-        let signals = TerminationSignals { runner.interrupt(signal: $0) }
-        defer { withExtendedLifetime(signals) {} }
 
         let report: Runner.Report
         do {

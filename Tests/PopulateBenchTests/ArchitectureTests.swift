@@ -23,6 +23,21 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(text == (try ColumnCatalog.json()), "docs/columns.json is stale: swift run bench columns --update-docs docs")
     }
 
+    /// plot.py names the columns each chart draws; every one must be in the schema, with the unit it draws.
+    @Test(needs(.python3)) func plotReadsOnlyColumnsTheSchemaHas() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [packageRoot.appendingPathComponent("scripts/plot.py").path, "--check-schema"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("all in docs/columns.json"), "\(text)")
+    }
+
     @Test func everyColumnIsDeclaredOnceAndDescribed() {
         for table in ColumnCatalog.tables {
             #expect(Set(table.columns.map(\.name)).count == table.columns.count, "\(table.name) names a column twice")

@@ -43,7 +43,7 @@ extension KernelTests {
     @Test func theWarmUpPopulates() {
         let plan = RunPlan(backends: [.anonPrivate, .memfdShmem])
         let runner = Runner(plan: plan, host: HostCapabilities.probe(), outPath: "/dev/null")
-        let warmups = runner.loop.experiment.warmups
+        let warmups = runner.experiment.warmups
         #expect(warmups.map(\.backend) == [.anonPrivate, .memfdShmem])
         #expect(warmups.allSatisfy { $0.strategy.populateScope != .nothing }, "\(warmups.map(\.strategy))")
     }
