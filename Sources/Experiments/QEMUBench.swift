@@ -176,10 +176,10 @@ public final class QEMUExperiment: Experiment {
         let resident = pluggedBytes > 0 ? min(1, Double(real.deviceDataBefore ?? 0) / Double(pluggedBytes)) : 0
         var config = TrialConfig(backend: item.backend, regionBytes: plan.size, pageBytes: page,
                                  blockBytes: real.blockSize ?? QEMUPlan.blockSize,
-                                 layout: ranges == nil ? .prefix : .ranges, thp: .huge,
+                                 layout: ranges.map(TrialLayout.ranges) ?? .named(.prefix), thp: .huge,
                                  pluggedFraction: item.pluggedFraction == nil ? 1 : plugged,
                                  residentFraction: (resident * 10000).rounded() / 10000, strategy: plan.preset,
-                                 seed: plan.seed, pluggedRanges: ranges)
+                                 seed: plan.seed)
         config.noReserve = item.backend.isHugetlb
         if let runs = real.deviceResidentRuns {
             config.residentPages = runs.map { $0.lowerBound / page ..< ($0.upperBound + page - 1) / page }

@@ -49,7 +49,7 @@ public struct StrategyRecommendation: Sendable {
             let label = "\(config.backend.rawValue) \(ByteSize.format(config.regionBytes)), "
                 + "\(ByteSize.format(config.pageBytes)) pages, plugged=\(config.pluggedFraction) "
                 + "resident=\(config.residentFraction) block=\(ByteSize.format(config.blockBytes)) "
-                + "\(config.layout.rawValue) thp=\(config.thp.rawValue)"
+                + "\(config.layoutText) thp=\(config.thp.rawValue)"
             if groups[label] == nil { order.append(label) }
             groups[label, default: []].append(result)
         }

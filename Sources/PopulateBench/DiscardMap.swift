@@ -9,11 +9,6 @@ public struct DiscardMap: Equatable, Sendable {
         case random
         /// Plugged blocks spread evenly: the most runs for a fraction.
         case striped
-        /// Exactly the plugged ranges given (`--layout ranges:...`): see `PluggedRanges`.
-        case ranges
-
-        /// The layouts chosen by name; `ranges` comes with its ranges (`ranges:...`), never alone.
-        public static let allCases: [Layout] = [.prefix, .random, .striped]
     }
 
     public let blockSize: Int
@@ -46,8 +41,6 @@ public struct DiscardMap: Equatable, Sendable {
             for index in 0 ..< count where (index + 1) * target / count > index * target / count {
                 plugged[index] = true
             }
-        case .ranges:
-            preconditionFailure("explicit ranges have no fraction: use DiscardMap(regionSize:blockSize:pluggedRanges:)")
         }
         self.init(blockSize: blockSize, plugged: plugged)
     }

@@ -10,7 +10,7 @@ public struct RunPlan: Codable, Sendable {
     public var residentFractions: [Double]
     /// nil: virtio-mem's default block size for each backend.
     public var blockSizes: [Int]?
-    public var layouts: [DiscardMap.Layout]
+    public var layouts: [TrialLayout]
     public var thpModes: [THPMode]
     public var seed: UInt64
     /// The hugetlbfs mount for each huge page size (`--hugetlbfs`, or one found in /proc/mounts).
@@ -25,8 +25,6 @@ public struct RunPlan: Codable, Sendable {
     public var populateNode: Int?
     public var guestNode: Int?
     public var snapshot: SnapshotOptions?
-    /// The plugged ranges of the `ranges` layout (`--layout ranges:...`).
-    public var pluggedRanges: PluggedRanges?
 
     public static let defaultSeed: UInt64 = 20211013
     /// Every strategy (docs/cli.md: `[all]`), `none` first as the floor the others add to.
@@ -37,7 +35,7 @@ public struct RunPlan: Codable, Sendable {
 
     public init(backends: [Backend] = Backend.allCases, strategies: [Strategy] = RunPlan.defaultStrategies,
                 sizes: [Int]? = nil, pluggedFractions: [Double] = [0.25], residentFractions: [Double] = [0.5],
-                blockSizes: [Int]? = nil, layouts: [DiscardMap.Layout] = [.random], thpModes: [THPMode] = [.inherit],
+                blockSizes: [Int]? = nil, layouts: [TrialLayout] = [.named(.random)], thpModes: [THPMode] = [.inherit],
                 seed: UInt64 = RunPlan.defaultSeed, hugetlbfsMounts: [Int: String] = [:],
                 hugePageSizes: [Int] = [2 << 20],
                 repetitions: Int = 3, warmup: Int = 1, trialTimeout: Double = 600, force: Bool = false) {
@@ -76,13 +74,10 @@ public struct RunPlan: Codable, Sendable {
         try Self.checkList(pluggedFractions.map { "\($0)" }, flag: "--plugged")
         try Self.checkList(residentFractions.map { "\($0)" }, flag: "--resident")
         try Self.checkList(hugePageSizes.map { "\($0)" }, flag: "--hugepage-size")
-        try Self.checkList(layouts.map(\.rawValue), flag: "--layout")
+        try Self.checkList(layouts.map(\.name), flag: "--layout")
         try Self.checkList(thpModes.map(\.rawValue), flag: "--thp")
         if let sizes { try Self.checkList(sizes.map { "\($0)" }, flag: "--size") }
         if let blockSizes { try Self.checkList(blockSizes.map { "\($0)" }, flag: "--block-size") }
-        if layouts.contains(.ranges) != (pluggedRanges != nil) {
-            throw InputError(flag: "--layout", "ranges needs its list: ranges:START-END,... or file:PATH")
-        }
         for fraction in pluggedFractions where !(0 ... 1).contains(fraction) {
             throw InputError(flag: "--plugged", "\(fraction) is outside 0...1")
         }
@@ -142,8 +137,10 @@ public struct RunPlan: Codable, Sendable {
             }
             for size in regionSizes(for: backend, pageSize: page) {
                 for block in blockSizes(for: backend, pageSize: page, host: host) {
-                    if let problem = pluggedRanges?.problem(regionSize: size, blockSize: block) {
-                        throw InputError(flag: "--layout", "\(problem) (\(backend.rawValue))")
+                    for ranges in layouts.compactMap(\.pluggedRanges) {
+                        if let problem = ranges.problem(regionSize: size, blockSize: block) {
+                            throw InputError(flag: "--layout", "\(problem) (\(backend.rawValue))")
+                        }
                     }
                 }
                 guard size % page == 0 else {
@@ -216,8 +213,8 @@ public struct RunPlan: Codable, Sendable {
                     for layout in layouts {
                         for thp in thpModes {
                             // Explicit ranges are their own fraction.
-                            let fractions = layout == .ranges
-                                ? [Double(pluggedRanges?.pluggedBytes ?? 0) / Double(size)] : pluggedFractions
+                            let fractions = layout.pluggedRanges.map { [Double($0.pluggedBytes) / Double(size)] }
+                                ?? pluggedFractions
                             for plugged in fractions {
                                 for resident in residentFractions {
                                     for strategy in strategies {
@@ -227,8 +224,7 @@ public struct RunPlan: Codable, Sendable {
                                             residentFraction: resident, strategy: strategy, seed: seed,
                                             hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsMounts[page] : nil,
                                             numaPolicy: numaPolicy, populateNode: populateNode,
-                                            guestNode: guestNode, snapshot: snapshot,
-                                            pluggedRanges: layout == .ranges ? pluggedRanges : nil))
+                                            guestNode: guestNode, snapshot: snapshot))
                                     }
                                 }
                             }

@@ -17,7 +17,7 @@ extension RunPlan {
                 // The guest writes nothing: written pages are real memory, which 1 TiB is not here.
                 plan.residentFractions = [0]
                 plan.blockSizes = [2 << 20]
-                plan.layouts = [.random]
+                plan.layouts = [.named(.random)]
             }
         }
     }

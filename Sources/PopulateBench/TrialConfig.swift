@@ -6,7 +6,7 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var regionBytes: Int
     public var pageBytes: Int
     public var blockBytes: Int
-    public var layout: DiscardMap.Layout
+    public var layout: TrialLayout
     public var thp: THPMode
     public var pluggedFraction: Double
     public var residentFraction: Double
@@ -20,8 +20,6 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var guestNode: Int?
     /// The background-snapshot phase after protection; nil: no snapshot phase.
     public var snapshot: SnapshotOptions?
-    /// The plugged ranges of the `ranges` layout.
-    public var pluggedRanges: PluggedRanges?
     /// Map hugetlb memory `MAP_NORESERVE`, as QEMU's `reserve=off`: huge pages are taken when
     /// touched, not all at mmap (`bench qemu` emulates a device larger than the pool this way).
     public var noReserve = false
@@ -29,11 +27,10 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     /// QEMU's pagemap); nil: a seeded choice of `residentFraction` of the plugged pages.
     public var residentPages: [Range<Int>]?
 
-    public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: DiscardMap.Layout,
+    public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: TrialLayout,
                 thp: THPMode, pluggedFraction: Double, residentFraction: Double, strategy: Strategy,
                 seed: UInt64, hugetlbfsPath: String? = nil, numaPolicy: NUMA.Policy = .local,
-                populateNode: Int? = nil, guestNode: Int? = nil, snapshot: SnapshotOptions? = nil,
-                pluggedRanges: PluggedRanges? = nil) {
+                populateNode: Int? = nil, guestNode: Int? = nil, snapshot: SnapshotOptions? = nil) {
         self.backend = backend
         self.regionBytes = regionBytes
         self.pageBytes = pageBytes
@@ -49,21 +46,20 @@ public struct TrialConfig: Codable, Hashable, Sendable {
         self.populateNode = populateNode
         self.guestNode = guestNode
         self.snapshot = snapshot
-        self.pluggedRanges = pluggedRanges
     }
 
     public var discardMap: DiscardMap {
-        if layout == .ranges, let pluggedRanges {
-            return DiscardMap(regionSize: regionBytes, blockSize: blockBytes, pluggedRanges: pluggedRanges)
+        switch layout {
+        case let .ranges(ranges):
+            DiscardMap(regionSize: regionBytes, blockSize: blockBytes, pluggedRanges: ranges)
+        case let .named(named):
+            DiscardMap(regionSize: regionBytes, blockSize: blockBytes, pluggedFraction: pluggedFraction,
+                       layout: named, seed: seed)
         }
-        return DiscardMap(regionSize: regionBytes, blockSize: blockBytes, pluggedFraction: pluggedFraction,
-                          layout: layout, seed: seed)
     }
 
     /// The `layout` column: the layout's name, or the ranges themselves.
-    public var layoutText: String {
-        layout == .ranges ? pluggedRanges?.layoutText ?? layout.rawValue : layout.rawValue
-    }
+    public var layoutText: String { layout.text }
 
     public var guestPattern: GuestPattern {
         GuestPattern(seed: seed ^ 0xA5A5_5A5A_0F0F_F0F0, residentFraction: residentFraction, residentPages: residentPages)

@@ -84,7 +84,7 @@ enum ArgumentValues {
             throw ValidationError("ranges needs its list: ranges:START-END,... or file:PATH")
         }
         let named: [DiscardMap.Layout] = names.isEmpty ? [] : try list(names)
-        return LayoutArgument(layouts: named + (ranges == nil ? [] : [.ranges]), ranges: ranges)
+        return LayoutArgument(layouts: named.map(TrialLayout.named) + (ranges.map { [.ranges($0)] } ?? []))
     }
 
     static func numaPolicy(_ text: String) throws -> NUMAPolicyText.Spec {
@@ -97,8 +97,7 @@ enum ArgumentValues {
     }
 }
 
-/// What `--layout` names: layouts, and the plugged ranges of `ranges:` or `file:`.
+/// What `--layout` names: layouts, the last of which may be the plugged ranges of `ranges:` or `file:`.
 struct LayoutArgument {
-    var layouts: [DiscardMap.Layout]
-    var ranges: PluggedRanges?
+    var layouts: [TrialLayout]
 }

@@ -45,7 +45,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
 
     @Option(help: ArgumentHelp("Layouts of plugged blocks: prefix, random, striped; last in the list, "
         + "ranges:START-END,... (exactly those plugged, e.g. ranges:0-128MiB,256MiB-384MiB) or file:PATH (a range "
-        + "per line). (default: \(defaults.layouts.map(\.rawValue).joined(separator: ",")))", valueName: "list"),
+        + "per line). (default: \(defaults.layouts.map(\.name).joined(separator: ",")))", valueName: "list"),
             completion: .list(DiscardMap.Layout.allValueStrings),
             transform: ArgumentValues.layouts)
     var layout: LayoutArgument?
@@ -116,7 +116,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
     var format: OutputFormat = .table
 
     mutating func validate() throws {
-        if layout?.layouts == [.ranges], matrix.plugged != nil {
+        if let layouts = layout?.layouts, layouts.allSatisfy({ $0.pluggedRanges != nil }), matrix.plugged != nil {
             throw ValidationError("--plugged: the ranges layout plugs exactly its ranges; leave --plugged out")
         }
         _ = try makePlan(host: HostCapabilities.probe())
@@ -194,7 +194,6 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         if let blockSize { plan.blockSizes = blockSize }
         if let layout {
             plan.layouts = layout.layouts
-            plan.pluggedRanges = layout.ranges
         }
         if let thp { plan.thpModes = thp }
         if let hugepageSize { plan.hugePageSizes = hugepageSize }

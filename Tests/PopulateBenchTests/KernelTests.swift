@@ -20,7 +20,7 @@ func config(_ backend: Backend, _ size: Int, _ strategy: Strategy, plugged: Doub
             block: Int = 2 << 20, layout: DiscardMap.Layout = .random, thp: THPMode = .nohuge) -> TrialConfig {
     TrialConfig(backend: backend, regionBytes: size,
                 pageBytes: backend.pageSize(hugePageSize: 2 << 20, basePageSize: host.basePageSize),
-                blockBytes: block, layout: layout, thp: thp, pluggedFraction: plugged, residentFraction: resident,
+                blockBytes: block, layout: .named(layout), thp: thp, pluggedFraction: plugged, residentFraction: resident,
                 strategy: strategy, seed: RunPlan.defaultSeed,
                 hugetlbfsPath: backend == .hugetlbfs ? HugetlbfsMounts.find(pageSize: 2 << 20) : nil)
 }

@@ -35,11 +35,10 @@ import Testing
     }
 
     @Test func thePlanRunsTheRangesAsTheirOwnFraction() throws {
-        var plan = RunPlan(backends: [.memfdShmem], strategies: [.qemu72], sizes: [64 << 20], pluggedFractions: [0.25, 0.5],
-                           layouts: [.prefix, .ranges])
-        plan.pluggedRanges = try PluggedRanges(parsing: "0-16MiB")
+        let plan = RunPlan(backends: [.memfdShmem], strategies: [.qemu72], sizes: [64 << 20], pluggedFractions: [0.25, 0.5],
+                           layouts: [.named(.prefix), .ranges(try PluggedRanges(parsing: "0-16MiB"))])
         let configs = plan.configs(host: host)
-        #expect(configs.map(\.pluggedFraction) == [0.25, 0.5, 0.25])
+        #expect(configs.map { $0.pluggedFraction } == [0.25, 0.5, 0.25])
         #expect(configs.last?.layoutText == "ranges:0-16MiB")
         #expect(configs.last?.discardMap.pluggedRuns == [0 ..< 16 << 20])
     }

@@ -211,7 +211,7 @@ import Testing
     @Test func matrixIsTheCrossProduct() {
         var plan = RunPlan(backends: [.anonPrivate, .memfdShmem], strategies: [.fullTouch, .discardTouch])
         plan.pluggedFractions = [0.25, 0.5]
-        plan.layouts = [.random, .prefix]
+        plan.layouts = [.named(.random), .named(.prefix)]
         #expect(plan.configs(host: host).count == 2 * 2 * 2 * 2)
     }
 
