@@ -182,7 +182,8 @@ public final class QEMUExperiment: Experiment {
                                  seed: plan.seed)
         config.noReserve = item.backend.isHugetlb
         if let runs = real.deviceResidentRuns {
-            config.residentPages = runs.map { $0.lowerBound / page ..< ($0.upperBound + page - 1) / page }
+            config.resident = .pages(runs.map { $0.lowerBound / page ..< ($0.upperBound + page - 1) / page },
+                                     share: config.residentFraction)
         }
         return config
     }

@@ -9,7 +9,8 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var layout: TrialLayout
     public var thp: THPMode
     public var pluggedFraction: Double
-    public var residentFraction: Double
+    /// What the guest wrote of the plugged pages before the trial.
+    public var resident: Resident
     public var strategy: Strategy
     public var seed: UInt64
     public var hugetlbfsPath: String?
@@ -23,9 +24,6 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     /// Map hugetlb memory `MAP_NORESERVE`, as QEMU's `reserve=off`: huge pages are taken when
     /// touched, not all at mmap (`bench qemu` emulates a device larger than the pool this way).
     public var noReserve = false
-    /// The pages (indices) the guest wrote, where a real guest wrote them (`bench qemu` reads
-    /// QEMU's pagemap); nil: a seeded choice of `residentFraction` of the plugged pages.
-    public var residentPages: [Range<Int>]?
 
     public init(backend: Backend, regionBytes: Int, pageBytes: Int, blockBytes: Int, layout: TrialLayout,
                 thp: THPMode, pluggedFraction: Double, residentFraction: Double, strategy: Strategy,
@@ -38,7 +36,7 @@ public struct TrialConfig: Codable, Hashable, Sendable {
         self.layout = layout
         self.thp = thp
         self.pluggedFraction = pluggedFraction
-        self.residentFraction = residentFraction
+        resident = .share(residentFraction)
         self.strategy = strategy
         self.seed = seed
         self.hugetlbfsPath = hugetlbfsPath
@@ -62,8 +60,11 @@ public struct TrialConfig: Codable, Hashable, Sendable {
     public var layoutText: String { layout.text }
 
     public var guestPattern: GuestPattern {
-        GuestPattern(seed: seed ^ 0xA5A5_5A5A_0F0F_F0F0, residentFraction: residentFraction, residentPages: residentPages)
+        GuestPattern(seed: seed ^ 0xA5A5_5A5A_0F0F_F0F0, residentFraction: resident.share, residentPages: resident.pages)
     }
+
+    /// The `resident_fraction` column: what share of the plugged pages the guest had written.
+    public var residentFraction: Double { resident.share }
 
     /// A short label for progress lines and tables.
     public var label: String {
@@ -142,4 +143,24 @@ public struct TrialResult: Codable, Sendable {
     }
 
     public func phase(_ phase: Phase) -> PhaseResult? { phases.first { $0.phase == phase } }
+}
+
+/// What the guest wrote of the plugged pages before a trial: a seeded choice of a share of them, or
+/// exactly the pages a real guest wrote (`bench qemu` reads QEMU's pagemap), with the share they
+/// make of the plugged memory for the `resident_fraction` column. One value, so a trial cannot
+/// have both a share and pages that disagree about which rule applies.
+public enum Resident: Codable, Hashable, Sendable {
+    case share(Double)
+    /// Page indices of the region.
+    case pages([Range<Int>], share: Double)
+
+    public var share: Double {
+        switch self {
+        case let .share(share), let .pages(_, share): share
+        }
+    }
+
+    public var pages: [Range<Int>]? {
+        if case let .pages(pages, _) = self { pages } else { nil }
+    }
 }

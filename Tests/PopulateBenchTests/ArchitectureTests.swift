@@ -73,7 +73,8 @@ extension KernelTests {
                 try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
             }
             let process = Process()
-            process.executableURL = try #require(benchBinary)
+            guard let binary = benchBinary else { throw MissingBench() }
+            process.executableURL = binary
             process.arguments = ["run", "--backend", "anon-private", "--strategy", "full-touch", "--size", "4GiB",
                                  "--thp", "nohuge", "--resident", "0", "--repetitions", "20", "--warmup", "0", "--quiet",
                                  "--out", out.path]

@@ -12,7 +12,7 @@ import Testing
     @Test func guardCountsEveryTableOfATerabyte() {
         let terabyte = 1 << 40
         var trial = config(.anonPrivate, terabyte, .fullMadvise)
-        trial.residentFraction = 0
+        trial.resident = .share(0)
         #expect(MemoryGuard.predictedBytes(trial) == (2 << 30) + (4 << 20) + (8 << 10))
         var model = CostModel(backing: .init(backend: .anonPrivate, pageSize: 4096), regionSize: terabyte)
         #expect(MemoryGuard.predictedBytes(trial) == model.read(0 ..< terabyte).pageTableBytes)
