@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -96,7 +98,12 @@ void clmm_heap_reserve(size_t bytes) {
     // Blocks below the mmap threshold come from the brk heap, so the heap itself grows.
     for (size_t i = 0; i < count; i++) {
         blocks[i] = malloc(block);
-        if (blocks[i] != NULL) memset(blocks[i], 1, block);
+        if (blocks[i] == NULL) continue;
+        // The kernel faults the block's pages in (Linux 5.14), without the user-space write of
+        // every byte; before that kernel, write them.
+        uintptr_t start = ((uintptr_t)blocks[i] + 4095) & ~(uintptr_t)4095;
+        uintptr_t end = ((uintptr_t)blocks[i] + block) & ~(uintptr_t)4095;
+        if (madvise((void *)start, end - start, MADV_POPULATE_WRITE) != 0) memset(blocks[i], 1, block);
         __asm__ volatile("" : : "r"(blocks[i]) : "memory");
     }
     for (size_t i = 0; i < count; i++) free(blocks[i]);

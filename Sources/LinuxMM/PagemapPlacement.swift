@@ -57,6 +57,13 @@ public struct PagemapPlacement: Sendable {
             }
         }
         placement.absentPages += pageCount - presentPages
+        // One node: every data page is on it, and reading each one's frame (a pread per run of
+        // pages, thousands for a scattered guest) would only say so.
+        if let node = blocks?.soleNode {
+            let dataPages = dataRuns.reduce(0) { $0 + $1.length / pageSize }
+            if dataPages > 0 { placement.pagesPerNode[node, default: 0] += dataPages }
+            return placement
+        }
         return placement + (try readFrames(of: dataRuns, pageSize: pageSize))
     }
 

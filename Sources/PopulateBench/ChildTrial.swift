@@ -135,7 +135,10 @@ public final class ChildTrialLauncher: @unchecked Sendable {
             FileHandle.standardError.write(Data("bench-trial: no readable trial request on stdin\n".utf8))
             return 1
         }
-        HeapReserve.prepare(bytes: 32 << 20)
+        // What the measured phases may allocate: a few buffers, and with a snapshot its samples
+        // and histograms. Touching the reserve is a trial's largest fixed cost (a page fault and a
+        // cleared page per 4 KiB), so a trial without a snapshot reserves a quarter.
+        HeapReserve.prepare(bytes: request.config.snapshot == nil ? 8 << 20 : 32 << 20)
         let result = Trial(config: request.config, host: request.host, checksPoolSize: request.checksPoolSize).run()
         guard let encoded = try? JSONEncoder().encode(result) else { return 1 }
         FileHandle.standardOutput.write(encoded)

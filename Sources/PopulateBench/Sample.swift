@@ -15,7 +15,7 @@ public struct Sample: Sendable, Codable {
     public static func take(hugePageSize: Int, readsHugeMappings: Bool = false) throws -> Sample {
         let usage = try ResourceUsage.currentThread()
         let time = MonotonicClock.now()
-        return Sample(time: time, status: try ProcStatus.current(), memInfo: try MemInfo.current(),
+        return Sample(time: time, status: try ProcStatusReader().read(), memInfo: try MemInfo.current(),
                       usage: usage,
                       hugePagesFree: SysfsMM.hugePagePool(pageSize: hugePageSize)?.free ?? 0,
                       hugePageSize: hugePageSize,

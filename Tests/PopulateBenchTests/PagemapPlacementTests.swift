@@ -54,12 +54,18 @@ extension KernelTests {
     @Suite(needs(.numa),
            needs(.frameNumbers))
     struct PagemapPlacementAgreement {
-        /// Both paths: with `PAGEMAP_SCAN`, and reading every entry as before Linux 6.7.
+        /// Every path: with `PAGEMAP_SCAN` (on a one-node host, with and without reading frames), and
+        /// reading every entry as before Linux 6.7.
         func readers() throws -> [(String, PagemapPlacement)] {
             let reader = try PagemapPlacement.open()
-            let fallback = PagemapPlacement(pagemap: reader.pagemap, blocks: reader.blocks,
+            // Without the one-node shortcut, so that frames are read and mapped to nodes here too.
+            let blocks = reader.blocks.map { MemoryBlocks(blockBytes: $0.blockBytes, nodes: $0.nodes) }
+            let fallback = PagemapPlacement(pagemap: reader.pagemap, blocks: blocks,
                                             zeroFrames: reader.zeroFrames, scans: false)
-            return reader.scans ? [("scan", reader), ("entries", fallback)] : [("entries", fallback)]
+            let framesRead = PagemapPlacement(pagemap: reader.pagemap, blocks: blocks, zeroFrames: reader.zeroFrames,
+                                              scans: reader.scans)
+            return reader.scans ? [("scan", reader), ("scan, frames read", framesRead), ("entries", fallback)]
+                : [("entries", fallback)]
         }
 
         func expectAgreement(_ region: Region, _ comment: Comment) throws {
