@@ -22,6 +22,8 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "PopulateBench", package: "PopulateBench"),
                 .product(name: "LinuxMM", package: "PopulateBench"),
+                // Built beside the benchmarks: the trial-fixed-cost benchmark starts it.
+                .product(name: "bench-trial", package: "PopulateBench"),
             ],
             path: "PopulateBenchmarks",
             plugins: [

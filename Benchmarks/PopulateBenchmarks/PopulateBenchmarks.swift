@@ -76,6 +76,7 @@ func withFreshRegion(_ backend: Backend, size: Int = regionSize, _ body: (Region
 let benchmarks: @Sendable () -> Void = {
     scaleBenchmarks()
     samplerBenchmarks()
+    trialCostBenchmarks()
 
     let populateConfiguration = Benchmark.Configuration(
         metrics: [.wallClock, .cpuTotal, MemoryMetric.pageTableBytes, MemoryMetric.dataBytes],
