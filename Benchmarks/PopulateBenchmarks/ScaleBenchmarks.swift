@@ -11,7 +11,7 @@ extension MemoryMetric {
 
 /// The scale points that fit a CI machine (1, 4 and 16 GiB; shmem, which allocates what it
 /// reads, to 4 GiB): population of a fresh region with the page tables it built, and the read of
-/// a populated region's placement that every trial does after each phase (README.md, "Scale").
+/// a populated region's placement that every trial does after each phase (docs/scale.md).
 func scaleBenchmarks() {
     let populateConfiguration = Benchmark.Configuration(
         metrics: [.wallClock, .cpuTotal, MemoryMetric.pageTableBytes],

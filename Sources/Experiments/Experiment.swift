@@ -24,11 +24,18 @@ public protocol Experiment: Sendable {
     func label(_ item: Case) -> String
     func run(_ item: Case, repetition: Int) -> Outcome
     func status(_ outcome: Outcome) -> (status: TrialStatus, reason: String)
+    /// Whether an interruption left `outcome` whole; a case it cut short is not a result.
+    func isWhole(_ outcome: Outcome) -> Bool
     func rows(_ outcome: Outcome, repetition: Int, run: RunInfo) -> [[String: String]]
     /// One list of rows per side table, in `sideTables`' order.
     func sideRows(_ outcome: Outcome, repetition: Int) -> [[[String: String]]]
     /// Kills what runs now (a child, a QEMU) and whatever would start after.
     func cancel()
+}
+
+extension Experiment {
+    /// A case is cut short when it failed: its child or VMM was killed.
+    public func isWhole(_ outcome: Outcome) -> Bool { status(outcome).status != .failed }
 }
 
 /// A CSV beside the raw one: `<out>-<suffix>.csv`.

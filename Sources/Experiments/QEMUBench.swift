@@ -64,6 +64,24 @@ public struct QEMUPlan: Sendable {
         }
     }
 
+    /// The rules of a plan that need no QEMU to check; the first problem names its flag.
+    public static func check(backends: [Backend]?, size: Int, repetitions: Int, sampleInterval: Double,
+                             pluggedFractions: [Double], control: Bool) throws(RunPlan.InputError) {
+        for item in backends ?? [] where !Self.backends.contains(item) {
+            throw RunPlan.InputError(flag: "--backend", "\(item.rawValue) is not one of "
+                + Self.backends.map(\.rawValue).joined(separator: ", "))
+        }
+        // Linux onlines and offlines a guest's memory in blocks of 128 MiB on x86-64.
+        guard size >= 128 << 20, size % (128 << 20) == 0 else {
+            throw RunPlan.InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of 128MiB (Linux's memory block)")
+        }
+        guard repetitions >= 1 else { throw RunPlan.InputError(flag: "--repetitions", "must be at least 1, not \(repetitions)") }
+        guard sampleInterval >= 0.001 else { throw RunPlan.InputError(flag: "--sample-interval", "must be at least 1ms") }
+        guard !pluggedFractions.isEmpty || control else {
+            throw RunPlan.InputError(flag: "--plugged", "nothing to run (no fractions and --no-control)")
+        }
+    }
+
     /// Bytes the guest is asked to plug: whole blocks.
     public func requested(_ fraction: Double) -> Int {
         Int((fraction * Double(size / Self.blockSize)).rounded()) * Self.blockSize
@@ -131,6 +149,14 @@ public final class QEMUExperiment: Experiment {
     private var isCancelled: Bool { cancelled.withLock { $0 } }
 
     public func run(_ item: QEMUPlan.Case, repetition: Int) -> QEMUComparison { runCase(item) }
+
+    /// The real snapshot whole, and its emulation too where it was to run: an interruption during
+    /// the emulation leaves a real row without its twin.
+    public func isWhole(_ outcome: QEMUComparison) -> Bool {
+        guard outcome.real.status != .failed else { return false }
+        guard outcome.real.status == .ok else { return true }
+        return outcome.emulation.map { $0.status != .failed } ?? false
+    }
 
     /// The real snapshot of one case, then its emulation with the layout the guest plugged.
     func runCase(_ item: QEMUPlan.Case) -> QEMUComparison {

@@ -92,7 +92,7 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                 let outcome = experiment.run(item, repetition: repetition)
                 let (status, reason) = experiment.status(outcome)
                 // A case the interruption cut short is not a result: the run keeps whole cases.
-                if interruptedBy != nil && status == .failed { break cases }
+                if interruptedBy != nil && !experiment.isWhole(outcome) { break cases }
                 let rows = experiment.rows(outcome, repetition: repetition, run: runInfo)
                 do {
                     try raw.append(rows)

@@ -39,6 +39,25 @@ public struct StrategyRecommendation: Sendable {
         return plan
     }
 
+    /// What `bench doctor --recommend` measures: `base` (the user's backends, sizes and plugged
+    /// fractions) with every strategy and a snapshot, one warm-up; without backends named, those
+    /// this host can run. The first problem names its flag.
+    public static func plan(_ base: RunPlan, backendsNamed: Bool, host: HostCapabilities) throws(RunPlan.InputError)
+        -> RunPlan {
+        var plan = base
+        plan.warmup = 1
+        try plan.locateHugetlbfs(path: nil, required: backendsNamed && plan.backends.contains(.hugetlbfs))
+        if !backendsNamed {
+            let runnable = Set(Self.plan(plan).configs(host: host).filter { config in
+                config.strategy == .fullTouch && host.skipReason(for: config) == nil
+            }.map(\.backend))
+            plan.backends = Backend.allCases.filter(runnable.contains)
+        }
+        plan = Self.plan(plan)
+        try plan.validate(host: host)
+        return plan
+    }
+
     public let verdicts: [Verdict]
 
     public init(results: [TrialResult]) {

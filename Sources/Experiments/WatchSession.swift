@@ -53,6 +53,8 @@ public struct WatchSession: Sendable {
             throw OutputError(description: "\(error)")
         }
         started(name)
+        // A write that fails stops the sampling thread too, whatever the error.
+        defer { sampling.stop() }
         var reason = ""
         while true {
             if let ended = sampling.ended {

@@ -7,7 +7,7 @@ import SystemPackage
 /// reading is one `pread` at offset 0 (a seq_file regenerates its text when read from the start)
 /// into a buffer kept between readings, parsed in place for the six memory fields, with no
 /// allocation. About a tenth of `ProcStatus.current()`'s time, so that a 1 ms sampler takes little
-/// from the phase it watches (docs/snapshot.md, "Sampler perturbation").
+/// from the phase it watches (docs/scale.md, "sampler perturbation").
 public final class ProcStatusReader {
     private let fileDescriptor: FileDescriptor
     private let path: String

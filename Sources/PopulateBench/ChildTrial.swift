@@ -38,6 +38,12 @@ public final class ChildTrialLauncher: @unchecked Sendable {
             ?? CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(trialExecutableName)
     }
 
+    /// Why trials cannot start here, or nil: `executable` must be there, built beside `bench`.
+    public static func problem(with executable: URL) -> String? {
+        FileManager.default.isExecutableFile(atPath: executable.path) ? nil
+            : "no \(trialExecutableName) at \(executable.path): it runs every trial and is built with bench (swift build)"
+    }
+
     /// Kills the running child, and any started after this (for SIGINT and SIGTERM).
     public func cancel() {
         lock.lock()
@@ -135,10 +141,12 @@ public final class ChildTrialLauncher: @unchecked Sendable {
             FileHandle.standardError.write(Data("bench-trial: no readable trial request on stdin\n".utf8))
             return 1
         }
-        // What the measured phases may allocate: a few buffers, and with a snapshot its samples
-        // and histograms. Touching the reserve is a trial's largest fixed cost (a page fault and a
-        // cleared page per 4 KiB), so a trial without a snapshot reserves a quarter.
-        HeapReserve.prepare(bytes: request.config.snapshot == nil ? 8 << 20 : 32 << 20)
+        // What the measured phases may allocate: a few buffers, the placement scan's runs (more
+        // of them the larger the region), and with a snapshot its samples and histograms.
+        // Touching the reserve is a trial's largest fixed cost (a page fault and a cleared page per
+        // 4 KiB), so a trial up to 16 GiB without a snapshot reserves a quarter of the 32 MiB.
+        let small = request.config.snapshot == nil && request.config.regionBytes <= 16 << 30
+        HeapReserve.prepare(bytes: small ? 8 << 20 : 32 << 20)
         let result = Trial(config: request.config, host: request.host, checksPoolSize: request.checksPoolSize).run()
         guard let encoded = try? JSONEncoder().encode(result) else { return 1 }
         FileHandle.standardOutput.write(encoded)

@@ -149,7 +149,7 @@ public struct TrialResult: Codable, Sendable {
 /// exactly the pages a real guest wrote (`bench qemu` reads QEMU's pagemap), with the share they
 /// make of the plugged memory for the `resident_fraction` column. One value, so a trial cannot
 /// have both a share and pages that disagree about which rule applies.
-public enum Resident: Codable, Hashable, Sendable {
+public enum Resident: Hashable, Sendable {
     case share(Double)
     /// Page indices of the region.
     case pages([Range<Int>], share: Double)

@@ -25,3 +25,22 @@ public enum TrialLayout: Codable, Hashable, Sendable {
         if case let .ranges(ranges) = self { ranges } else { nil }
     }
 }
+
+/// As the `layout` column writes it: a name, or `ranges:START-END,...`.
+extension TrialLayout {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        if text.hasPrefix("ranges:") {
+            self = .ranges(try PluggedRanges(parsing: String(text.dropFirst("ranges:".count))))
+        } else if let named = DiscardMap.Layout(rawValue: text) {
+            self = .named(named)
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "no layout '\(text)'"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(text)
+    }
+}

@@ -56,7 +56,9 @@ public struct MetricsExport: Sendable {
     }
 
     /// Every statistic column of the summary, in the CSV's order.
-    public static let measures: [Measure] = TrialColumns.all.filter(\.isSummarized).map(Measure.init)
+    public static let measures: [Measure] = ResultTable.statisticColumns.compactMap { name in
+        TrialColumns.all.first { $0.name == name }.map(Measure.init)
+    }
 
     /// `numa_pages` (`0:12;1:34;zero:5;none:6`) as one series per node.
     public static let numaPages = Measure(

@@ -9,14 +9,24 @@ public enum ResultTable {
     /// The contract's identity columns (which run, repetition and configuration), in order.
     public static let identityColumns = TrialColumns.all
         .filter { ($0.kind == .run || $0.kind == .identity) && $0.isContract }.map(\.name)
-    /// The contract's measured columns.
-    public static let measureColumns = TrialColumns.all.filter { $0.kind == .measure && $0.isContract }.map(\.name)
+    /// The contract's measured columns of every phase (its "Deltas", "Work and time" and "Model").
+    public static let measureColumns = TrialColumns.all
+        .filter { $0.kind == .measure && $0.isContract && !snapshotContractColumns.contains($0.name) }.map(\.name)
     /// Identity columns added after the contract: part of what makes a config distinct (the
     /// snapshot's writers, write rate, sampling and fault service change what it measures). A file
     /// of an older bench lacks them.
     public static let extraIdentityColumns = TrialColumns.all.filter { $0.kind == .identity && !$0.isContract }.map(\.name)
-    /// Columns whose values the summary reduces to statistics.
-    public static let statisticColumns = TrialColumns.all.filter(\.isSummarized).map(\.name)
+    /// Columns whose values the summary reduces to statistics, in the summary CSV's order: the
+    /// contract's measures, then `sys_hugetlb_bytes` (its place in summaries written before the
+    /// registry), then the others as the raw CSV has them.
+    public static let statisticColumns: [String] = {
+        let summarized = TrialColumns.all.filter(\.isSummarized).map(\.name)
+        let contract = summarized.filter(measureColumns.contains)
+        return contract + ["sys_hugetlb_bytes"] + summarized.filter { !contract.contains($0) && $0 != "sys_hugetlb_bytes" }
+    }()
+
+    /// The contract's columns of the snapshot phase alone.
+    static let snapshotContractColumns: Set = ["wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes"]
 
     public static let sampleColumns = ColumnCatalog.sampleColumns.map(\.name)
 

@@ -181,7 +181,7 @@ public enum TrialColumns {
             $0.result.overheadSeconds
         },
         bytes("peak_hugetlb_bytes", "snapshot: highest `HugetlbPages` the sampler saw (absolute): the peak of the "
-              + "hugetlb backends, whose pages `peak_rss_bytes` does not count") { record in
+              + "hugetlb backends, whose pages `peak_rss_bytes` does not count; empty on `bench qemu`'s real rows") { record in
             record.phase.samples.flatMap { $0.map(\.hugetlbBytes).max() }
         },
     ]

@@ -25,10 +25,10 @@ public enum VMMColumns {
         },
         Column("accelerator", .identity, .text, "`tcg` or `kvm`") { $0.accelerator },
         Column("emulated_by", .identity, .text, "the preset the emulation ran") { $0.emulatedBy },
-        Column("device_data_bytes", .measure, .bytes,
+        Column("device_data_bytes", .context, .bytes,
                "real rows: data the tested memory's own mapping gained (`/proc/PID/smaps`); the rest of the "
                    + "process's gain is QEMU's own") { Column<VMMFields>.integer($0.deviceDataBytes) },
-        Column("device_resident_bytes", .measure, .bytes,
+        Column("device_resident_bytes", .context, .bytes,
                "real rows: data in that mapping before the snapshot (what the guest had written)") {
             Column<VMMFields>.integer($0.deviceResidentBytes)
         },
@@ -36,7 +36,7 @@ public enum VMMColumns {
                "real rows: the mapping's start modulo 2 MiB (QEMU 7.2 aligns a shmem memfd to the page only)") {
             Column<VMMFields>.integer($0.deviceMisalignmentBytes)
         },
-        Column("qemu_total_ms", .measure, .count, "real rows: QEMU's own `total-time` of the migration, in milliseconds") {
+        Column("qemu_total_ms", .context, .count, "real rows: QEMU's own `total-time` of the migration, in milliseconds") {
             Column<VMMFields>.integer($0.qemuTotalMilliseconds)
         },
     ]

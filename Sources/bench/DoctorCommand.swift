@@ -40,6 +40,9 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
         if recommend {
             _ = try recommendationPlan(host: HostCapabilities.probe())
             try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
+            if let problem = ChildTrialLauncher.problem(with: ChildTrialLauncher.besideCurrentExecutable) {
+                throw ValidationError(problem)
+            }
         }
     }
 
@@ -82,21 +85,10 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
         var plan = RunPlan()
         matrix.apply(to: &plan)
         plan.repetitions = repetitions
-        plan.warmup = 1
-        do throws(RunPlan.InputError) {
-            try plan.locateHugetlbfs(path: nil, required: matrix.backend?.contains(.hugetlbfs) ?? false)
-            if matrix.backend == nil {
-                let probe = StrategyRecommendation.plan(plan)
-                let runnable = Set(probe.configs(host: host).filter { config in
-                    config.strategy == .fullTouch && host.skipReason(for: config) == nil
-                }.map(\.backend))
-                plan.backends = Backend.allCases.filter(runnable.contains)
-            }
-            plan = StrategyRecommendation.plan(plan)
-            try plan.validate(host: host)
+        do {
+            return try StrategyRecommendation.plan(plan, backendsNamed: matrix.backend != nil, host: host)
         } catch {
             throw ValidationError(error.description)
         }
-        return plan
     }
 }

@@ -89,17 +89,11 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
     var out = "results/qemu.csv"
 
     func validate() throws {
-        for item in backend ?? [] where !QEMUPlan.backends.contains(item) {
-            throw ValidationError("--backend: \(item.rawValue) is not one of "
-                + QEMUPlan.backends.map(\.rawValue).joined(separator: ", "))
-        }
-        guard size >= 128 << 20, size % (128 << 20) == 0 else {
-            throw ValidationError("--size: \(ByteSize.exact(size)) is not a multiple of 128MiB (Linux's memory block)")
-        }
-        guard repetitions >= 1 else { throw ValidationError("--repetitions: must be at least 1, not \(repetitions)") }
-        guard sampleInterval >= 0.001 else { throw ValidationError("--sample-interval: must be at least 1ms") }
-        guard !plugged.isEmpty || !noControl else {
-            throw ValidationError("--plugged: nothing to run (no fractions and --no-control)")
+        do {
+            try QEMUPlan.check(backends: backend, size: size, repetitions: repetitions, sampleInterval: sampleInterval,
+                               pluggedFractions: plugged, control: !noControl)
+        } catch {
+            throw ValidationError(error.description)
         }
         _ = try binary()
         let image = GuestImage(directory: guest ?? GuestImage.defaultDirectory)
@@ -111,6 +105,9 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
             throw ValidationError("--accel: kvm needs a usable /dev/kvm")
         }
         try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
+        if let problem = ChildTrialLauncher.problem(with: ChildTrialLauncher.besideCurrentExecutable) {
+            throw ValidationError(problem)
+        }
     }
 
     /// The QEMU binary and its version; anything else is bad input for --qemu.

@@ -122,6 +122,9 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         _ = try makePlan(host: HostCapabilities.probe())
         _ = try gateway()
         try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
+        if let problem = ChildTrialLauncher.problem(with: ChildTrialLauncher.besideCurrentExecutable) {
+            throw ValidationError(problem)
+        }
     }
 
     /// The Pushgateway of `--push`, or nil.

@@ -68,6 +68,10 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
             }
         } catch let error as WatchSession.OutputError {
             throw ValidationError("--out: \(error)")
+        } catch {
+            // Samples were written before this: an error after work began is 1, never 2.
+            FileHandle.standardError.write(Data("bench watch: \(error)\n".utf8))
+            throw ExitCode(1)
         }
         let samples = outcome.samples
         let span = (samples.last?.seconds ?? 0) - (samples.first?.seconds ?? 0)

@@ -172,7 +172,6 @@ extension KernelTests {
         func exactHugePages(backend: Backend) throws {
             let full = try run(config(backend, 128 << 20, .fullTouch))
             #expect(full.populate.delta.hugetlbBytes == 128 << 20)
-            #expect(full.populate.delta.sysHugetlbBytes == 128 << 20)
             let discard = try run(config(backend, 128 << 20, .discardTouch))
             #expect(discard.populate.delta.hugetlbBytes == 32 << 20)
             let madvise = try run(config(backend, 128 << 20, .discardMadvise))

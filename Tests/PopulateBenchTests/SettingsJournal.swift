@@ -91,7 +91,21 @@ enum SettingsFile {
 /// Before the first kernel test: what a killed run left changed is put back, and the run says so
 /// on standard error (Swift Testing shows no output of a passing test otherwise).
 struct RecoversKilledRunSettings: SuiteTrait, TestScoping {
-    static let recovery: Result<[SettingsJournal.Entry], any Error> = Result { try SettingsJournal.shared.recover() }
+    static let recovery: Result<[SettingsJournal.Entry], any Error> = Result {
+        // Another test run still going owns the journal: its settings are not left over.
+        guard otherTestRun() == nil else { return [] }
+        return try SettingsJournal.shared.recover()
+    }
+
+    /// A process of this test binary other than this one, by its `comm`.
+    static func otherTestRun() -> Int32? {
+        let me = getpid()
+        guard let ownName = try? ProcFile.read("/proc/self/comm") else { return nil }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap(Int32.init).first { pid in
+            pid != me && (try? ProcFile.read("/proc/\(pid)/comm")) == ownName
+        }
+    }
 
     func provideScope(for test: Test, testCase: Test.Case?,
                       performing function: @Sendable () async throws -> Void) async throws {

@@ -104,7 +104,7 @@ extension KernelTests {
 
         /// shmem THP, and uffd-wp unmapping its huge PMDs at protection (RssShmem drops). That the pages
         /// stay in the page cache is a system-wide figure (Shmem), which anything else on the host moves:
-        /// `MemfdPagesOutliveTheirMapping` shows it on the memfd's own block count.
+        /// `protectionLeavesShmemPagesInTheFile` shows it on the memfd's own block count.
         @Test(arguments: ["always", "advise"])
         func shmemTHPMatchesTheModel(shmemEnabled: String) throws {
             try THPSettingsFixture.with(["shmem_enabled": shmemEnabled]) {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Experiments
 @testable import PopulateBench
@@ -227,5 +228,29 @@ import Testing
         #expect(Set(configs.filter { $0.backend == .memfdHugetlb }.map(\.pageBytes)) == [2 << 20, 1 << 30])
         #expect(Set(configs.filter { $0.backend == .anonPrivate }.map(\.pageBytes)) == [host.basePageSize])
         #expect(Set(configs.map(\.residentFraction)) == [0, 0.5, 1])
+    }
+}
+
+/// The request's JSON, which `bench run --format json` prints too, keeps the keys it had before
+/// the layout and the resident share became one value each.
+@Suite struct TrialConfigJSON {
+    @Test func keepsItsKeysAndRoundTrips() throws {
+        var config = TrialConfig(backend: .memfdShmem, regionBytes: 64 << 20, pageBytes: 4096, blockBytes: 2 << 20,
+                                 layout: .ranges(try PluggedRanges(parsing: "0-16MiB")), thp: .huge,
+                                 pluggedFraction: 0.25, residentFraction: 0.5, strategy: .qemu72, seed: 7)
+        config.resident = .pages([0 ..< 3, 10 ..< 12], share: 0.5)
+        let data = try JSONEncoder().encode(config)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["layout"] as? String == "ranges")
+        #expect(object["residentFraction"] as? Double == 0.5)
+        #expect(object["pluggedRanges"] != nil && object["residentPages"] != nil && object["resident"] == nil)
+        #expect(try JSONDecoder().decode(TrialConfig.self, from: data) == config)
+
+        let named = TrialConfig(backend: .anonPrivate, regionBytes: 64 << 20, pageBytes: 4096, blockBytes: 2 << 20,
+                                layout: .named(.striped), thp: .inherit, pluggedFraction: 0.25, residentFraction: 0,
+                                strategy: .none, seed: 7)
+        let namedObject = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(named)) as? [String: Any])
+        #expect(namedObject["layout"] as? String == "striped" && namedObject["pluggedRanges"] == nil)
+        #expect(try JSONDecoder().decode(TrialConfig.self, from: JSONEncoder().encode(named)) == named)
     }
 }
