@@ -41,6 +41,13 @@ func run(_ config: TrialConfig) throws -> (populate: PhaseResult, protect: Phase
     return (try #require(result.phase(.populate)), try #require(result.phase(.protect)))
 }
 
+/// The bytes a file has allocated (`st_blocks`): a memfd's own count of its shmem pages, which
+/// nothing else on the host moves; -1 when `fstat` fails.
+func allocatedBytes(_ fd: Int32) -> Int {
+    var status = stat()
+    return fstat(fd, &status) == 0 ? Int(status.st_blocks) * 512 : -1
+}
+
 /// A 2 MiB hugetlbfs mount, for the hugetlbfs backend.
 let hugetlbfsMount = HugetlbfsMounts.find(pageSize: 2 << 20)
 
@@ -128,15 +135,11 @@ extension KernelTests {
             let region = try Region.allocate(.init(backend: .memfdShmem, size: 32 << 20, pageSize: 4096, thp: .nohuge))
             defer { try? region.teardown() }
             let file = try #require(region.file)
-            func allocatedBytes() -> Int {
-                var status = stat()
-                return fstat(file.rawValue, &status) == 0 ? Int(status.st_blocks) * 512 : -1
-            }
-            #expect(allocatedBytes() == 0)
+            #expect(allocatedBytes(file.rawValue) == 0)
             region.mapping.base.initializeMemory(as: UInt8.self, repeating: 1, count: 32 << 20)
-            #expect(allocatedBytes() == 32 << 20)
+            #expect(allocatedBytes(file.rawValue) == 32 << 20)
             try region.discard(0 ..< 24 << 20)
-            #expect(allocatedBytes() == 8 << 20)
+            #expect(allocatedBytes(file.rawValue) == 8 << 20)
         }
 
         /// uffd-wp on PMD-mapped shmem unmaps the huge PMD (RssShmem drops at protection, which the
@@ -146,10 +149,6 @@ extension KernelTests {
                 let region = try Region.allocate(.init(backend: .memfdShmem, size: 16 << 20, pageSize: 4096, thp: .huge))
                 defer { try? region.teardown() }
                 let file = try #require(region.file)
-                func allocatedBytes() -> Int {
-                    var status = stat()
-                    return fstat(file.rawValue, &status) == 0 ? Int(status.st_blocks) * 512 : -1
-                }
                 region.mapping.base.initializeMemory(as: UInt8.self, repeating: 1, count: 16 << 20)
                 let before = try ProcStatus.current()
                 let uffd = try Userfaultfd.open(features: [.pagefaultFlagWP, .wpHugetlbfsShmem])
@@ -158,7 +157,7 @@ extension KernelTests {
                 try uffd.writeProtect(region.mapping, true)
                 let after = try ProcStatus.current()
                 #expect(after.rssShmem < before.rssShmem, "the huge PMDs were unmapped")
-                #expect(allocatedBytes() == 16 << 20, "the pages are still the file's")
+                #expect(allocatedBytes(file.rawValue) == 16 << 20, "the pages are still the file's")
             }
         }
     }
