@@ -78,6 +78,8 @@ for entry in "${matrices[@]}"; do
             > "$out/compare-$name.md"
         code=$?
         set -e
+        "$bench" compare "$baseline/$name.csv" "$out/$name.csv" --threshold "$threshold" --format html \
+            > "$out/compare-$name.html" || true
         { echo; echo "## $name"; echo; cat "$out/compare-$name.md"; } >> "$summary"
         { "$bench" compare "$baseline/$name.csv" "$out/$name.csv" --threshold "$threshold" || true; } | tail -1
         # Severity: unusable input (1) > regression (2) > improvement (4) > same (0).

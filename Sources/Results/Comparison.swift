@@ -37,10 +37,20 @@ public struct Comparison: Sendable {
     public struct Finding: Sendable {
         public var config: [String]
         public var metric: Metric
+        /// Medians of the ok repetitions.
         public var base: Double
         public var new: Double
         public var isRegression: Bool
+        /// Beyond the threshold and, where it can be judged, significant at `alpha`.
         public var isSignificant: Bool
+        /// Welch's p-value; nil where a side has fewer than two values.
+        public var pValue: Double?
+        /// Whether significance was judged (3 or more repetitions on both sides); if not, the
+        /// threshold alone decided.
+        public var judged: Bool
+        /// `%stddev` of each side.
+        public var baseSpread: Double?
+        public var newSpread: Double?
 
         public var deltaPercent: Double? {
             base == 0 ? (new == 0 ? 0 : nil) : (new - base) / base * 100
@@ -59,6 +69,10 @@ public struct Comparison: Sendable {
     public let keyColumns: [String]
 
     public let threshold: Double
+    /// A change is significant below this p-value of Welch's t-test.
+    public let alpha: Double
+    /// Fewer repetitions than this on a side: significance is not judged, the threshold alone decides.
+    public static let repetitionsToJudge = 3
     public let baseInfo: String
     public let newInfo: String
     public private(set) var findings: [Finding] = []
@@ -66,6 +80,14 @@ public struct Comparison: Sendable {
     public private(set) var onlyInNew: [[String]] = []
     /// BASE and NEW come from different hosts or kernels: the comparison is across machines.
     public private(set) var differentHost = false
+    /// Every host, kernel or THP setting that differs between BASE and NEW, as `name: base → new`.
+    public private(set) var settingDifferences: [String] = []
+    /// Configurations whose THP settings differ between BASE and NEW: not compared.
+    public private(set) var notComparable: [(config: [String], why: String)] = []
+
+    /// The host settings a row records that change what a configuration costs (THP: the huge
+    /// zeropage, PMD-mapped shmem): rows that differ in them measure different things.
+    public static let settingColumns = ["thp_enabled", "thp_shmem_enabled", "thp_use_zero_page"]
 
     /// Reads a raw CSV; a missing file, an empty one, one without the needed columns, or one with a
     /// row that is short, too long or badly quoted (a run cut off mid-write) is unusable.
@@ -102,8 +124,9 @@ public struct Comparison: Sendable {
         return nil
     }
 
-    public init(base: [[String: String]], new: [[String: String]], threshold: Double) {
+    public init(base: [[String: String]], new: [[String: String]], threshold: Double, alpha: Double = 0.05) {
         self.threshold = threshold
+        self.alpha = alpha
         func info(_ rows: [[String: String]]) -> String {
             let first = rows.first ?? [:]
             return "\(first["run_id"] ?? "?") on \(first["host"] ?? "?"), kernel \(first["kernel"] ?? "?")"
@@ -119,6 +142,10 @@ public struct Comparison: Sendable {
         let newSummary = Dictionary(SummaryTable.rows(from: new).map { (keyOf($0), $0) },
                                     uniquingKeysWith: { first, _ in first })
         let baseKeys = Set(baseSummary.map(keyOf))
+        func okRows(_ rows: [[String: String]]) -> [[String]: [[String: String]]] {
+            Dictionary(grouping: rows.filter { $0["status"] == "ok" }, by: keyOf)
+        }
+        let baseGroups = okRows(base), newGroups = okRows(new)
         for baseRow in baseSummary {
             let key = keyOf(baseRow)
             // A config with no ok repetition in NEW (failed or skipped) lost its measurements.
@@ -127,21 +154,44 @@ public struct Comparison: Sendable {
                 missingInNew.append(key)
                 continue
             }
+            let differing = Self.settingColumns.compactMap { column -> String? in
+                let before = baseGroups[key]?.first?[column] ?? "", after = newGroups[key]?.first?[column] ?? ""
+                return before != after && !before.isEmpty && !after.isEmpty ? "\(column) \(before) → \(after)" : nil
+            }
+            if !differing.isEmpty {
+                notComparable.append((key, differing.joined(separator: ", ")))
+                continue
+            }
             for metric in Self.metrics where metric.phases?.contains(baseRow["phase"] ?? "") ?? true {
                 guard let before = baseRow["\(metric.column)_median"].flatMap(Double.init),
                       let after = newRow["\(metric.column)_median"].flatMap(Double.init) else { continue }
+                let values = { (rows: [[String: String]]?) in (rows ?? []).compactMap { $0[metric.column].flatMap(Double.init) } }
+                let baseValues = values(baseGroups[key]), newValues = values(newGroups[key])
                 let change = after - before
                 let relative = before == 0 ? (change == 0 ? 0 : Double.infinity) : abs(change) / before
                 let tolerance = metric.isTime ? threshold : Self.memoryTolerance
-                let significant = metric.zeroCrossingOnly ? (before == 0) != (after == 0)
+                let beyond = metric.zeroCrossingOnly ? (before == 0) != (after == 0)
                     : abs(change) > metric.floor && relative > tolerance
+                let pValue = WelchTest.pValue(baseValues, newValues)
+                let judged = baseValues.count >= Self.repetitionsToJudge && newValues.count >= Self.repetitionsToJudge
+                let significant = beyond && (!judged || (pValue ?? 1) < alpha)
                 findings.append(Finding(config: key, metric: metric, base: before, new: after,
-                                        isRegression: significant && change > 0, isSignificant: significant))
+                                        isRegression: significant && change > 0, isSignificant: significant,
+                                        pValue: pValue, judged: judged,
+                                        baseSpread: WelchTest.Summary(baseValues)?.relativeStandardDeviation,
+                                        newSpread: WelchTest.Summary(newValues)?.relativeStandardDeviation))
             }
         }
         onlyInNew = SummaryTable.rows(from: new).map(keyOf).filter { !baseKeys.contains($0) }
         let hosts = { (rows: [[String: String]]) in Set(rows.map { "\($0["host"] ?? "") \($0["kernel"] ?? "")" }) }
         differentHost = hosts(base) != hosts(new)
+        for column in ["host", "kernel"] + Self.settingColumns {
+            let before = Set(base.compactMap { $0[column] }.filter { !$0.isEmpty }).sorted()
+            let after = Set(new.compactMap { $0[column] }.filter { !$0.isEmpty }).sorted()
+            if before != after, !before.isEmpty, !after.isEmpty {
+                settingDifferences.append("\(column): \(before.joined(separator: "/")) → \(after.joined(separator: "/"))")
+            }
+        }
     }
 
     public var regressions: [Finding] { findings.filter(\.isRegression) }
@@ -153,7 +203,7 @@ public struct Comparison: Sendable {
         return improvements.isEmpty ? .same : .improvement
     }
 
-    public enum Format: String, CaseIterable, Sendable { case text, markdown }
+    public enum Format: String, CaseIterable, Sendable { case text, markdown, html }
 
     /// A configuration as one line of text: backend, size, strategy, phase and what else sets it apart.
     public func describe(_ key: [String]) -> String {
@@ -173,38 +223,58 @@ public struct Comparison: Sendable {
             if metric.column.hasSuffix("_bytes") { return ByteSize.format(Int(number.rounded())) }
             return "\(Int(number.rounded()))"
         }
-        let header = ["config", "column", "base", "new", "delta", ""]
+        func spread(_ percent: Double?) -> String {
+            percent.map { "±" + ByteSize.formatDecimal($0, digits: 1) + "%" } ?? "-"
+        }
+        // As mmtests marks them: a significant difference's delta carries a star.
+        let header = ["config", "column", "base", "±", "new", "±", "delta", "p", ""]
         var rows: [[String]] = [header]
         for finding in findings where finding.base != 0 || finding.new != 0 || finding.metric.isTime {
             let delta = finding.deltaPercent.map { ($0 >= 0 ? "+" : "") + ByteSize.formatDecimal($0, digits: 2) + "%" }
                 ?? "new"
-            let mark = finding.isRegression ? "REGRESSION" : (finding.isSignificant ? "improved" : "")
+            let p = finding.pValue.map { $0 < 0.001 ? "<0.001" : ByteSize.formatDecimal($0, digits: 3) } ?? "-"
+            var mark = finding.isRegression ? "REGRESSION" : (finding.isSignificant ? "improved" : "")
+            if !mark.isEmpty && !finding.judged { mark += " (threshold only: n<\(Self.repetitionsToJudge))" }
             rows.append([describe(finding.config), finding.metric.column, value(finding.base, finding.metric),
-                         value(finding.new, finding.metric), delta, mark])
+                         spread(finding.baseSpread), value(finding.new, finding.metric), spread(finding.newSpread),
+                         delta + (finding.isSignificant ? " *" : ""), p, mark])
         }
-        for key in missingInNew { rows.append([describe(key), "-", "ok", "MISSING or not ok", "", "REGRESSION"]) }
-        for key in onlyInNew { rows.append([describe(key), "-", "absent", "new config", "", ""]) }
+        for key in missingInNew { rows.append([describe(key), "-", "ok", "", "MISSING or not ok", "", "", "", "REGRESSION"]) }
+        for item in notComparable {
+            rows.append([describe(item.config), "-", "", "", "", "", "", "", "not comparable: \(item.why)"])
+        }
+        for key in onlyInNew { rows.append([describe(key), "-", "absent", "", "new config", "", "", "", ""]) }
+        let percent = ByteSize.formatDecimal(threshold * 100, digits: 0)
         let verdictText: String
         switch verdict {
-        case .same: verdictText = "same: no change beyond 1% in memory or \(ByteSize.formatDecimal(threshold * 100, digits: 0))% in time"
+        case .same: verdictText = "same: no significant change beyond 1% in memory or \(percent)% in time"
         case .regression: verdictText = "REGRESSION: \(regressions.count) column(s) worse, \(missingInNew.count) config(s) missing"
         case .improvement: verdictText = "improvement only: \(improvements.count) column(s) better"
         }
-        let hostNote = differentHost ? "note: BASE and NEW come from different hosts or kernels\n" : ""
+        let rule = "a change counts beyond the threshold and at p < \(ByteSize.formatDecimal(alpha, digits: 3)) "
+            + "(Welch's t-test; with fewer than \(Self.repetitionsToJudge) repetitions on a side, the threshold alone)"
+        var notes = settingDifferences.map { "differs: \($0)" }
+        if !notComparable.isEmpty { notes.append("\(notComparable.count) config(s) not comparable: their THP settings differ") }
+        let noteText = notes.map { "note: \($0)\n" }.joined()
         switch format {
         case .text:
-            return "base: \(baseInfo)\nnew:  \(newInfo)\n" + hostNote + TextTable.render(rows) + verdictText + "\n"
+            return "base: \(baseInfo)\nnew:  \(newInfo)\n" + TextTable.render(rows) + noteText + rule + "\n"
+                + verdictText + "\n"
         case .markdown:
             func table(_ body: [[String]]) -> String {
                 "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
                     + body.map { "| " + $0.joined(separator: " | ") + " |\n" }.joined()
             }
-            let notable = rows.dropFirst().filter { !$0[5].isEmpty || $0[3] == "new config" }
-            var out = "### bench compare: \(verdictText)\n\nbase: \(baseInfo)  \nnew: \(newInfo)\n\n" + hostNote
+            let notable = rows.dropFirst().filter { !$0[8].isEmpty || $0[4] == "new config" }
+            var out = "### bench compare: \(verdictText)\n\nbase: \(baseInfo)  \nnew: \(newInfo)\n\n"
+                + notes.map { "- \($0)\n" }.joined() + (notes.isEmpty ? "" : "\n") + rule + "\n\n"
             if !notable.isEmpty { out += table(Array(notable)) + "\n" }
             out += "<details><summary>every compared column</summary>\n\n" + table(Array(rows.dropFirst()))
                 + "\n</details>\n"
             return out
+        case .html:
+            return HTMLReport.page(heading: "bench compare: \(verdictText)", paragraphs: ["base: \(baseInfo)",
+                                   "new: \(newInfo)", rule], notes: notes, header: header, rows: Array(rows.dropFirst()))
         }
     }
 }

@@ -67,6 +67,8 @@ public struct HostComparisonTable: Sendable {
             return "### bench compare: \(verdictText)\n\n| " + header.joined(separator: " | ") + " |\n|"
                 + String(repeating: "---|", count: header.count) + "\n"
                 + body.map { "| " + $0.joined(separator: " | ") + " |\n" }.joined()
+        case .html:
+            return HTMLReport.page(heading: "bench compare: \(verdictText)", header: header, rows: body)
         }
     }
 }

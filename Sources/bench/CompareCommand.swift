@@ -25,13 +25,18 @@ struct CompareCommand: ParsableCommand, BadInputExitCode {
     @Option(parsing: .unconditional, help: "Time change, in %, that counts as a finding.")
     var threshold: Double = 10
 
-    @Option(help: "text, or markdown for CI summaries.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("A change counts only if Welch's t-test gives p below this "
+        + "(with 3 or more repetitions on each side; with fewer, the threshold alone decides).", valueName: "p"))
+    var alpha: Double = 0.05
+
+    @Option(help: "text, markdown for CI summaries, or html for a report to attach.")
     var format: Comparison.Format = .text
 
     func validate() throws {
         guard threshold >= 0, threshold.isFinite else {
             throw ValidationError("--threshold: '\(threshold)' is not a percentage ≥ 0")
         }
+        guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha: '\(alpha)' is not a probability between 0 and 1") }
         guard !new.isEmpty else { throw ValidationError("give at least one NEW csv after BASE") }
     }
 
@@ -44,7 +49,8 @@ struct CompareCommand: ParsableCommand, BadInputExitCode {
                 let host = rows.first.map { "\($0["host"] ?? "?") \($0["kernel"] ?? "")" } ?? path
                 let label = new.count > 1 && columns.contains { $0.label == host } ? "\(host) (\(path))" : host
                 columns.append(.init(label: label,
-                                     comparison: Comparison(base: baseRows, new: rows, threshold: threshold / 100)))
+                                     comparison: Comparison(base: baseRows, new: rows, threshold: threshold / 100,
+                                                            alpha: alpha)))
             }
         } catch {
             FileHandle.standardError.write(Data("bench compare: \(error)\n".utf8))

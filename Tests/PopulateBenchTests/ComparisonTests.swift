@@ -177,3 +177,77 @@ extension KernelTests {
         }
     }
 }
+
+/// Welch's t-test against values computed elsewhere (SciPy 1.17's `scipy.stats.ttest_ind(a, b,
+/// equal_var=False)`, two-sided), and `bench compare`'s rule: beyond the threshold and significant.
+@Suite struct Significance {
+    @Test func welchMatchesAReference() throws {
+        // t = -4.14529, p = 0.0032578618945818443
+        let p = try #require(WelchTest.pValue([19.1, 20.3, 21.2, 18.9, 20.5], [21.7, 22.9, 23.1, 21.5, 24.0]))
+        #expect(abs(p - 0.0032578618945818443) < 1e-9, "p = \(p)")
+        // t = -0.61237, p = 0.5733922538253555
+        let q = try #require(WelchTest.pValue([1, 2, 3], [1.5, 2.5, 3.5]))
+        #expect(abs(q - 0.5733922538253555) < 1e-9, "p = \(q)")
+        // t = 0.07495, p = 0.943846015213743
+        let r = try #require(WelchTest.pValue([0.196, 0.198, 0.2, 0.202, 0.204], [0.1, 0.35, 0.12, 0.3, 0.11]))
+        #expect(abs(r - 0.943846015213743) < 1e-9, "p = \(r)")
+        #expect(WelchTest.pValue([5, 5, 5], [5, 5, 5]) == 1)
+        #expect(WelchTest.pValue([5, 5, 5], [6, 6, 6]) == 0)
+        #expect(WelchTest.pValue([5], [6, 7]) == nil)
+    }
+
+    /// Five repetitions of `seconds` per config, drawn around `center` with a fixed spread.
+    func rows(center: Double, outlier: Double? = nil) -> [[String: String]] {
+        let offsets = [-0.004, -0.002, 0, 0.002, 0.004]
+        return ["full-touch"].flatMap { strategy in
+            offsets.enumerated().map { index, offset in
+                var row = Dictionary(uniqueKeysWithValues: ResultTable.columns.map { ($0, "0") })
+                row.merge(["run_id": "t", "backend": "anon-private", "strategy": strategy, "phase": "populate",
+                           "repetition": "\(index + 1)", "status": "ok", "reason": "", "numa_policy": "local",
+                           "thp_enabled": "madvise"]) { $1 }
+                let value = index == 4 ? (outlier ?? center + offset) : center + offset
+                row["seconds"] = "\(value)"
+                return row
+            }
+        }
+    }
+
+    @Test func theSameRunTwiceIsSame() {
+        let comparison = Comparison(base: rows(center: 0.2), new: rows(center: 0.2), threshold: 0.05)
+        #expect(comparison.verdict == .same)
+        #expect(comparison.findings.allSatisfy { !$0.isSignificant })
+    }
+
+    @Test func tenPercentSlowerIsASignificantRegression() throws {
+        let comparison = Comparison(base: rows(center: 0.2), new: rows(center: 0.22), threshold: 0.05)
+        let seconds = try #require(comparison.findings.first { $0.metric.column == "seconds" })
+        #expect(seconds.isRegression && seconds.judged && (seconds.pValue ?? 1) < 0.05)
+        #expect(comparison.verdict == .regression)
+        #expect(comparison.render(.text).contains("*"))
+    }
+
+    @Test func oneWildOutlierWithTheSameMedianIsNot() {
+        let comparison = Comparison(base: rows(center: 0.2), new: rows(center: 0.2, outlier: 5), threshold: 0.05)
+        #expect(comparison.verdict == .same)
+    }
+
+    /// A large change in a noisy metric is no finding when the t-test cannot tell it from the noise.
+    @Test func beyondTheThresholdButNotSignificantIsNoRegression() throws {
+        let noisy = rows(center: 0.2).enumerated().map { index, row in
+            row.merging(["seconds": "\([0.1, 0.35, 0.12, 0.3, 0.11][index])"]) { $1 }
+        }
+        let comparison = Comparison(base: rows(center: 0.2), new: noisy, threshold: 0.05)
+        let seconds = try #require(comparison.findings.first { $0.metric.column == "seconds" })
+        #expect(seconds.deltaPercent.map(abs) ?? 0 > 5, "the medians differ beyond the threshold")
+        #expect(!seconds.isSignificant && comparison.verdict == .same, "p = \(seconds.pValue ?? -1)")
+    }
+
+    @Test func otherTHPSettingsAreNotComparable() {
+        let always = rows(center: 0.3).map { $0.merging(["thp_enabled": "always"]) { $1 } }
+        let comparison = Comparison(base: rows(center: 0.2), new: always, threshold: 0.05)
+        #expect(comparison.verdict == .same)
+        #expect(comparison.notComparable.count == 1)
+        #expect(comparison.settingDifferences.contains { $0.hasPrefix("thp_enabled") })
+        #expect(comparison.render(.text).contains("not comparable: thp_enabled madvise → always"))
+    }
+}
