@@ -54,7 +54,10 @@ public struct TrialExperiment: Experiment {
         if !plan.force, let reason = MemoryGuard.check(config, memAvailable: (try? MemInfo.current().memAvailable) ?? 0) {
             return TrialResult(config: config, status: .skipped, reason: reason)
         }
-        return TrialResult.timed { launcher.run(TrialRequest(config: config, host: current, checksPoolSize: !plan.force)) }
+        return TrialResult.timed {
+            launcher.run(TrialRequest(config: config, host: current, checksPoolSize: !plan.force,
+                                      vmstatCounters: plan.vmstatCounters))
+        }
     }
 
     public func status(_ outcome: TrialResult) -> (status: TrialStatus, reason: String) { (outcome.status, outcome.reason) }

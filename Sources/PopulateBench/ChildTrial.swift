@@ -7,10 +7,14 @@ public struct TrialRequest: Codable, Sendable {
     public var host: HostCapabilities
     /// The parent's `--force`: the child must not skip what the parent chose to run.
     public var checksPoolSize: Bool
-    public init(config: TrialConfig, host: HostCapabilities, checksPoolSize: Bool) {
+    /// The `/proc/vmstat` counters to record per phase (`--monitor`).
+    public var vmstatCounters: [String]
+    public init(config: TrialConfig, host: HostCapabilities, checksPoolSize: Bool,
+                vmstatCounters: [String] = VMStatMonitor.defaultCounters) {
         self.config = config
         self.host = host
         self.checksPoolSize = checksPoolSize
+        self.vmstatCounters = vmstatCounters
     }
 }
 
@@ -147,7 +151,9 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         // 4 KiB), so a trial up to 16 GiB without a snapshot reserves a quarter of the 32 MiB.
         let small = request.config.snapshot == nil && request.config.regionBytes <= 16 << 30
         HeapReserve.prepare(bytes: small ? 8 << 20 : 32 << 20)
-        let result = Trial(config: request.config, host: request.host, checksPoolSize: request.checksPoolSize).run()
+        var trial = Trial(config: request.config, host: request.host, checksPoolSize: request.checksPoolSize)
+        trial.vmstatCounters = request.vmstatCounters
+        let result = trial.run()
         guard let encoded = try? JSONEncoder().encode(result) else { return 1 }
         FileHandle.standardOutput.write(encoded)
         return 0

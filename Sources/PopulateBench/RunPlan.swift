@@ -25,6 +25,8 @@ public struct RunPlan: Codable, Sendable {
     public var populateNode: Int?
     public var guestNode: Int?
     public var snapshot: SnapshotOptions?
+    /// The `/proc/vmstat` counters each phase records (`--monitor`); empty with `--monitor none`.
+    public var vmstatCounters = VMStatMonitor.defaultCounters
 
     public static let defaultSeed: UInt64 = 20211013
     /// Every strategy (docs/cli.md: `[all]`), `none` first as the floor the others add to.

@@ -11,15 +11,19 @@ public struct Sample: Sendable, Codable {
     public var hugePageSize: Int
     /// PMD-mapped THP, where THP can back the region (nil elsewhere: the read walks every table).
     public var hugeMappings: SmapsRollup?
+    /// The monitored `/proc/vmstat` counters (nil when none are).
+    public var vmstat: [String: Int]?
 
-    public static func take(hugePageSize: Int, readsHugeMappings: Bool = false) throws -> Sample {
+    public static func take(hugePageSize: Int, readsHugeMappings: Bool = false, vmstat counters: [String] = []) throws
+        -> Sample {
         let usage = try ResourceUsage.currentThread()
         let time = MonotonicClock.now()
         return Sample(time: time, status: try ProcStatusReader().read(), memInfo: try MemInfo.current(),
                       usage: usage,
                       hugePagesFree: SysfsMM.hugePagePool(pageSize: hugePageSize)?.free ?? 0,
                       hugePageSize: hugePageSize,
-                      hugeMappings: readsHugeMappings ? try SmapsRollup.current() : nil)
+                      hugeMappings: readsHugeMappings ? try SmapsRollup.current() : nil,
+                      vmstat: counters.isEmpty ? nil : try VMStat.read(Set(counters)))
     }
 }
 
@@ -37,6 +41,8 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
     /// What THP did: the change of PMD-mapped anonymous and shmem memory (nil where not read).
     public var anonHugeBytes: Int?
     public var shmemPmdMappedBytes: Int?
+    /// The change of each monitored `/proc/vmstat` counter (nil when none are).
+    public var vmstat: [String: Int]?
 
     public init() {}
 
@@ -55,6 +61,9 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
         sysShmemBytes = after.memInfo.shmem - before.memInfo.shmem
         sysPageTablesBytes = after.memInfo.pageTables - before.memInfo.pageTables
         sysHugetlbBytes = (before.hugePagesFree - after.hugePagesFree) * after.hugePageSize
+        if let start = before.vmstat, let end = after.vmstat {
+            vmstat = end.reduce(into: [:]) { deltas, counter in deltas[counter.key] = counter.value - (start[counter.key] ?? 0) }
+        }
         if let start = before.hugeMappings, let end = after.hugeMappings {
             anonHugeBytes = end.anonHugePages - start.anonHugePages
             shmemPmdMappedBytes = end.shmemPmdMapped - start.shmemPmdMapped

@@ -8,6 +8,8 @@ public struct Trial {
     public let config: TrialConfig
     public let host: HostCapabilities
     public var measuresPlacement = true
+    /// The `/proc/vmstat` counters read at each phase's edges (`--monitor`).
+    public var vmstatCounters: [String] = []
     /// False under `--force`: a hugetlb pool that looks too small is left to the kernel to refuse.
     public var checksPoolSize: Bool
 
@@ -151,11 +153,13 @@ public struct Trial {
         try placement?.begin(changing: changing)
         let processBefore = wholeProcess ? try ResourceUsage.currentProcess() : nil
         let readsHugeMappings = host.transparentHuge(backend: config.backend, advice: config.thp)
-        let before = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings)
+        let before = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings,
+                                      vmstat: vmstatCounters)
         let start = MonotonicClock.now()
         result.touchedBytes = try body()
         result.seconds = MonotonicClock.now() - start
-        let after = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings)
+        let after = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings,
+                                      vmstat: vmstatCounters)
         result.delta = MemoryDelta(from: before, to: after)
         result.startRSSBytes = before.status.vmRSS
         result.startPTEBytes = before.status.vmPTE

@@ -33,7 +33,22 @@ public enum TrialColumns {
         measure(name, .microseconds, description) { $0.phase.stalls.map { CellFormat.microseconds(value($0)) } }
     }
 
-    public static let all: [TrialColumn] = [
+    public static let all: [TrialColumn] = recorded + monitored
+
+    /// The change of each default `/proc/vmstat` counter, then any other counter `--monitor` names.
+    static let monitored: [TrialColumn] = VMStatMonitor.defaults.map { counter, meaning in
+        count("vmstat_\(counter)", "change of /proc/vmstat `\(counter)` over the phase: \(meaning), system-wide "
+              + "(its own unit; empty with `--monitor none`)") { $0.phase.delta.vmstat?[counter] }
+    } + [
+        TrialColumn("vmstat_other", .context, .text,
+                    "the change of each other counter `--monitor vmstat:NAME,...` named: `NAME:DELTA;...`") { record in
+            guard record.isOK, let deltas = record.phase.delta.vmstat else { return "" }
+            return deltas.keys.filter { !VMStatMonitor.defaultCounters.contains($0) }.sorted()
+                .map { "\($0):\(deltas[$0]!)" }.joined(separator: ";")
+        },
+    ]
+
+    static let recorded: [TrialColumn] = [
         TrialColumn("run_id", .run, .text, contract: true, "identifies one `bench run` invocation") { $0.run.runID },
         TrialColumn("host", .identity, .text, contract: true, "host name") { $0.run.host },
         TrialColumn("kernel", .identity, .text, contract: true, "kernel release") { $0.run.kernel },

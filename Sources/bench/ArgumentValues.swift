@@ -87,6 +87,17 @@ enum ArgumentValues {
         return LayoutArgument(layouts: named.map(TrialLayout.named) + (ranges.map { [.ranges($0)] } ?? []))
     }
 
+    /// `--monitor`: `none`, or `vmstat:NAME,...`.
+    static func monitor(_ text: String) throws -> [String] {
+        if text == "none" { return [] }
+        guard text.hasPrefix("vmstat:") else {
+            throw ValidationError("'\(text)' is neither none nor vmstat:NAME,... (counters of /proc/vmstat)")
+        }
+        let names = text.dropFirst("vmstat:".count).split(separator: ",").map(String.init)
+        guard !names.isEmpty else { throw ValidationError("vmstat: names no counter") }
+        return names
+    }
+
     static func numaPolicy(_ text: String) throws -> NUMAPolicyText.Spec {
         do { return try NUMAPolicyText.parseSpec(text) } catch { throw ValidationError("\(error)") }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LinuxMM
 import PopulateBench
 import Experiments
 import Results
@@ -106,6 +107,12 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
             completion: .file(extensions: ["csv"]))
     var out = "results/latest.csv"
 
+    @Option(help: ArgumentHelp("The /proc/vmstat counters each phase records, as vmstat_* columns: none, or "
+        + "vmstat:NAME,... (default: vmstat:" + VMStatMonitor.defaultCounters.joined(separator: ",") + ").",
+                               valueName: "monitor"),
+            transform: ArgumentValues.monitor)
+    var monitor: [String]?
+
     @Option(help: ArgumentHelp("Push the results to this Prometheus Pushgateway (http://HOST:9091), grouped by "
         + "host and run id.", valueName: "url"))
     var push: String?
@@ -121,6 +128,12 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         }
         _ = try makePlan(host: HostCapabilities.probe())
         _ = try gateway()
+        if let monitor, !monitor.isEmpty {
+            let known = (try? VMStat.read()) ?? [:]
+            if let unknown = monitor.first(where: { known[$0] == nil }) {
+                throw ValidationError("--monitor: /proc/vmstat has no counter '\(unknown)'")
+            }
+        }
         try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
         if let problem = ChildTrialLauncher.problem(with: ChildTrialLauncher.besideCurrentExecutable) {
             throw ValidationError(problem)
@@ -208,6 +221,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         plan.populateNode = populateNode
         plan.guestNode = guestNode
         plan.snapshot = try snapshot.options()
+        if let monitor { plan.vmstatCounters = monitor }
         do throws(RunPlan.InputError) {
             if let numa {
                 do {

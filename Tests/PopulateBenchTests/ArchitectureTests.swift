@@ -57,7 +57,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(Comparison.metrics.map(\.column)
             == ["pte_bytes", "rss_anon_bytes", "rss_shmem_bytes", "hugetlb_bytes", "seconds", "inconsistent_pages"])
         #expect(Comparison.metrics.filter(\.isTime).map(\.column) == ["seconds"])
-        // The summary's order, as summaries were written before the registry, the new column last.
+        // The summary's order, as summaries were written before the registry, the new columns last.
         #expect(ResultTable.statisticColumns == [
             "pte_bytes", "rss_bytes", "rss_anon_bytes", "rss_file_bytes", "rss_shmem_bytes", "hugetlb_bytes",
             "sys_shmem_bytes", "sys_pagetables_bytes", "touched_bytes", "seconds", "cpu_seconds", "minor_faults",
@@ -65,6 +65,9 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
             "peak_rss_bytes", "peak_pte_bytes", "writes", "written_pages", "stalled_writes", "stall_p50_us",
             "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes", "peak_pte_delta_bytes", "register_seconds",
             "writeprotect_seconds", "anon_huge_bytes", "shmem_pmd_mapped_bytes", "overhead_seconds", "peak_hugetlb_bytes",
+            "vmstat_nr_page_table_pages", "vmstat_pgfault", "vmstat_thp_fault_alloc", "vmstat_thp_zero_page_alloc",
+            "vmstat_thp_split_pmd", "vmstat_nr_shmem", "vmstat_nr_anon_pages", "vmstat_nr_anon_transparent_hugepages",
+            "vmstat_nr_shmem_hugepages",
         ])
         #expect(MetricsExport.measures.map(\.column) == ResultTable.statisticColumns)
         #expect(MetricsExport.measures.first { $0.column == "stall_p99_us" }?.name == "populatebench_stall_p99_seconds")

@@ -48,6 +48,8 @@ extension KernelTests {
     struct CommandLineInput {
         static let badInputs: [(arguments: [String], flag: String)] = [
             (["--size", "0"], "--size"),
+            (["--monitor", "all"], "--monitor"),
+            (["--monitor", "vmstat:no_such_counter"], "--monitor"),
             (["--size", "1000"], "--size"),
             (["--size", "1GiB,", "--backend", "anon-private"], "--size"),
             (["--backend", "anon-privat"], "--backend"),

@@ -116,6 +116,28 @@ extension KernelTests {
             }
         }
 
+        /// The monitor shows what the kernel did: uffd-wp on PMD-mapped shmem splits every huge PMD,
+        /// one `thp_split_pmd` event per 2 MiB. The counter is system-wide and only counts up, so the
+        /// trial's own splits are a lower bound whatever else runs.
+        @Test func protectingPMDMappedShmemShowsAsSplits() throws {
+            try THPSettingsFixture.with(["shmem_enabled": "advise"]) {
+                let out = FileManager.default.temporaryDirectory.appendingPathComponent("split-\(UUID().uuidString).csv")
+                defer {
+                    try? FileManager.default.removeItem(at: out)
+                    try? FileManager.default.removeItem(atPath: OutputFiles.summaryPath(for: out.path))
+                }
+                let result = try bench(["run", "--backend", "memfd-shmem", "--size", "64MiB", "--strategy", "qemu-7.2",
+                                        "--thp", "huge", "--plugged", "1", "--resident", "0", "--repetitions", "1",
+                                        "--warmup", "0", "--quiet", "--out", out.path])
+                try #require(result.status == 0, "\(result.stderr)")
+                let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows
+                let populate = try #require(rows.first { $0["phase"] == "populate" })
+                let protect = try #require(rows.first { $0["phase"] == "protect" })
+                try #require(Int(populate["shmem_pmd_mapped_bytes"] ?? "") == 64 << 20, "shmem THP was not used")
+                #expect((Int(protect["vmstat_thp_split_pmd"] ?? "") ?? 0) >= 32, "64 MiB of PMDs split: \(protect)")
+            }
+        }
+
         /// The PMD size's own control decides when it does not inherit (Linux 6.8+).
         @Test(needs(.thpPerSize))
         func perSizeControlsDecide() throws {
