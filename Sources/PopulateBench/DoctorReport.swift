@@ -8,9 +8,12 @@ public struct DoctorReport: Codable, Sendable {
     public var hugetlbfsMounts: [String: Int]
     public var backends: [String: String]
     public var strategies: [String: String]
+    /// What the rest of the host did to the system-wide counters for a second; nil if unreadable.
+    public var activity: HostActivity?
 
-    public init(host: HostCapabilities, plan: RunPlan) {
+    public init(host: HostCapabilities, plan: RunPlan, activity: HostActivity? = nil) {
         self.host = host
+        self.activity = activity
         userfaultfdFeatureNames = host.userfaultfdFeatures?.names ?? []
         hugetlbfsMounts = Dictionary(HugetlbfsMounts.all().map { ($0.path, $0.pageSize) },
                                      uniquingKeysWith: { first, _ in first })
@@ -66,6 +69,7 @@ public struct DoctorReport: Codable, Sendable {
         } else {
             lines.append("NUMA        not available (kernel without NUMA support)")
         }
+        if let activity { lines.append("activity    \(activity.text)") }
         lines.append("")
         lines.append("backends (at their default sizes):")
         for backend in Backend.allCases { lines.append("  \(backend.rawValue.padding(15)) \(backends[backend.rawValue]!)") }

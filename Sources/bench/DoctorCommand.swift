@@ -51,7 +51,7 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
         guard recommend else {
             var plan = RunPlan(strategies: Strategy.allCases)
             try? plan.locateHugetlbfs(path: nil, required: false)
-            return try printReport(DoctorReport(host: host, plan: plan))
+            return try printReport(DoctorReport(host: host, plan: plan, activity: try? HostActivity.measure()))
         }
         let plan = try recommendationPlan(host: host)
         let runner = Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet))

@@ -246,3 +246,24 @@ extension KernelTests {
         }
     }
 }
+
+extension KernelTests {
+    /// `bench doctor`'s busy-host line: 64 MiB of shmem written while it measures is activity it
+    /// must see, whatever else the host does (it can only add).
+    @Suite struct HostActivityCheck {
+        @Test func shmemWrittenDuringTheWindowMakesTheHostBusy() throws {
+            let writer = Thread {
+                Thread.sleep(forTimeInterval: 0.2)
+                guard let region = try? Region.allocate(.init(backend: .memfdShmem, size: 64 << 20, pageSize: 4096,
+                                                              thp: .nohuge)) else { return }
+                region.mapping.base.initializeMemory(as: UInt8.self, repeating: 1, count: 64 << 20)
+                Thread.sleep(forTimeInterval: 0.3)
+                try? region.teardown()
+            }
+            writer.start()
+            let activity = try HostActivity.measure(seconds: 1)
+            #expect(activity.shmemPages >= 16384, "\(activity.text)")
+            #expect(activity.isBusy && activity.text.hasPrefix("busy"))
+        }
+    }
+}
