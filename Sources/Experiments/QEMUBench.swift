@@ -110,10 +110,11 @@ public final class QEMUExperiment: Experiment {
     private let current = Mutex<QEMUMachine?>(nil)
     private let cancelled = Mutex(false)
 
-    public init(plan: QEMUPlan, host: HostCapabilities, launcher: ChildTrialLauncher) {
+    /// The emulation runs in `executable` (`bench-trial`), given the plan's `trialTimeout`.
+    public init(plan: QEMUPlan, host: HostCapabilities, executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
         self.plan = plan
         self.host = host
-        self.launcher = launcher
+        launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
     }
 
     public var columns: [String] { QEMUTable.columns }
@@ -217,14 +218,6 @@ public final class QEMUExperiment: Experiment {
 
 /// Runs a `QEMUPlan`'s `QEMUExperiment` through the one run loop.
 public typealias QEMUBench = RunLoop<QEMUExperiment>
-
-extension RunLoop where E == QEMUExperiment {
-    public convenience init(plan: QEMUPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
-                            executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
-        let launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
-        self.init(QEMUExperiment(plan: plan, host: host, launcher: launcher), outPath: outPath, progress: progress)
-    }
-}
 
 extension RunLoop.Report where E == QEMUExperiment {
     /// Every counted case's real snapshot and emulation, in the order they ran.

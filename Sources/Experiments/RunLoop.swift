@@ -25,16 +25,15 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
 
     public struct Report: Sendable {
         /// Each counted case's outcome and its repetition, in the order they ran.
-        public var outcomes: [(outcome: E.Outcome, repetition: Int)]
+        public var outcomes: [(outcome: E.Outcome, repetition: Int, status: TrialStatus)]
         public var rows: [[String: String]]
         public var summary: [[String: String]]
         public var interruptedBy: Int32?
         public var rawPath: String
         public var summaryPath: String
 
-        public var failedCount: Int { statuses.filter { $0 == .failed }.count }
-        public var skippedCount: Int { statuses.filter { $0 == .skipped }.count }
-        public var statuses: [TrialStatus] = []
+        public var failedCount: Int { outcomes.filter { $0.status == .failed }.count }
+        public var skippedCount: Int { outcomes.filter { $0.status == .skipped }.count }
         /// 128 + the signal when a signal ended the run (130 SIGINT, 143 SIGTERM, 129 SIGHUP), else
         /// 1 when a case failed, else 0.
         public var exitCode: Int32 { TerminationSignals.exitCode(interruptedBy, otherwise: failedCount > 0 ? 1 : 0) }
@@ -97,8 +96,7 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                 do {
                     try raw.append(rows)
                     report.rows += rows
-                    report.outcomes.append((outcome, repetition))
-                    report.statuses.append(status)
+                    report.outcomes.append((outcome, repetition, status))
                     for (file, sideRows) in zip(sides, experiment.sideRows(outcome, repetition: repetition)) {
                         try file.append(sideRows)
                     }

@@ -10,10 +10,11 @@ public struct TrialExperiment: Experiment {
     public let launcher: ChildTrialLauncher
     public let cases: [TrialConfig]
 
-    public init(plan: RunPlan, host: HostCapabilities, launcher: ChildTrialLauncher) {
+    /// Trials run in `executable` (`bench-trial`), each given the plan's `--trial-timeout`.
+    public init(plan: RunPlan, host: HostCapabilities, executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
         self.plan = plan
         self.host = host
-        self.launcher = launcher
+        launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
         cases = plan.configs(host: host)
     }
 
@@ -75,14 +76,6 @@ public struct TrialExperiment: Experiment {
 
 /// Runs a plan's `TrialExperiment` through the one run loop.
 public typealias Runner = RunLoop<TrialExperiment>
-
-extension RunLoop where E == TrialExperiment {
-    public convenience init(plan: RunPlan, host: HostCapabilities, outPath: String, progress: (any RunProgress)? = nil,
-                            executable: URL = ChildTrialLauncher.besideCurrentExecutable) {
-        let launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
-        self.init(TrialExperiment(plan: plan, host: host, launcher: launcher), outPath: outPath, progress: progress)
-    }
-}
 
 extension RunLoop.Report where E == TrialExperiment {
     /// Every counted trial's result, in the order they ran.

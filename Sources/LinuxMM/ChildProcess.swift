@@ -156,11 +156,14 @@ public final class ChildProcess: @unchecked Sendable {
         let deadline = MonotonicClock.now() + timeout
         var termination: Termination?
         var buffer = [UInt8](repeating: 0, count: 65536)
+        // Once both pipes are closed the child is exiting, but may not be a zombie yet: a 50 ms
+        // wait then would be most of a small trial's time. Its exit is polled from 1 ms on,
+        // doubling to 50 ms, so that a child that closed its pipes and lingers costs no busy loop.
+        var exitPoll: Int32 = 1
         while true {
             var descriptors = open.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
-            // Once both pipes are closed the child is exiting, but may not be a zombie yet: a
-            // 50 ms wait then would be most of a small trial's time. Poll the exit every 1 ms.
-            _ = poll(&descriptors, nfds_t(descriptors.count), open.isEmpty ? 1 : 50)
+            _ = poll(&descriptors, nfds_t(descriptors.count), open.isEmpty ? exitPoll : 50)
+            if open.isEmpty { exitPoll = min(exitPoll * 2, 50) }
             for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor.fd, $0.baseAddress, $0.count) }
                 if count > 0 {

@@ -54,7 +54,7 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
             return try printReport(DoctorReport(host: host, plan: plan, activity: try? HostActivity.measure()))
         }
         let plan = try recommendationPlan(host: host)
-        let runner = Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet))
+        let runner = Runner(TrialExperiment(plan: plan, host: host), outPath: out, progress: TerminalProgress(quiet: quiet))
         let report: Runner.Report
         do {
             report = try runner.run()

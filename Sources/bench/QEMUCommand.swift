@@ -141,7 +141,8 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         plan.sampleInterval = sampleInterval
         plan.force = force
         plan.seed = seed
-        let bench = QEMUBench(plan: plan, host: HostCapabilities.probe(), outPath: out, progress: TerminalProgress(quiet: quiet))
+        let bench = QEMUBench(QEMUExperiment(plan: plan, host: HostCapabilities.probe()), outPath: out,
+                              progress: TerminalProgress(quiet: quiet))
         let report: QEMUBench.Report
         do {
             report = try bench.run()

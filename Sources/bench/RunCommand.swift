@@ -150,7 +150,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         let host = HostCapabilities.probe()
         let plan = try makePlan(host: host)
         let gateway = try gateway()
-        let runner = Runner(plan: plan, host: host, outPath: out, progress: TerminalProgress(quiet: quiet))
+        let runner = Runner(TrialExperiment(plan: plan, host: host), outPath: out, progress: TerminalProgress(quiet: quiet))
 
         let report: Runner.Report
         do {

@@ -42,8 +42,7 @@ extension KernelTests {
 @Suite struct WarmUp {
     @Test func theWarmUpPopulates() {
         let plan = RunPlan(backends: [.anonPrivate, .memfdShmem])
-        let runner = Runner(plan: plan, host: HostCapabilities.probe(), outPath: "/dev/null")
-        let warmups = runner.experiment.warmups
+        let warmups = TrialExperiment(plan: plan, host: HostCapabilities.probe()).warmups
         #expect(warmups.map(\.backend) == [.anonPrivate, .memfdShmem])
         #expect(warmups.allSatisfy { $0.strategy.populateScope != .nothing }, "\(warmups.map(\.strategy))")
     }
