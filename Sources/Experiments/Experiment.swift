@@ -15,6 +15,9 @@ public protocol Experiment: Sendable {
     /// The CSVs written beside the raw one (`<out>-samples.csv`, ...): their suffix and columns.
     var sideTables: [SideTable] { get }
     var cases: [Case] { get }
+    /// The cases of one repetition, in the order they run: `cases` unless the experiment varies
+    /// the order to spread the machine's drift.
+    func cases(repetition: Int) -> [Case]
     /// Run first and not counted: the first touch of fresh memory in these VMs is slow and noisy.
     var warmups: [Case] { get }
     var repetitions: Int { get }
@@ -34,6 +37,8 @@ public protocol Experiment: Sendable {
 }
 
 extension Experiment {
+    public func cases(repetition: Int) -> [Case] { cases }
+
     /// A case is cut short when it failed: its child or VMM was killed.
     public func isWhole(_ outcome: Outcome) -> Bool { status(outcome).status != .failed }
 }

@@ -6,13 +6,11 @@ import Results
 import VMM
 
 /// What `bench qemu` runs: real QEMU background snapshots of a virtio-mem device of each backend
-/// at each plugged fraction, and the same memory as plain guest RAM (the control); beside each,
-/// the harness's emulation of that configuration with the preset of the QEMU version.
+/// at each plugged fraction, and the same memory as plain guest RAM (the control), on each QEMU
+/// program; beside each, the harness's emulation of that configuration with the program's preset.
 public struct QEMUPlan: Sendable {
-    public var qemuPath: String
-    public var version: QEMUVersion
-    public var preset: Strategy
-    public var presetReason: String
+    /// The QEMUs, in the order the first repetition runs them.
+    public var programs: [QEMUProgram]
     /// `tcg` or `kvm`, and why.
     public var accelerator: String
     public var acceleratorReason: String
@@ -33,12 +31,9 @@ public struct QEMUPlan: Sendable {
     /// virtio-mem's block on these backends: the THP size, and 2 MiB huge pages.
     public static let blockSize = 2 << 20
 
-    public init(qemuPath: String, version: QEMUVersion, preset: Strategy, presetReason: String, accelerator: String,
-                acceleratorReason: String, backends: [Backend], size: Int, pluggedFractions: [Double], guest: GuestImage) {
-        self.qemuPath = qemuPath
-        self.version = version
-        self.preset = preset
-        self.presetReason = presetReason
+    public init(programs: [QEMUProgram], accelerator: String, acceleratorReason: String, backends: [Backend], size: Int,
+                pluggedFractions: [Double], guest: GuestImage) {
+        self.programs = programs
         self.accelerator = accelerator
         self.acceleratorReason = acceleratorReason
         self.backends = backends
@@ -47,20 +42,30 @@ public struct QEMUPlan: Sendable {
         self.guest = guest
     }
 
-    /// One real configuration: a backend and a plugged fraction, or the control.
+    /// One real configuration: a QEMU, a backend and a plugged fraction, or the control.
     public struct Case: Sendable, Equatable {
+        public var program: QEMUProgram
         public var backend: Backend
         /// nil: the control (plain guest RAM).
         public var pluggedFraction: Double?
-        public var label: String {
+        public var configurationLabel: String {
             "\(backend.rawValue) " + (pluggedFraction.map { "virtio-mem plugged=\($0)" } ?? "plain RAM (pc-dimm)")
         }
+        public var label: String { "\(program.label): \(configurationLabel)" }
     }
 
-    public var cases: [Case] {
-        backends.flatMap { backend in
-            pluggedFractions.map { Case(backend: backend, pluggedFraction: $0) }
-                + (control ? [Case(backend: backend, pluggedFraction: nil)] : [])
+    /// Every case of repetition 1: per backend and fraction (then the control), each program.
+    public var cases: [Case] { cases(repetition: 1) }
+
+    /// The cases of one repetition: each configuration on every program in turn, the programs in
+    /// the given order on odd repetitions and reversed on even ones, so that a drift of the machine
+    /// within a run does not favour one program.
+    public func cases(repetition: Int) -> [Case] {
+        let order = repetition % 2 == 1 ? programs : programs.reversed()
+        return backends.flatMap { backend in
+            (pluggedFractions.map(Optional.some) + (control ? [nil] : [])).flatMap { fraction in
+                order.map { Case(program: $0, backend: backend, pluggedFraction: fraction) }
+            }
         }
     }
 
@@ -120,11 +125,14 @@ public final class QEMUExperiment: Experiment {
     public var columns: [String] { QEMUTable.columns }
     public var sideTables: [SideTable] { [SideTable(suffix: "samples", columns: WatchTable.columns)] }
     public var cases: [QEMUPlan.Case] { plan.cases }
+    public func cases(repetition: Int) -> [QEMUPlan.Case] { plan.cases(repetition: repetition) }
     public var warmups: [QEMUPlan.Case] { [] }
     public var repetitions: Int { plan.repetitions }
     public var title: String {
-        "bench qemu: \(plan.version.text), \(plan.accelerator) (\(plan.acceleratorReason)); emulated with "
-            + "\(plan.preset.rawValue): \(plan.presetReason); \(plan.cases.count) configs x \(plan.repetitions)"
+        let programs = plan.programs.map { "\($0.label) (\($0.binary.version.text); emulated with \($0.preset.rawValue): \($0.presetReason))" }
+        return "bench qemu: " + programs.joined(separator: ", ") + "; \(plan.accelerator) (\(plan.acceleratorReason)); "
+            + "\(plan.cases.count) cases x \(plan.repetitions)"
+            + (plan.programs.count > 1 ? ", the programs' order reversed on every other repetition" : "")
     }
 
     public func label(_ item: QEMUPlan.Case) -> String { item.label }
@@ -167,9 +175,10 @@ public final class QEMUExperiment: Experiment {
             real.status = .skipped
             real.reason = problem
         } else {
-            var snapshot = RealSnapshot(spec: QEMUMachineSpec(qemuPath: plan.qemuPath, accelerator: plan.accelerator,
-                                                              backend: item.backend, size: plan.size, memory: memory,
-                                                              guest: plan.guest))
+            var spec = QEMUMachineSpec(qemuPath: item.program.binary.path, accelerator: plan.accelerator,
+                                       backend: item.backend, size: plan.size, memory: memory, guest: plan.guest)
+            spec.dataDirectories = item.program.binary.build.dataDirectories
+            var snapshot = RealSnapshot(spec: spec)
             snapshot.timeouts = plan.timeouts
             snapshot.sampleInterval = plan.sampleInterval
             real = snapshot.run(cancelled: { [self] in isCancelled }) { [self] machine in
@@ -205,7 +214,7 @@ public final class QEMUExperiment: Experiment {
                                  blockBytes: real.blockSize ?? QEMUPlan.blockSize,
                                  layout: ranges.map(TrialLayout.ranges) ?? .named(.prefix), thp: .huge,
                                  pluggedFraction: item.pluggedFraction == nil ? 1 : plugged,
-                                 residentFraction: (resident * 10000).rounded() / 10000, strategy: plan.preset,
+                                 residentFraction: (resident * 10000).rounded() / 10000, strategy: item.program.preset,
                                  seed: plan.seed)
         config.noReserve = item.backend.isHugetlb
         if let runs = real.deviceResidentRuns {

@@ -33,8 +33,10 @@ public enum QEMUTable {
         var row = ResultTable.rows(template, repetition: repetition, run: run)[0]
         row["strategy"] = comparison.item.pluggedFraction == nil ? controlStrategy : realStrategy
         if let fraction = comparison.item.pluggedFraction { row["plugged_fraction"] = "\(fraction)" }
-        let program = VMMFields(qemuVersion: plan.version.text, accelerator: plan.accelerator,
-                                emulatedBy: plan.preset.rawValue)
+        let qemu = comparison.item.program
+        let program = VMMFields(qemuVersion: qemu.binary.version.text, qemuBuild: qemu.binary.build.kind.rawValue,
+                                qemuPatch: qemu.binary.build.patch, accelerator: plan.accelerator,
+                                emulatedBy: qemu.preset.rawValue)
         var measured = program
         if real.status == .ok, real.before != nil, real.after != nil {
             for unseen in ["cpu_seconds", "minor_faults", "touched_bytes", "numa_pages", "overhead_seconds"] {
@@ -60,58 +62,88 @@ public enum QEMUTable {
         return comparison.real.samples.flatMap { WatchTable.rows([$0.sample], pid: pid, trial: trial, phase: $0.phase) }
     }
 
-    /// The table for people: real gains beside the emulation's and the model's, per case, the
-    /// median over repetitions.
+    /// The table for people: per configuration (backend and plugged fraction), each program's real
+    /// gains beside its emulation's and the model's, the median over repetitions; between
+    /// neighbouring programs, what changed and the QEMU commit that explains it.
     public static func render(_ comparisons: [QEMUComparison], plan: QEMUPlan) -> String {
-        var order: [String] = []
-        var groups: [String: [QEMUComparison]] = [:]
+        var configurations: [String] = []
+        var groups: [String: [String: [QEMUComparison]]] = [:]
         for comparison in comparisons {
-            let key = comparison.item.label
-            if groups[key] == nil { order.append(key) }
-            groups[key, default: []].append(comparison)
+            let key = comparison.item.configurationLabel
+            if groups[key] == nil { configurations.append(key) }
+            groups[key, default: [:]][comparison.item.program.label, default: []].append(comparison)
         }
-        let header = ["backend", "memory", "real PTE", "emulated", "model", "PTE vs emulation", "real data",
-                      "in device", "emulated", "model", "data vs emulation", "snapshot s", "status"]
+        let several = plan.programs.count > 1
+        let header = (several ? ["program", "preset"] : []) + ["backend", "memory", "real PTE", "emulated", "model",
+                      "PTE vs emulation", "real data", "in device", "emulated", "model", "data vs emulation",
+                      "snapshot s", "status"]
         var lines: [[String]] = []
-        for key in order {
-            let group = groups[key]!
-            let item = group[0].item
-            func median(_ values: [Int?]) -> Int? {
-                let present = values.compactMap { $0 }.map(Double.init)
-                return Statistics(present).map { Int($0.median.rounded()) }
+        var changes: [String] = []
+        for key in configurations {
+            var previous: (program: QEMUProgram, pte: Int?, data: Int?)?
+            for program in plan.programs {
+                guard let group = groups[key]?[program.label] else { continue }
+                let item = group[0].item
+                func median(_ values: [Int?]) -> Int? {
+                    let present = values.compactMap { $0 }.map(Double.init)
+                    return Statistics(present).map { Int($0.median.rounded()) }
+                }
+                let realPTE = median(group.map { $0.realGain?.pte }), realData = median(group.map { $0.realGain?.data })
+                let emuPTE = median(group.map { $0.emulatedGain?.pte }), emuData = median(group.map { $0.emulatedGain?.data })
+                let modelPTE = median(group.map { $0.expected?.pte }), modelData = median(group.map { $0.expected?.data })
+                let device = median(group.map(\.deviceDataGain))
+                let seconds = Statistics(group.compactMap(\.real.seconds)).map { String(format: "%.2f", $0.median) } ?? ""
+                let ok = group.filter { $0.real.status == .ok }.count
+                let status = ok == group.count ? "ok" : "\(ok)/\(group.count) ok: \(group.first { $0.real.status != .ok }!.real.reason)"
+                lines.append((several ? [program.label, program.preset.rawValue] : [])
+                    + [item.backend.rawValue, item.pluggedFraction.map { "virtio-mem \($0)" } ?? "plain RAM",
+                       size(realPTE), size(emuPTE), size(modelPTE), versus(realPTE, emuPTE), size(realData),
+                       size(device), size(emuData), size(modelData), versus(realData, emuData), seconds, status])
+                if let before = previous {
+                    changes.append("\(item.backend.rawValue), \(item.pluggedFraction.map { "virtio-mem \($0)" } ?? "plain RAM"): "
+                        + "\(before.program.label) -> \(program.label): page tables \(signed(before.pte, realPTE)), "
+                        + "data \(signed(before.data, realData)): "
+                        + QEMUHistory.change(from: before.program.preset, to: program.preset, patch: program.binary.build.patch))
+                }
+                previous = (program, realPTE, realData)
             }
-            let realPTE = median(group.map { $0.realGain?.pte }), realData = median(group.map { $0.realGain?.data })
-            let emuPTE = median(group.map { $0.emulatedGain?.pte }), emuData = median(group.map { $0.emulatedGain?.data })
-            let modelPTE = median(group.map { $0.expected?.pte }), modelData = median(group.map { $0.expected?.data })
-            let device = median(group.map(\.deviceDataGain))
-            let seconds = Statistics(group.compactMap(\.real.seconds)).map { String(format: "%.2f", $0.median) } ?? ""
-            let ok = group.filter { $0.real.status == .ok }.count
-            let status = ok == group.count ? "ok" : "\(ok)/\(group.count) ok: \(group.first { $0.real.status != .ok }!.real.reason)"
-            lines.append([item.backend.rawValue, item.pluggedFraction.map { "virtio-mem \($0)" } ?? "plain RAM",
-                          size(realPTE), size(emuPTE), size(modelPTE), versus(realPTE, emuPTE), size(realData),
-                          size(device), size(emuData), size(modelData), versus(realData, emuData), seconds, status])
         }
+        let left = several ? 4 : 2
         let widths = header.indices.map { column in ([header] + lines).map { $0[column].count }.max() ?? 0 }
         let body = ([header] + lines).map { line in
             line.enumerated().map { index, cell in
-                index < 2 || index == line.count - 1 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                index < left || index == line.count - 1 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[index] - cell.count) + cell
             }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
-        return "\(plan.version.text), \(plan.accelerator); emulated with \(plan.preset.rawValue); "
-            + "\(ByteSize.format(plan.size)) of memory; gains of the QEMU process over the snapshot\n" + body
+        let programs = several ? "\(plan.programs.count) QEMUs" : plan.programs.map {
+            "\($0.binary.version.text); emulated with \($0.preset.rawValue)"
+        }.joined()
+        let title = "\(programs), \(plan.accelerator); \(ByteSize.format(plan.size)) of memory; "
+            + "gains of the QEMU process over the snapshot\n"
+        let changeText = changes.isEmpty ? "" : "\n\nWhat changed between neighbouring programs (real, medians):\n"
+            + changes.map { "  " + $0 }.joined(separator: "\n")
+        return title + body + changeText
+    }
+
+    /// `+1.5MiB`, `-512KiB`, `0`: the later figure minus the earlier.
+    static func signed(_ before: Int?, _ after: Int?) -> String {
+        guard let before, let after else { return "-" }
+        let difference = after - before
+        return difference == 0 ? "0" : (difference > 0 ? "+" : "") + ByteSize.format(difference)
     }
 
     static func size(_ bytes: Int?) -> String {
         bytes.map(ByteSize.format) ?? "-"
     }
 
-    /// `+12KiB (+0.6%)`: real minus emulated.
+    /// `+12KiB (+0.6%)`: real minus emulated, the percentage of the emulated figure's size (its sign
+    /// is the difference's, also when the emulated figure is negative).
     static func versus(_ real: Int?, _ emulated: Int?) -> String {
         guard let real, let emulated else { return "-" }
         let difference = real - emulated
         let sign = difference > 0 ? "+" : ""
-        let percent = emulated != 0 ? String(format: " (%@%.1f%%)", sign, Double(difference) / Double(emulated) * 100) : ""
+        let percent = emulated != 0 ? String(format: " (%+.1f%%)", Double(difference) / Double(abs(emulated)) * 100) : ""
         return sign + ByteSize.format(difference) + percent
     }
 }

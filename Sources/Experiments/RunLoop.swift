@@ -85,7 +85,7 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                             summaryPath: summaryPath)
         var abort: String?
         cases: for repetition in stride(from: 1, through: experiment.repetitions, by: 1) {
-            for item in cases where interruptedBy == nil {
+            for item in experiment.cases(repetition: repetition) where interruptedBy == nil {
                 let label = experiment.label(item)
                 progress?.trialStarting("rep \(repetition) \(label)")
                 let outcome = experiment.run(item, repetition: repetition)

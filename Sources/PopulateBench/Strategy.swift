@@ -23,6 +23,10 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     case qemu80 = "qemu-8.0"
     /// No population: `UFFD_FEATURE_WP_UNPOPULATED` (Linux 6.4) marks empty anonymous entries.
     case wpUnpopulated = "wp-unpopulated"
+    /// QEMU 7.2.x with the candidate patch `patches/qemu/wp-unpopulated-7.2.patch`: no population
+    /// (`UFFD_FEATURE_WP_UNPOPULATED`), but 7.2's protection of the whole block, so markers, and
+    /// the page tables that hold them, cover unplugged memory too.
+    case qemu72WPUnpopulated = "qemu-7.2-wp-unpopulated"
 
     public enum PopulateScope: String, Codable, Sendable {
         case nothing, wholeRegion, pluggedRuns
@@ -44,7 +48,7 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
 
     public var populateScope: PopulateScope {
         switch self {
-        case .none, .wpUnpopulated: .nothing
+        case .none, .wpUnpopulated, .qemu72WPUnpopulated: .nothing
         case .fullTouch, .fullMadvise, .qemu61: .wholeRegion
         case .discardTouch, .discardMadvise, .qemu72, .qemu80: .pluggedRuns
         case .qemu62, .qemu720: .pluggedRunsQEMU62Bound
@@ -74,7 +78,7 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
 
     /// Features the userfaultfd must grant beyond what the backend needs.
     public var requiredFeatures: Userfaultfd.Features {
-        self == .wpUnpopulated ? .wpUnpopulated : []
+        self == .wpUnpopulated || self == .qemu72WPUnpopulated ? .wpUnpopulated : []
     }
 
 

@@ -2,6 +2,10 @@
 /// row, what the tested memory's own mapping did.
 public struct VMMFields: Sendable {
     public var qemuVersion: String
+    /// `debian`, `backports`, `source` or `patched` (`scripts/get-qemu.sh`).
+    public var qemuBuild: String
+    /// The patch file's name on a patched build, else empty.
+    public var qemuPatch: String
     public var accelerator: String
     public var emulatedBy: String
     /// Real rows only (nil on the emulation's rows).
@@ -10,8 +14,10 @@ public struct VMMFields: Sendable {
     public var deviceMisalignmentBytes: Int?
     public var qemuTotalMilliseconds: Int?
 
-    public init(qemuVersion: String, accelerator: String, emulatedBy: String) {
+    public init(qemuVersion: String, qemuBuild: String, qemuPatch: String, accelerator: String, emulatedBy: String) {
         self.qemuVersion = qemuVersion
+        self.qemuBuild = qemuBuild
+        self.qemuPatch = qemuPatch
         self.accelerator = accelerator
         self.emulatedBy = emulatedBy
     }
@@ -23,8 +29,16 @@ public enum VMMColumns {
         Column("qemu_version", .identity, .text, "what `--version` said: `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`") {
             $0.qemuVersion
         },
+        Column("qemu_build", .identity, .text,
+               "where the QEMU came from: `debian` (the distribution's package), `backports` (bookworm-backports, "
+                   + "unpacked), `source` (built from source), `patched` (built with a patch); `scripts/get-qemu.sh`") {
+            $0.qemuBuild
+        },
+        Column("qemu_patch", .identity, .text, "a patched build's patch file (`wp-unpopulated-7.2.patch`), else empty") {
+            $0.qemuPatch
+        },
         Column("accelerator", .identity, .text, "`tcg` or `kvm`") { $0.accelerator },
-        Column("emulated_by", .identity, .text, "the preset the emulation ran") { $0.emulatedBy },
+        Column("emulated_by", .identity, .text, "the preset the emulation ran: the version's, a patch's own (its `PopulateBench-Preset:` line) or `--preset`") { $0.emulatedBy },
         Column("device_data_bytes", .context, .bytes,
                "real rows: data the tested memory's own mapping gained (`/proc/PID/smaps`); the rest of the "
                    + "process's gain is QEMU's own") { Column<VMMFields>.integer($0.deviceDataBytes) },

@@ -7,13 +7,14 @@ import PopulateBench
 public enum QEMUAccelerator {
     /// `kvm` when /dev/kvm opens and the guest says `@@@ READY` under it within `timeout`
     /// seconds, else `tcg`; with the reason either way.
-    public static func probe(qemuPath: String, guest: GuestImage, timeout: Double = 10) -> (String, String) {
+    public static func probe(program: QEMUProgram, guest: GuestImage, timeout: Double = 10) -> (String, String) {
         guard let kvm = try? FileDescriptor.open(path: "/dev/kvm", .readWrite) else {
             return ("tcg", "no usable /dev/kvm")
         }
         try? kvm.close()
-        let spec = QEMUMachineSpec(qemuPath: qemuPath, accelerator: "kvm", backend: .anonPrivate, size: 128 << 20,
-                                   memory: .virtioMem(requested: 0), guest: guest)
+        var spec = QEMUMachineSpec(qemuPath: program.binary.path, accelerator: "kvm", backend: .anonPrivate,
+                                   size: 128 << 20, memory: .virtioMem(requested: 0), guest: guest)
+        spec.dataDirectories = program.binary.build.dataDirectories
         guard let machine = try? QEMUMachine(spec: spec) else { return ("tcg", "QEMU could not start with KVM") }
         defer { machine.shutDown() }
         let deadline = MonotonicClock.now() + timeout

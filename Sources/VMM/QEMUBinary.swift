@@ -3,10 +3,17 @@ import LinuxMM
 import PopulateBench
 
 /// A QEMU the harness can drive: an executable that says it is QEMU, of a version with background
-/// snapshots (6.0+), whose preset the emulation runs.
+/// snapshots (6.0+), whose preset the emulation runs, and where it came from.
 public struct QEMUBinary: Sendable, Equatable {
     public var path: String
     public var version: QEMUVersion
+    public var build: QEMUBuild
+
+    public init(path: String, version: QEMUVersion, build: QEMUBuild) {
+        self.path = path
+        self.version = version
+        self.build = build
+    }
 
     /// Why a path is no usable QEMU, as one sentence.
     public struct Problem: Error, CustomStringConvertible, Sendable {
@@ -47,6 +54,15 @@ public struct QEMUBinary: Sendable, Equatable {
         guard version.preset != nil else {
             throw Problem(description: "QEMU \(version.text) predates background snapshots (6.0)")
         }
-        return QEMUBinary(path: chosen, version: version)
+        let build: QEMUBuild
+        do {
+            build = try QEMUBuild.describing(binaryAt: chosen, version: version)
+        } catch {
+            throw Problem(description: error.description)
+        }
+        for directory in build.dataDirectories where !FileManager.default.fileExists(atPath: directory) {
+            throw Problem(description: "\(chosen) needs its firmware in \(directory), which is gone (run scripts/get-qemu.sh again)")
+        }
+        return QEMUBinary(path: chosen, version: version, build: build)
     }
 }

@@ -45,6 +45,8 @@ public struct QEMUMachineSpec: Sendable {
     public var size: Int
     public var memory: Memory
     public var guest: GuestImage
+    /// `-L` directories: where a QEMU outside `/usr` finds its firmware (`scripts/get-qemu.sh`).
+    public var dataDirectories: [String] = []
 
     public init(qemuPath: String, accelerator: String, backend: Backend, size: Int, memory: Memory, guest: GuestImage) {
         self.qemuPath = qemuPath
@@ -75,7 +77,8 @@ public struct QEMUMachineSpec: Sendable {
 
     public func arguments(socket: String, console: String) -> [String] {
         let megabytes = bootRAM >> 20
-        var arguments = [
+        var arguments = dataDirectories.flatMap { ["-L", $0] }
+        arguments += [
             "-machine", "q35,memory-backend=bootram", "-accel", accelerator, "-smp", "1",
             "-m", "\(megabytes)M,slots=2,maxmem=\((bootRAM + size + (2 << 30)) >> 20)M",
             "-object", "memory-backend-ram,id=bootram,size=\(megabytes)M,prealloc=on",

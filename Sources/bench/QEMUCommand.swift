@@ -9,7 +9,8 @@ import VMM
 struct QEMUCommand: ParsableCommand, BadInputExitCode {
     static let configuration = CommandConfiguration(
         commandName: "qemu",
-        abstract: "Run real QEMU background snapshots of a guest that plugs virtio-mem, beside the emulation and the model.",
+        abstract: "Run real QEMU background snapshots of a guest that plugs virtio-mem, on one QEMU or several side by side, "
+            + "beside the emulation and the model.",
         discussion: "Boots the guest built by scripts/qemu-real.sh --guest-only with a virtio-mem device of --size per "
             + "backend, lets it plug each --plugged fraction, takes QEMU's background snapshot through QMP and records "
             + "what the QEMU process gained; then runs the emulation with the preset of the QEMU version and the guest's "
@@ -19,9 +20,16 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
 
     enum Accelerator: String, CaseIterable, ExpressibleByArgument { case auto, tcg, kvm }
 
-    @Option(help: ArgumentHelp("The QEMU binary. (default: qemu-system-x86_64 on PATH)", valueName: "path"),
+    @Option(help: ArgumentHelp("A QEMU binary; repeat it or give a comma-separated list to run every case on each, "
+        + "their order reversed on every other repetition (scripts/get-qemu.sh makes them). "
+        + "(default: qemu-system-x86_64 on PATH)", valueName: "path"),
             completion: .file())
-    var qemu: String?
+    var qemu: [String] = []
+
+    @Option(help: ArgumentHelp("The emulation's preset for the patched builds (qemu_build patched), or for the only "
+        + "--qemu; instead of what the patch or the version says.", valueName: "strategy"),
+            completion: .list(Strategy.allCases.map(\.rawValue)))
+    var preset: Strategy?
 
     @Option(help: ArgumentHelp("Backends, comma-separated: anon-private (memory-backend-ram), memfd-shmem "
         + "(memory-backend-memfd), memfd-hugetlb (memory-backend-memfd,hugetlb=on). (default: all three)",
@@ -95,7 +103,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         } catch {
             throw ValidationError(error.description)
         }
-        _ = try binary()
+        _ = try programs()
         let image = GuestImage(directory: guest ?? GuestImage.defaultDirectory)
         guard image.isPresent else {
             throw ValidationError("--guest: no guest in \(guest ?? GuestImage.defaultDirectory) (vmlinuz, initrd.cpio); "
@@ -110,29 +118,42 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         }
     }
 
-    /// The QEMU binary and its version; anything else is bad input for --qemu.
-    func binary() throws -> (path: String, version: QEMUVersion) {
-        do {
-            let found = try QEMUBinary.locate(qemu, searchPath: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-            return (found.path, found.version)
-        } catch {
-            throw ValidationError("--qemu: \(error)")
+    /// The QEMU programs, each with its preset; a path that is no usable QEMU is bad input for --qemu.
+    func programs() throws -> [QEMUProgram] {
+        let paths = qemu.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        if paths.contains(where: \.isEmpty) { throw ValidationError("--qemu: an empty path") }
+        var binaries: [QEMUBinary] = []
+        for path in paths.isEmpty ? [nil] : paths.map(Optional.some) {
+            do {
+                binaries.append(try QEMUBinary.locate(path, searchPath: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"))
+            } catch {
+                throw ValidationError("--qemu: \(error)")
+            }
         }
+        let appliesTo: (QEMUBinary) -> Bool = { binaries.count == 1 || $0.build.kind == .patched }
+        if let preset, !binaries.contains(where: appliesTo) {
+            throw ValidationError("--preset \(preset.rawValue): it applies to a patched build or the only --qemu, "
+                + "and none of the \(binaries.count) is patched")
+        }
+        let programs = binaries.map { QEMUProgram(binary: $0, override: appliesTo($0) ? preset : nil) }
+        var seen: Set<String> = []
+        for program in programs where !seen.insert(program.label).inserted {
+            throw ValidationError("--qemu: \(program.label) is given twice (give each build once)")
+        }
+        return programs
     }
 
     func run() throws {
-        let (path, version) = try binary()
+        let programs = try programs()
         let image = GuestImage(directory: guest ?? GuestImage.defaultDirectory)
         let (accelerator, why): (String, String)
         switch accel {
         case .tcg: (accelerator, why) = ("tcg", "--accel tcg")
         case .kvm: (accelerator, why) = ("kvm", "--accel kvm")
-        case .auto: (accelerator, why) = QEMUAccelerator.probe(qemuPath: path, guest: image)
+        case .auto: (accelerator, why) = QEMUAccelerator.probe(program: programs[0], guest: image)
         }
-        let preset = version.preset!
-        var plan = QEMUPlan(qemuPath: path, version: version, preset: preset.strategy, presetReason: preset.because,
-                            accelerator: accelerator, acceleratorReason: why, backends: backend ?? QEMUPlan.backends,
-                            size: size, pluggedFractions: plugged, guest: image)
+        var plan = QEMUPlan(programs: programs, accelerator: accelerator, acceleratorReason: why,
+                            backends: backend ?? QEMUPlan.backends, size: size, pluggedFractions: plugged, guest: image)
         plan.control = !noControl
         plan.repetitions = repetitions
         plan.timeouts.boot = bootTimeout

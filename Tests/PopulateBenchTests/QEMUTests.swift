@@ -59,12 +59,78 @@ import Testing
         #expect(entries[1].name.isEmpty && entries[1].dataBytes == 4096 + (2 << 20))
     }
 
+    static func program(_ micro: Int, _ kind: QEMUBuild.Kind, patch: String = "", preset: Strategy? = nil) -> QEMUProgram {
+        let version = QEMUVersion(major: 7, minor: 2, micro: micro)
+        return QEMUProgram(binary: QEMUBinary(path: "/q\(micro)", version: version,
+                                              build: QEMUBuild(kind: kind, patch: patch, claimedPreset: preset)))
+    }
+
     @Test func requestedSizesAreWholeBlocks() {
-        let plan = QEMUPlan(qemuPath: "q", version: QEMUVersion(major: 7, minor: 2, micro: 22), preset: .qemu72,
-                            presetReason: "", accelerator: "tcg", acceleratorReason: "", backends: [.memfdShmem],
-                            size: 1 << 30, pluggedFractions: [0, 0.3333], guest: GuestImage(directory: "/nonexistent"))
+        let plan = QEMUPlan(programs: [Self.program(22, .debian)], accelerator: "tcg", acceleratorReason: "",
+                            backends: [.memfdShmem], size: 1 << 30, pluggedFractions: [0, 0.3333],
+                            guest: GuestImage(directory: "/nonexistent"))
         #expect(plan.requested(0.3333) == 171 * (2 << 20))
         #expect(plan.cases.map(\.pluggedFraction) == [0, 0.3333, nil])
+    }
+
+    @Test func severalProgramsTakeTurnsAndSwapOrderEveryOtherRepetition() {
+        let programs = [Self.program(22, .debian), Self.program(0, .source), Self.program(22, .patched, patch: "p.patch")]
+        let plan = QEMUPlan(programs: programs, accelerator: "tcg", acceleratorReason: "", backends: [.anonPrivate],
+                            size: 1 << 30, pluggedFractions: [0.25], guest: GuestImage(directory: "/nonexistent"))
+        #expect(plan.cases(repetition: 1).map(\.program.label)
+            == ["7.2.22 debian", "7.2.0 source", "7.2.22 patched p.patch", "7.2.22 debian", "7.2.0 source", "7.2.22 patched p.patch"])
+        #expect(plan.cases(repetition: 2).map(\.program.label)
+            == ["7.2.22 patched p.patch", "7.2.0 source", "7.2.22 debian", "7.2.22 patched p.patch", "7.2.0 source", "7.2.22 debian"])
+        #expect(plan.cases(repetition: 2).map(\.pluggedFraction) == [0.25, 0.25, 0.25, nil, nil, nil])
+    }
+
+    @Test func aPatchedBuildIsEmulatedByThePresetItsPatchNames() {
+        #expect(Self.program(22, .patched, patch: "p.patch", preset: .qemu72WPUnpopulated).preset == .qemu72WPUnpopulated)
+        // Without a claim, the version's preset, and the reason says so.
+        let unnamed = Self.program(22, .patched, patch: "p.patch")
+        #expect(unnamed.preset == .qemu72 && unnamed.presetReason.contains("names no preset"))
+        #expect(Self.program(0, .source).preset == .qemu62)
+        let overridden = QEMUProgram(binary: Self.program(22, .patched).binary, override: .wpUnpopulated)
+        #expect(overridden.preset == .wpUnpopulated && overridden.presetReason == "--preset wp-unpopulated")
+    }
+
+    @Test func aBuildDescriptionSaysWhereTheBinaryCameFrom() throws {
+        let text = """
+            # Written by scripts/get-qemu.sh; read by bench qemu (--qemu).
+            build=patched
+            version=7.2.22
+            patch=wp-unpopulated-7.2.patch
+            preset=qemu-7.2-wp-unpopulated
+            datadir=/usr/share/qemu:/usr/share/seabios
+            """
+        let build = try QEMUBuild.parse(text, file: "f")
+        #expect(build == QEMUBuild(kind: .patched, patch: "wp-unpopulated-7.2.patch", claimedPreset: .qemu72WPUnpopulated,
+                                   dataDirectories: ["/usr/share/qemu", "/usr/share/seabios"]))
+        #expect(throws: QEMUBuild.Problem.self) { try QEMUBuild.parse("build=homemade\n", file: "f") }
+        #expect(throws: QEMUBuild.Problem.self) { try QEMUBuild.parse("build=source\npreset=qemu-9.9\n", file: "f") }
+        // Without the file, the version's package string decides.
+        let backports = try #require(QEMUVersion(versionOutput: "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)"))
+        #expect(try QEMUBuild.describing(binaryAt: "/nonexistent/qemu", version: backports).kind == .backports)
+        let debian = try #require(QEMUVersion(versionOutput: "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)"))
+        #expect(try QEMUBuild.describing(binaryAt: "/nonexistent/qemu", version: debian).kind == .debian)
+        #expect(try QEMUBuild.describing(binaryAt: "/nonexistent/qemu", version: QEMUVersion(major: 7, minor: 2, micro: 0)).kind == .source)
+    }
+
+    @Test func theChangeBetweenBuildsNamesTheCommit() {
+        #expect(QEMUHistory.change(from: .qemu62, to: .qemu72).contains("Fix populate_read_range()"))
+        #expect(QEMUHistory.change(from: .qemu72, to: .qemu80).contains("Optimize ram_write_tracking_start()"))
+        let both = QEMUHistory.change(from: .qemu720, to: .qemu80)
+        #expect(both.contains("5f19a4491941") && both.contains("e41c57702e94"))
+        #expect(QEMUHistory.change(from: .qemu80, to: .qemu72).hasPrefix("without "))
+        #expect(QEMUHistory.change(from: .qemu72, to: .qemu72).hasPrefix("no change"))
+        let patch = QEMUHistory.change(from: .qemu72, to: .qemu72WPUnpopulated, patch: "wp.patch")
+        #expect(patch.hasPrefix("wp.patch: no population") && !patch.contains("its base"))
+    }
+
+    @Test func aDifferenceTakesItsSignFromItselfNotFromTheFigure() {
+        // The model's shmem THP figure can be negative: +258MiB against -2MiB is +, not +-.
+        #expect(QEMUTable.versus(256 << 20, -(2 << 20)) == "+258MiB (+12900.0%)")
+        #expect(QEMUTable.versus(1 << 20, 2 << 20) == "-1MiB (-50.0%)")
     }
 }
 
@@ -82,6 +148,11 @@ extension KernelTests {
             (["--plugged", "1.5"], "--plugged"),
             (["--guest", "/nonexistent"], "--guest"),
             (["--repetitions", "0"], "--repetitions"),
+            (["--preset", "qemu-8.0", "--qemu", "FAKE", "--qemu", "FAKE2"], "--preset"),
+            (["--qemu", "FAKE", "--qemu", "FAKE"], "given"),
+            (["--qemu", "FAKE,/bin/true"], "not a QEMU binary"),
+            (["--qemu", "FAKE,"], "empty"),
+            (["--qemu", "BADBUILD"], "homemade"),
         ])
         func badInputIsOneLineAndExitTwo(arguments: [String], says: String) throws {
             // A stand-in that answers --version as QEMU 7.2.22 does, so that the flag under test is
@@ -92,8 +163,21 @@ extension KernelTests {
             let fake = directory.appendingPathComponent("qemu-system-x86_64")
             try Data("#!/bin/sh\necho 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18)'\n".utf8).write(to: fake)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
+            // A second stand-in, a source build (its description file beside it), and one whose
+            // description names a build kind that does not exist.
+            let source = directory.appendingPathComponent("source/qemu-system-x86_64")
+            let bad = directory.appendingPathComponent("bad/qemu-system-x86_64")
+            for (binary, build) in [(source, "build=source\n"), (bad, "build=homemade\n")] {
+                try FileManager.default.createDirectory(at: binary.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.copyItem(at: fake, to: binary)
+                try Data(build.utf8).write(to: binary.deletingLastPathComponent().appendingPathComponent("populatebench-build"))
+            }
+            let substituted = arguments.map {
+                $0.replacingOccurrences(of: "FAKE2", with: source.path).replacingOccurrences(of: "BADBUILD", with: bad.path)
+                    .replacingOccurrences(of: "FAKE", with: fake.path)
+            }
             let qemu = arguments.contains("--qemu") ? [] : ["--qemu", fake.path]
-            let result = try bench(["qemu"] + qemu + arguments)
+            let result = try bench(["qemu"] + qemu + substituted)
             #expect(result.status == 2)
             #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(says), "\(result.stderr)")
         }

@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# Makes one QEMU available for 'bench qemu --qemu PATH' and prints that path (the only line on
+# stdout; progress goes to stderr). Each kind but 'debian' lives under .build/qemu/ and never
+# replaces the system's QEMU. Beside each binary it writes 'populatebench-build', which tells
+# bench qemu what the build is (qemu_build, qemu_patch), which preset a patch claims and which
+# -L directories the binary needs for its firmware.
+#
+# Any apt source it adds is a file of its own in /etc/apt/sources.list.d/, removed on every exit
+# path (followed by 'apt-get update', so that apt forgets its lists).
+set -euo pipefail
+
+usage() {
+    cat <<EOF_USAGE
+usage: scripts/get-qemu.sh [--cache DIR] KIND [ARGS]
+
+KIND:
+  debian                      Debian's qemu-system-x86 (7.2.x) from apt; prints /usr/bin/qemu-system-x86_64
+  backports [VERSION]         qemu-system-x86 from bookworm-backports (10.0.x), unpacked with dpkg -x
+                              (VERSION: a Debian version of it; default the newest)
+  source VERSION [--patch F]  QEMU built from Debian's bookworm source package: its upstream 7.2.0
+                              tarball with Debian's stable-release diffs v7.2.1 ... v7.2.N applied
+                              (VERSION 7.2.N; 7.2.0 applies none; the newest applies Debian's whole
+                              series, like Debian's binary), x86_64-softmmu only (5 to 11 minutes on
+                              2 cores, 0.5 GB). --patch F: the same with F applied last (patch -p1
+                              from the source's top; checked before the build starts), a build of
+                              its own. A line 'PopulateBench-Preset: NAME' in F's header names
+                              the preset that emulates the patched QEMU.
+
+  --cache DIR   where builds are kept (default: .build/qemu in the repository)
+  --jobs N      make -j N (default: the number of cores)
+
+Exit codes: 0 the path is printed; 2 bad input, a download or build that failed (one line on
+stderr, the build's log named), nothing left in /etc/apt/sources.list.d.
+EOF_USAGE
+}
+
+die() { echo "get-qemu: $*" >&2; exit 2; }
+say() { echo "get-qemu: $*" >&2; }
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=$repo/.build/qemu
+jobs=$(nproc 2>/dev/null || echo 2)
+while (($#)); do
+    case $1 in
+        --cache) [[ $# -ge 2 ]] || die "--cache needs a directory"; cache=$2; shift 2 ;;
+        --jobs) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--jobs needs a positive number"; jobs=$2; shift 2 ;;
+        --help | -h) usage; exit 0 ;;
+        -*) die "unknown option '$1' (see --help)" ;;
+        *) break ;;
+    esac
+done
+(($#)) || { usage >&2; exit 2; }
+kind=$1
+shift
+
+version=
+patch_file=
+case $kind in
+    debian) (($# == 0)) || die "debian takes no arguments, not '$*'" ;;
+    backports)
+        (($# <= 1)) || die "backports takes at most a version, not '$*'"
+        version=${1:-}
+        ;;
+    source)
+        (($#)) || die "source needs a VERSION (7.2.0 ... 7.2.N)"
+        version=$1
+        shift
+        [[ $version =~ ^7\.2\.([0-9]+)$ ]] || die "source $version: Debian's bookworm source is QEMU 7.2; VERSION is 7.2.0 ... 7.2.N"
+        while (($#)); do
+            case $1 in
+                --patch)
+                    [[ $# -ge 2 ]] || die "--patch needs a file"
+                    patch_file=$2
+                    shift 2
+                    [[ -f $patch_file && -r $patch_file ]] || die "--patch: no readable file '$patch_file'"
+                    patch_file=$(cd "$(dirname "$patch_file")" && pwd)/$(basename "$patch_file")
+                    ;;
+                *) die "source: unknown argument '$1'" ;;
+            esac
+        done
+        ;;
+    *) die "unknown kind '$kind': debian, backports or source (see --help)" ;;
+esac
+[[ $(id -u) -eq 0 ]] || die "needs root (apt-get)"
+
+# --- apt: packages and a temporary source ---------------------------------------------------
+
+apt_source=/etc/apt/sources.list.d/populatebench-get-qemu.sources
+apt_added=0
+remove_apt_source() {
+    ((apt_added)) || return 0
+    rm -f "$apt_source"
+    apt_added=0
+    apt-get update -qq >/dev/null 2>&1 || say "apt-get update after removing $apt_source failed (apt may list stale packages until the next update)"
+}
+cleanup() {
+    local rc=$?
+    remove_apt_source
+    [[ -n ${partial:-} ]] && rm -rf "$partial"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+apt_updated=0
+apt_install() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    done
+    ((${#missing[@]})) || return 0
+    say "installing ${missing[*]}"
+    if ((!apt_updated)); then apt-get update -qq >/dev/null || die "apt-get update failed"; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || die "apt-get install ${missing[*]} failed"
+}
+
+# Adds bookworm's 'Types' lines for SUITE as the temporary source, then updates.
+add_apt_source() {
+    local types=$1 suite=$2
+    [[ -e $apt_source ]] && die "$apt_source exists (another get-qemu.sh running, or one that was killed: remove it)"
+    apt_added=1
+    cat >"$apt_source" <<EOF_SOURCE
+# Added by PopulateBench's scripts/get-qemu.sh for one run; it removes this file when it exits.
+Types: $types
+URIs: http://deb.debian.org/debian
+Suites: $suite
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF_SOURCE
+    apt-get update -qq >/dev/null 2>&1 || die "apt-get update with $suite failed"
+    apt_updated=1
+}
+
+# Writes the description bench qemu reads beside a binary.
+describe() {
+    local dir=$1 build=$2 qemu_version=$3 patch=$4 preset=$5 datadir=$6
+    cat >"$dir/populatebench-build" <<EOF_BUILD
+# Written by scripts/get-qemu.sh; read by bench qemu (--qemu).
+build=$build
+version=$qemu_version
+patch=$patch
+preset=$preset
+datadir=$datadir
+EOF_BUILD
+}
+
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+
+# --- debian ------------------------------------------------------------------------------------
+
+if [[ $kind == debian ]]; then
+    apt_install qemu-system-x86
+    [[ -x /usr/bin/qemu-system-x86_64 ]] || die "qemu-system-x86 installed no /usr/bin/qemu-system-x86_64"
+    echo /usr/bin/qemu-system-x86_64
+    exit 0
+fi
+
+# --- backports ---------------------------------------------------------------------------------
+
+if [[ $kind == backports ]]; then
+    # Its firmware: the package's own usr/share/qemu, and the system's SeaBIOS (bookworm's is new
+    # enough for a q35 guest that boots a kernel directly).
+    apt_install seabios
+    if [[ -z $version ]]; then
+        found=$(ls -d "$cache"/backports-*/root/usr/bin/populatebench-build 2>/dev/null | sort -V | tail -1 || true)
+        if [[ -n $found ]]; then
+            echo "$(dirname "$found")/qemu-system-x86_64"
+            exit 0
+        fi
+    fi
+    add_apt_source deb bookworm-backports
+    available=$(apt-cache madison qemu-system-x86 | awk -F'|' '$2 ~ /bpo/ {gsub(/ /, "", $2); print $2}')
+    [[ -n $available ]] || die "bookworm-backports lists no qemu-system-x86"
+    if [[ -z $version ]]; then
+        version=$(printf '%s\n' $available | sort -V | tail -1)
+    elif ! printf '%s\n' $available | grep -qxF "$version"; then
+        die "backports $version: bookworm-backports has qemu-system-x86 $(printf '%s ' $available)"
+    fi
+    dir=$cache/backports-${version//[:~+]/_}
+    if [[ -f $dir/root/usr/bin/populatebench-build ]]; then
+        echo "$dir/root/usr/bin/qemu-system-x86_64"
+        exit 0
+    fi
+    partial=$dir.partial
+    rm -rf "$partial" && mkdir -p "$partial/debs"
+    say "downloading qemu-system-x86, -common and -data $version"
+    (cd "$partial/debs" && apt-get download -qq "qemu-system-x86=$version" "qemu-system-common=$version" \
+        "qemu-system-data=$version" 2>/dev/null) || die "apt-get download of qemu-system-x86 $version failed"
+    # The libraries it links: bookworm's, by the names the packages depend on.
+    libraries=()
+    for deb in "$partial"/debs/*.deb; do
+        dpkg -x "$deb" "$partial/root" || die "dpkg -x $(basename "$deb") failed"
+        while read -r name; do
+            [[ $name == qemu-* || -z $name ]] || libraries+=("$name")
+        done < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/ //g')
+    done
+    apt_install "${libraries[@]}"
+    binary=$partial/root/usr/bin/qemu-system-x86_64
+    missing=$(ldd "$binary" | awk '/not found/ {print $1}' | tr '\n' ' ')
+    [[ -z $missing ]] || die "backports $version needs libraries bookworm lacks: $missing"
+    firmware=$dir/firmware
+    mkdir -p "$partial/firmware"
+    # One -L folder: the package's files first, then SeaBIOS's (QEMU looks for bios-256k.bin there).
+    for file in "$partial"/root/usr/share/qemu/* /usr/share/seabios/*; do
+        name=$(basename "$file")
+        [[ -e $partial/firmware/$name ]] || ln -s "${file/#$partial/$dir}" "$partial/firmware/$name"
+    done
+    describe "$partial/root/usr/bin" backports "$version" "" "" "$firmware"
+    rm -rf "$partial/debs"
+    rm -rf "$dir" && mv "$partial" "$dir"
+    partial=
+    "$dir/root/usr/bin/qemu-system-x86_64" -L "$firmware" --version >/dev/null 2>&1 \
+        || die "the unpacked backports QEMU does not run (try: $dir/root/usr/bin/qemu-system-x86_64 --version)"
+    echo "$dir/root/usr/bin/qemu-system-x86_64"
+    exit 0
+fi
+
+# --- source ------------------------------------------------------------------------------------
+
+# The firmware of a source build: Debian's qemu-system-data (the tarball is stripped of blobs) and
+# SeaBIOS; installing them leaves the system's QEMU binary, if any, as it is.
+firmware_dirs=/usr/share/qemu:/usr/share/seabios
+
+micro=${version##*.}
+patch_name=
+preset=
+dir=$cache/source-$version
+if [[ -n $patch_file ]]; then
+    patch_name=$(basename "$patch_file")
+    preset=$(sed -n 's/^PopulateBench-Preset:[[:space:]]*\([a-z0-9.-]*\).*/\1/p' "$patch_file" | head -1)
+    dir=$cache/source-$version+${patch_name%.*}
+fi
+binary=$dir/src/build/qemu-system-x86_64
+stamp=none
+[[ -n $patch_file ]] && stamp=$(sha256sum "$patch_file" | cut -c1-16)
+if [[ -x $binary && -f $dir/src/build/populatebench-build && $(cat "$dir/patch-sha256" 2>/dev/null) == "$stamp" ]]; then
+    echo "$binary"
+    exit 0
+fi
+
+apt_install dpkg-dev gcc make pkg-config python3 xz-utils patch ninja-build libglib2.0-dev libpixman-1-dev \
+    flex bison meson libfdt-dev qemu-system-data seabios
+
+# Meson writes absolute paths into the build tree: it is built where it stays, and a tree that
+# never finished (no populatebench-build) is started again.
+[[ -d $dir ]] && { say "removing the unfinished or outdated build in $dir"; rm -rf "$dir"; }
+mkdir -p "$dir"
+partial=$dir
+logs=$cache/logs
+mkdir -p "$logs"
+log_name=${dir##*/}
+
+add_apt_source deb-src bookworm
+say "downloading Debian's source package of qemu (bookworm)"
+(cd "$dir" && apt-get source --download-only -qq -t bookworm qemu >/dev/null 2>&1) || die "apt-get source qemu failed"
+remove_apt_source
+dsc=$(ls "$dir"/qemu_7.2*.dsc 2>/dev/null | head -1)
+[[ -n $dsc ]] || die "apt-get source fetched no qemu 7.2 package"
+(cd "$dir" && dpkg-source -x --skip-patches "$(basename "$dsc")" src >/dev/null 2>&1) || die "dpkg-source -x failed"
+rm -f "$dir"/*.orig.tar.* "$dir"/*.debian.tar.* "$dir"/*.dsc
+
+series=$dir/src/debian/patches/series
+newest=$(grep -E '^v7\.2\.[0-9]+\.diff$' "$series" | sed -E 's/^v7\.2\.([0-9]+)\.diff$/\1/' | sort -n | tail -1)
+((micro <= newest)) || die "source $version: Debian's package goes up to 7.2.$newest"
+applied=()
+if ((micro == newest)); then
+    mapfile -t applied < <(grep -vE '^(#|$)' "$series")
+else
+    for n in $(seq 1 "$micro"); do applied+=("v7.2.$n.diff"); done
+    # The two fixes without which the stripped tarball does not build.
+    applied+=(skip-meson-pc-bios.diff ignore-roms-dependency-in-qtest.patch)
+fi
+for name in "${applied[@]}"; do
+    patch -d "$dir/src" -p1 -s -N <"$dir/src/debian/patches/$name" >"$logs/$log_name-patch.log" 2>&1 \
+        || { cat "$logs/$log_name-patch.log" >&2; die "Debian's $name does not apply to the 7.2.0 source"; }
+done
+printf '%s\n' "${applied[@]}" >"$dir/debian-patches-applied"
+if [[ -n $patch_file ]]; then
+    # The patch must apply before anything is built for it.
+    if ! patch -d "$dir/src" -p1 -N <"$patch_file" >"$logs/$log_name-patch.log" 2>&1; then
+        cat "$logs/$log_name-patch.log" >&2
+        die "--patch $patch_name does not apply to QEMU $version (Debian's patches applied)"
+    fi
+fi
+
+say "configuring QEMU $version${patch_name:+ with $patch_name} (${#applied[@]} of Debian's patches)"
+(cd "$dir/src" && ./configure --target-list=x86_64-softmmu --disable-docs --disable-tools \
+    --disable-werror --meson=/usr/bin/meson >"$logs/$log_name-configure.log" 2>&1) \
+    || die "configure of QEMU $version failed (log: $logs/$log_name-configure.log)"
+say "building QEMU $version${patch_name:+ with $patch_name}: nice make -j$jobs (5 to 11 minutes on 2 cores)"
+nice make -C "$dir/src/build" -j"$jobs" qemu-system-x86_64 >"$logs/$log_name-make.log" 2>&1 \
+    || die "the build of QEMU $version${patch_name:+ with $patch_name} failed (log: $logs/$log_name-make.log)"
+echo "$stamp" >"$dir/patch-sha256"
+if [[ -n $patch_file ]]; then
+    describe "$dir/src/build" patched "$version" "$patch_name" "$preset" "$firmware_dirs"
+else
+    describe "$dir/src/build" source "$version" "" "" "$firmware_dirs"
+fi
+partial=
+echo "$binary"
