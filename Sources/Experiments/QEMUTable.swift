@@ -38,6 +38,10 @@ public enum QEMUTable {
                                 qemuPatch: qemu.binary.build.patch, accelerator: plan.accelerator,
                                 emulatedBy: qemu.preset.rawValue)
         var measured = program
+        if let index = plan.programs.firstIndex(of: qemu), index > 0 {
+            measured.qemuChange = QEMUHistory.change(from: plan.programs[index - 1].preset, to: qemu.preset,
+                                                     patch: qemu.binary.build.patch)
+        }
         if real.status == .ok, real.before != nil, real.after != nil {
             for unseen in ["cpu_seconds", "minor_faults", "touched_bytes", "numa_pages", "overhead_seconds"] {
                 row[unseen] = ""
@@ -75,7 +79,7 @@ public enum QEMUTable {
         }
         let several = plan.programs.count > 1
         let header = (several ? ["program", "preset"] : []) + ["backend", "memory", "real PTE", "emulated", "model",
-                      "PTE vs emulation", "real data", "in device", "emulated", "model", "data vs emulation",
+                      "PTE vs emulation", "real data", "in device", "emulated", "model", "device vs emulation",
                       "snapshot s", "status"]
         var lines: [[String]] = []
         var changes: [String] = []
@@ -89,16 +93,16 @@ public enum QEMUTable {
                     return Statistics(present).map { Int($0.median.rounded()) }
                 }
                 let realPTE = median(group.map { $0.realGain?.pte }), realData = median(group.map { $0.realGain?.data })
-                let emuPTE = median(group.map { $0.emulatedGain?.pte }), emuData = median(group.map { $0.emulatedGain?.data })
+                let emuPTE = median(group.map { $0.emulatedGain?.pte })
                 let modelPTE = median(group.map { $0.expected?.pte }), modelData = median(group.map { $0.expected?.data })
-                let device = median(group.map(\.deviceDataGain))
+                let device = median(group.map(\.deviceDataGain)), emuDevice = median(group.map(\.emulatedDeviceGain))
                 let seconds = Statistics(group.compactMap(\.real.seconds)).map { String(format: "%.2f", $0.median) } ?? ""
                 let ok = group.filter { $0.real.status == .ok }.count
                 let status = ok == group.count ? "ok" : "\(ok)/\(group.count) ok: \(group.first { $0.real.status != .ok }!.real.reason)"
                 lines.append((several ? [program.label, program.preset.rawValue] : [])
                     + [item.backend.rawValue, item.pluggedFraction.map { "virtio-mem \($0)" } ?? "plain RAM",
                        size(realPTE), size(emuPTE), size(modelPTE), versus(realPTE, emuPTE), size(realData),
-                       size(device), size(emuData), size(modelData), versus(realData, emuData), seconds, status])
+                       size(device), size(emuDevice), size(modelData), versus(device, emuDevice), seconds, status])
                 if let before = previous {
                     changes.append("\(item.backend.rawValue), \(item.pluggedFraction.map { "virtio-mem \($0)" } ?? "plain RAM"): "
                         + "\(before.program.label) -> \(program.label): page tables \(signed(before.pte, realPTE)), "

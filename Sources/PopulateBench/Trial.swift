@@ -1,5 +1,6 @@
 import LinuxMM
 import SystemPackage
+import Glibc
 
 /// One trial in the calling process, top to bottom as the data flows: allocate, plug, discard,
 /// populate, protect, tear down. Run it in a process of its own (`bench-trial`, started by `ChildTrialLauncher`): VmPTE and
@@ -114,11 +115,17 @@ public struct Trial {
         var outcome: SnapshotOutcome?
         // The copier, the writers, the sampler and the fault handler all spend the phase's CPU.
         // Writers write plugged pages and the copier reads them; nothing else is touched.
+        // Without writers the copy only reads: it costs what reading the plugged runs costs.
+        if options.writers == 0 {
+            snapshot.expected = map.pluggedRuns.reduce(CostModel.Cost()) { $0 + model.read($1) }
+        }
+        let presentBefore = try regionPresentBytes(region)
         try measurePhase(&snapshot, placement: placement, changing: map.pluggedRuns, wholeProcess: true) {
             let result = try run.run()
             outcome = result
             return result.copiedPages * region.pageSize
         }
+        snapshot.regionDataBytes = try regionPresentBytes(region) - presentBefore
         if let outcome {
             snapshot.wpFaults = outcome.wpFaults
             snapshot.writes = outcome.writes
@@ -148,6 +155,15 @@ public struct Trial {
 
     /// Samples around `body`, times it, and fills the phase's measured columns; `changing` are
     /// the ranges of the region whose placement the phase can change (see `PlacementLedger`).
+    /// Bytes of the region present in this process's mapping; on private anonymous memory only
+    /// pages of its own (the shared zeropage holds no data).
+    private func regionPresentBytes(_ region: Region) throws -> Int {
+        let anonymous = config.backend == .anonPrivate
+        let page = config.backend.isHugetlb ? 4096 : region.pageSize
+        return try ProcessPagemap.presentRuns(pid: getpid(), start: region.mapping.address, length: region.size,
+                                              exclusiveOnly: anonymous, pageSize: page).reduce(0) { $0 + $1.count }
+    }
+
     private func measurePhase(_ result: inout PhaseResult, placement: PlacementLedger?, changing: [Range<Int>],
                               wholeProcess: Bool = false, _ body: () throws -> Int) throws {
         try placement?.begin(changing: changing)

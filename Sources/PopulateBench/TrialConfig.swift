@@ -116,6 +116,10 @@ public struct PhaseResult: Codable, Sendable, Equatable {
     public var stalls: StallDistribution?
     /// Of `wpFaults`, those the copier served between pages (the migration-thread service).
     public var faultsServedByCopier: Int?
+    /// The snapshot: bytes of the region that became present in this mapping (for anonymous
+    /// memory, pages of its own, not the shared zeropage), from `/proc/self/pagemap`; unlike
+    /// `delta`, nothing of the copier's own allocations.
+    public var regionDataBytes: Int?
 
     public var peakRSSDeltaBytes: Int? { peakRSSBytes.map { $0 - startRSSBytes } }
     public var peakPTEDeltaBytes: Int? { peakPTEBytes.map { $0 - startPTEBytes } }

@@ -18,6 +18,8 @@ public struct PhaseRecord: Sendable {
 
     public var config: TrialConfig { result.config }
     public var isOK: Bool { result.status == .ok }
+    /// Whether the model predicts this phase: population, protection and a snapshot without writers.
+    public var modelsPhase: Bool { phase.phase != .snapshot || config.snapshot?.writers == 0 }
 
     /// The records of one trial: one per phase it has, or, skipped or failed, per phase it would have had.
     public static func records(_ result: TrialResult, repetition: Int, run: RunInfo) -> [PhaseRecord] {

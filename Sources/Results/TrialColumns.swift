@@ -102,14 +102,16 @@ public enum TrialColumns {
             $0.phase.cpuSeconds
         },
         count("minor_faults", contract: true, "minor page faults of the thread that ran the phase") { $0.phase.minorFaults },
-        // The model predicts population and protection; a snapshot's cost depends on where random
-        // writes land, so its expectation is left empty rather than claimed to be zero.
-        bytes("expected_pte_bytes", contract: true, "page tables the model predicts for the phase; empty for the snapshot") {
-            $0.phase.phase == .snapshot ? nil : $0.phase.expected.pageTableBytes
+        // The model predicts population and protection, and a snapshot without writers (the copy
+        // only reads the plugged runs); with writers the cost depends on where random writes land,
+        // so the expectation is left empty rather than claimed to be zero.
+        bytes("expected_pte_bytes", contract: true,
+              "page tables the model predicts for the phase; empty for a snapshot with writers") {
+            $0.modelsPhase ? $0.phase.expected.pageTableBytes : nil
         },
         bytes("expected_data_bytes", contract: true,
-              "the backend's data counter as the model predicts it for the phase; empty for the snapshot") {
-            $0.phase.phase == .snapshot ? nil : $0.phase.expected.dataBytes
+              "the backend's data counter as the model predicts it for the phase; empty for a snapshot with writers") {
+            $0.modelsPhase ? $0.phase.expected.dataBytes : nil
         },
         count("wp_faults", contract: true, "snapshot: write-protect faults served") { $0.phase.wpFaults },
         count("inconsistent_pages", contract: true,
@@ -199,6 +201,10 @@ public enum TrialColumns {
               + "hugetlb backends, whose pages `peak_rss_bytes` does not count; empty on `bench qemu`'s real rows") { record in
             record.phase.samples.flatMap { $0.map(\.hugetlbBytes).max() }
         },
+        bytes("region_data_bytes",
+              "snapshot: bytes of the region that became present in the trial's mapping (`/proc/self/pagemap`; on "
+                  + "anon-private pages of its own, not the shared zeropage): the copy's and writers' data without "
+                  + "the copier's own allocations") { $0.phase.regionDataBytes },
     ]
 
     public static let names = all.map(\.name)

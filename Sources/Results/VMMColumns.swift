@@ -8,6 +8,8 @@ public struct VMMFields: Sendable {
     public var qemuPatch: String
     public var accelerator: String
     public var emulatedBy: String
+    /// Real rows of a run with several QEMUs: what separates this program from the one before it.
+    public var qemuChange = ""
     /// Real rows only (nil on the emulation's rows).
     public var deviceDataBytes: Int?
     public var deviceResidentBytes: Int?
@@ -39,6 +41,11 @@ public enum VMMColumns {
         },
         Column("accelerator", .identity, .text, "`tcg` or `kvm`") { $0.accelerator },
         Column("emulated_by", .identity, .text, "the preset the emulation ran: the version's, a patch's own (its `PopulateBench-Preset:` line) or `--preset`") { $0.emulatedBy },
+        Column("qemu_change", .context, .text,
+               "real rows of a run of several QEMUs: what separates this program from the one before it on the "
+                   + "command line, by the QEMU commits between their presets (or the patch); empty for the first") {
+            $0.qemuChange
+        },
         Column("device_data_bytes", .context, .bytes,
                "real rows: data the tested memory's own mapping gained (`/proc/PID/smaps`); the rest of the "
                    + "process's gain is QEMU's own") { Column<VMMFields>.integer($0.deviceDataBytes) },

@@ -216,3 +216,40 @@ extension KernelTests {
         }
     }
 }
+
+/// `scripts/get-qemu.sh`'s argument handling, which needs neither apt nor a build: bad input is one
+/// line and exit 2, nothing on stdout (where a path would go), no apt source left. What needs apt
+/// (a backports version that does not exist, a patch that does not apply) `.ci/run` checks.
+@Suite struct GetQEMUScriptInput {
+    static let aptSource = "/etc/apt/sources.list.d/populatebench-get-qemu.sources"
+
+    @Test(arguments: [
+        (["homemade"], "unknown kind"),
+        (["source"], "needs a VERSION"),
+        (["source", "6.2.0"], "7.2"),
+        (["source", "7.2.0", "--patch", "/nonexistent/fix.patch"], "--patch"),
+        (["source", "7.2.0", "--patch"], "--patch"),
+        (["source", "7.2.0", "--debug"], "--debug"),
+        (["backports", "1", "2"], "at most"),
+        (["debian", "7.2.22"], "no arguments"),
+        (["--jobs", "many", "debian"], "--jobs"),
+        (["--cache"], "--cache"),
+        (["--fast", "debian"], "--fast"),
+    ])
+    func badInputIsOneLineAndExitTwo(arguments: [String], says: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [packageRoot.appendingPathComponent("scripts/get-qemu.sh").path] + arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(out.isEmpty, "stdout: \(out)")
+        #expect(err.split(separator: "\n").count == 1 && err.hasPrefix("get-qemu: ") && err.contains(says), "\(err)")
+        #expect(!FileManager.default.fileExists(atPath: Self.aptSource))
+    }
+}
