@@ -4,8 +4,8 @@
 # Debian's cloud kernel with its virtio modules and a busybox initramfs whose /init loads them,
 # lets the virtio-mem driver plug what the device requests (logging each 'plugging memory: A - B'
 # on the console, which is where bench qemu reads the guest's layout), prints '@@@ READY' and
-# idles. The kernel and the initramfs tools come from scripts/guest-lib.sh (shared with
-# scripts/numa-guest.sh).
+# idles, taking commands on its second serial port (offline a memory block). The
+# kernel and the initramfs tools come from scripts/guest-lib.sh (shared with scripts/numa-guest.sh).
 set -euo pipefail
 
 usage() {
@@ -48,7 +48,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/qemu-real.XXXXXX")
 trap 'guest_cleanup; rm -rf "$work"' EXIT
 
 guest_dir=$guest_cache/virtio-mem-guest
-if ((rebuild)) || [[ ! -f $guest_dir/vmlinuz || ! -f $guest_dir/initrd.cpio ]]; then
+# What the guest's /init understands; bench qemu reads it from the guest's 'protocol' file, and a
+# cached guest of another protocol is built again.
+protocol="commands 1"
+if ((rebuild)) || [[ ! -f $guest_dir/vmlinuz || ! -f $guest_dir/initrd.cpio ]] \
+    || [[ $(cat "$guest_dir/protocol" 2>/dev/null) != "$protocol" ]]; then
     echo "qemu-real: == guest: packages, kernel, virtio modules, initramfs"
     # shellcheck disable=SC2119 # no packages of its own beyond the guest builder's
     guest_packages
@@ -79,13 +83,30 @@ for module in ${names[*]}; do
     esac || echo "@@@ INSMOD FAILED \$module"
 done
 echo "@@@ READY"
-# The guest must run (not be paused) for QEMU to take a background snapshot: idle until killed.
-while true; do sleep 3600; done
+# The guest must run (not be paused) for QEMU to take a background snapshot. It idles, taking
+# bench qemu's commands from its second serial port (ttyS1) and saying on the console what it did:
+#   offline N  offline memory block N (bench qemu then lowers requested-size: the driver unplugs it)
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+exec 3</dev/ttyS1
+while true; do
+    if ! read -r command argument <&3; then sleep 1; continue; fi
+    case \$command in
+        offline)
+            if echo offline >/sys/devices/system/memory/memory\$argument/state 2>/tmp/error; then
+                echo "@@@ OFFLINED \$argument"
+            else
+                echo "@@@ FAILED offline \$argument: \$(cat /tmp/error)"
+            fi ;;
+        "") ;;
+        *) echo "@@@ FAILED unknown command \$command" ;;
+    esac
+done
 EOF_INIT
     chmod +x "$root/init"
     mkdir -p "$guest_dir.tmp"
     guest_partial+=("$guest_dir.tmp")
     cp "$guest_vmlinuz" "$guest_dir.tmp/vmlinuz"
+    echo "$protocol" >"$guest_dir.tmp/protocol"
     guest_cpio "$root" "$guest_dir.tmp/initrd.cpio"
     rm -rf "$guest_dir" && mv "$guest_dir.tmp" "$guest_dir"
     echo "qemu-real:    guest in $guest_dir ($(du -h "$guest_dir/initrd.cpio" | cut -f1) initramfs)"

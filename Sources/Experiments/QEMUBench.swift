@@ -26,6 +26,10 @@ public struct QEMUPlan: Sendable {
     public var force = false
     public var seed = RunPlan.defaultSeed
     public var trialTimeout = 600.0
+    /// The holes the guest makes in what it plugged (`--guest-layout`).
+    public var guestLayout = GuestLayout.prefix
+    /// Whether the guest stamps pages during the held copy and QEMU's image is checked (`--image-check`).
+    public var imageCheck = false
 
     public static let backends: [Backend] = [.memfdShmem, .anonPrivate, .memfdHugetlb]
     /// virtio-mem's block on these backends: the THP size, and 2 MiB huge pages.
@@ -71,7 +75,8 @@ public struct QEMUPlan: Sendable {
 
     /// The rules of a plan that need no QEMU to check; the first problem names its flag.
     public static func check(backends: [Backend]?, size: Int, repetitions: Int, sampleInterval: Double,
-                             pluggedFractions: [Double], control: Bool) throws(RunPlan.InputError) {
+                             pluggedFractions: [Double], control: Bool,
+                             guestLayout: GuestLayout = .prefix) throws(RunPlan.InputError) {
         for item in backends ?? [] where !Self.backends.contains(item) {
             throw RunPlan.InputError(flag: "--backend", "\(item.rawValue) is not one of "
                 + Self.backends.map(\.rawValue).joined(separator: ", "))
@@ -84,6 +89,17 @@ public struct QEMUPlan: Sendable {
         guard sampleInterval >= 0.001 else { throw RunPlan.InputError(flag: "--sample-interval", "must be at least 1ms") }
         guard !pluggedFractions.isEmpty || control else {
             throw RunPlan.InputError(flag: "--plugged", "nothing to run (no fractions and --no-control)")
+        }
+        if guestLayout != .prefix {
+            let block = GuestLayout.memoryBlockSize
+            for fraction in pluggedFractions where fraction > 0 {
+                let blocks = Int((fraction * Double(size / blockSize)).rounded()) * blockSize / block
+                guard blocks >= 2 else {
+                    throw RunPlan.InputError(flag: "--guest-layout", "\(guestLayout.rawValue) offlines memory blocks of "
+                        + "128MiB and needs at least two plugged; --plugged \(fraction) of \(ByteSize.format(size)) plugs "
+                        + "\(blocks == 0 ? "less than one" : "one")")
+                }
+            }
         }
     }
 
@@ -129,8 +145,11 @@ public final class QEMUExperiment: Experiment {
     public var warmups: [QEMUPlan.Case] { [] }
     public var repetitions: Int { plan.repetitions }
     public var title: String {
+        let layout = plan.guestLayout == .prefix ? "" : "guest layout \(plan.guestLayout.rawValue); "
+        let check = plan.imageCheck ? "image check; " : ""
         let programs = plan.programs.map { "\($0.label) (\($0.binary.version.text); emulated with \($0.preset.rawValue): \($0.presetReason))" }
         return "bench qemu: " + programs.joined(separator: ", ") + "; \(plan.accelerator) (\(plan.acceleratorReason)); "
+            + layout + check
             + "\(plan.cases.count) cases x \(plan.repetitions)"
             + (plan.programs.count > 1 ? ", the programs' order reversed on every other repetition" : "")
     }
@@ -179,6 +198,8 @@ public final class QEMUExperiment: Experiment {
                                        backend: item.backend, size: plan.size, memory: memory, guest: plan.guest)
             spec.dataDirectories = item.program.binary.build.dataDirectories
             var snapshot = RealSnapshot(spec: spec)
+            snapshot.layout = plan.guestLayout
+            snapshot.imageCheck = plan.imageCheck
             snapshot.timeouts = plan.timeouts
             snapshot.sampleInterval = plan.sampleInterval
             real = snapshot.run(cancelled: { [self] in isCancelled }) { [self] machine in
@@ -198,6 +219,17 @@ public final class QEMUExperiment: Experiment {
             } else {
                 emulation = launcher.run(TrialRequest(config: config, host: probed, checksPoolSize: false))
             }
+        }
+        // The emulation's oracle on the same writes: a stamp is lost where the emulation's protection
+        // left the page untracked (neither present nor protected) as its copy began.
+        if let stamped = real.stampAttempts, var result = emulation, result.status == .ok,
+           let index = result.phases.firstIndex(where: { $0.phase == .snapshot }),
+           let untracked = result.phases[index].protectionMap?.unprotectedEmptyRuns {
+            let lost = stamped.reduce(0) { total, run in
+                total + untracked.reduce(0) { $0 + max(0, min($1.upperBound, run.upperBound) - max($1.lowerBound, run.lowerBound)) }
+            }
+            result.phases[index].imageLostWrites = lost / 4096
+            emulation = result
         }
         return QEMUComparison(item: item, real: real, emulationConfig: config, emulation: emulation)
     }

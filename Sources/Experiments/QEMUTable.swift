@@ -28,15 +28,23 @@ public enum QEMUTable {
             phase.peakPTEBytes = real.peakPTE
             phase.startRSSBytes = before.status.vmRSS
             phase.startPTEBytes = before.status.vmPTE
+            phase.protectionMap = real.midMap
+            phase.imageLostWrites = real.imageLostWrites
         }
         let template = TrialResult(config: config, status: real.status, reason: real.reason, phases: [phase])
         var row = ResultTable.rows(template, repetition: repetition, run: run)[0]
         row["strategy"] = comparison.item.pluggedFraction == nil ? controlStrategy : realStrategy
         if let fraction = comparison.item.pluggedFraction { row["plugged_fraction"] = "\(fraction)" }
         let qemu = comparison.item.program
-        let program = VMMFields(qemuVersion: qemu.binary.version.text, qemuBuild: qemu.binary.build.kind.rawValue,
+        var program = VMMFields(qemuVersion: qemu.binary.version.text, qemuBuild: qemu.binary.build.kind.rawValue,
                                 qemuPatch: qemu.binary.build.patch, accelerator: plan.accelerator,
                                 emulatedBy: qemu.preset.rawValue)
+        program.guestLayout = plan.guestLayout.rawValue
+        program.pluggedRanges = real.plugged.map { ranges in
+            ranges.ranges.map { range in
+                [range.lowerBound, range.upperBound].map { $0 == 0 ? "0" : ByteSize.exact($0) }.joined(separator: "-")
+            }.joined(separator: ";")
+        } ?? ""
         var measured = program
         if let index = plan.programs.firstIndex(of: qemu), index > 0 {
             measured.qemuChange = QEMUHistory.change(from: plan.programs[index - 1].preset, to: qemu.preset,
@@ -54,6 +62,7 @@ public enum QEMUTable {
             measured.deviceResidentBytes = real.deviceDataBefore
             measured.deviceMisalignmentBytes = real.deviceMisalignment
             measured.qemuTotalMilliseconds = real.qemuMilliseconds
+            measured.stampedPages = real.stampedPages
         }
         row.merge(VMMColumns.cells(measured)) { _, new in new }
         let emulated = comparison.emulation.map { ResultTable.rows($0, repetition: repetition, run: run) } ?? []

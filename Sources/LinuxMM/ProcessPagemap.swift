@@ -1,18 +1,21 @@
 import SystemPackage
 
 /// Which pages of another process's mapping are in memory, from `/proc/<pid>/pagemap`: 8 bytes
-/// per base page, bit 63 present, bit 56 mapped exclusively. Root reads any process's.
+/// per base page, bit 63 present, bit 57 write-protected by userfaultfd (also set on the PTE
+/// markers that protect empty entries), bit 56 mapped exclusively. Root reads any process's.
 public enum ProcessPagemap {
-    /// The runs of present pages in `start ..< start + length`, as byte offsets from `start`.
-    /// With `exclusiveOnly`, a page mapped by others too (the shared zeropage) does not count.
-    /// The corresponding C functions are `open` and `pread`.
-    public static func presentRuns(pid: Int32, start: UInt, length: Int, exclusiveOnly: Bool,
-                                   pageSize: Int = 4096) throws(SystemCallError) -> [Range<Int>] {
+    static let present: UInt64 = 1 << 63
+    static let userfaultfdWriteProtected: UInt64 = 1 << 57
+    static let exclusive: UInt64 = 1 << 56
+
+    /// Calls `visit(pageIndex, entry)` for each base page of `start ..< start + length`, reading
+    /// in batches. The corresponding C functions are `open` and `pread`.
+    static func forEachEntry(pid: Int32, start: UInt, length: Int, pageSize: Int,
+                             _ visit: (Int, UInt64) -> Void) throws(SystemCallError) {
         let fd = try FileDescriptor.open(path: "/proc/\(pid)/pagemap", .readOnly)
         defer { try? fd.close() }
         let pages = length / pageSize
         let batch = 65536
-        var runs: [Range<Int>] = []
         var entries = [UInt64](repeating: 0, count: batch)
         var first = 0
         while first < pages {
@@ -24,19 +27,60 @@ public enum ProcessPagemap {
                 }
             }
             guard read == count * 8 else { break }
-            for index in 0 ..< count {
-                let entry = entries[index]
-                let present = entry >> 63 & 1 == 1 && (!exclusiveOnly || entry >> 56 & 1 == 1)
-                guard present else { continue }
-                let byte = (first + index) * pageSize
-                if let last = runs.last, last.upperBound == byte {
-                    runs[runs.count - 1] = last.lowerBound ..< byte + pageSize
-                } else {
-                    runs.append(byte ..< byte + pageSize)
-                }
-            }
+            for index in 0 ..< count { visit(first + index, entries[index]) }
             first += count
+        }
+    }
+
+    /// The runs of present pages in `start ..< start + length`, as byte offsets from `start`.
+    /// With `exclusiveOnly`, a page mapped by others too (the shared zeropage) does not count.
+    public static func presentRuns(pid: Int32, start: UInt, length: Int, exclusiveOnly: Bool,
+                                   pageSize: Int = 4096) throws(SystemCallError) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        try forEachEntry(pid: pid, start: start, length: length, pageSize: pageSize) { index, entry in
+            guard entry & present != 0, !exclusiveOnly || entry & exclusive != 0 else { return }
+            let byte = index * pageSize
+            if let last = runs.last, last.upperBound == byte {
+                runs[runs.count - 1] = last.lowerBound ..< byte + pageSize
+            } else {
+                runs.append(byte ..< byte + pageSize)
+            }
         }
         return runs
     }
+
+    /// What write protection covers of `runs` (byte offsets from `start`), base page by base page.
+    public static func protectionMap(pid: Int32, start: UInt, runs: [Range<Int>],
+                                     pageSize: Int = 4096) throws(SystemCallError) -> ProtectionMap {
+        var map = ProtectionMap()
+        for run in runs {
+            try forEachEntry(pid: pid, start: start + UInt(run.lowerBound), length: run.count, pageSize: pageSize) { index, entry in
+                let isPresent = entry & present != 0, isProtected = entry & userfaultfdWriteProtected != 0
+                if isPresent { map.populatedBytes += pageSize }
+                if isProtected { map.protectedBytes += pageSize }
+                guard !isPresent, !isProtected else { return }
+                let byte = run.lowerBound + index * pageSize
+                map.unprotectedEmptyBytes += pageSize
+                if let last = map.unprotectedEmptyRuns.last, last.upperBound == byte {
+                    map.unprotectedEmptyRuns[map.unprotectedEmptyRuns.count - 1] = last.lowerBound ..< byte + pageSize
+                } else {
+                    map.unprotectedEmptyRuns.append(byte ..< byte + pageSize)
+                }
+            }
+        }
+        return map
+    }
+}
+
+/// Write protection over some runs of a mapping, from its pagemap: what is present (populated,
+/// the shared zeropage included), what carries the uffd-wp bit or marker, and what is neither, so
+/// that a write there is not tracked: it faults in a fresh page that no protection covers.
+public struct ProtectionMap: Codable, Sendable, Equatable {
+    public var populatedBytes = 0
+    public var protectedBytes = 0
+    public var unprotectedEmptyBytes = 0
+    /// Where those untracked pages are, as byte offsets into the mapping.
+    public var unprotectedEmptyRuns: [Range<Int>] = []
+
+    public init() {}
 }

@@ -120,6 +120,8 @@ public struct Trial {
             snapshot.expected = map.pluggedRuns.reduce(CostModel.Cost()) { $0 + model.read($1) }
         }
         let presentBefore = try regionPresentBytes(region)
+        snapshot.protectionMap = try ProcessPagemap.protectionMap(pid: getpid(), start: region.mapping.address,
+                                                                  runs: map.pluggedRuns)
         try measurePhase(&snapshot, placement: placement, changing: map.pluggedRuns, wholeProcess: true) {
             let result = try run.run()
             outcome = result

@@ -120,6 +120,11 @@ public struct PhaseResult: Codable, Sendable, Equatable {
     /// memory, pages of its own, not the shared zeropage), from `/proc/self/pagemap`; unlike
     /// `delta`, nothing of the copier's own allocations.
     public var regionDataBytes: Int?
+    /// The snapshot: write protection over the plugged runs as the copy starts (pagemap).
+    public var protectionMap: ProtectionMap?
+    /// The snapshot: pages of the image that hold what the guest wrote after the snapshot began
+    /// (`bench qemu`: counted in QEMU's image, or, for the emulation, its oracle on the same writes).
+    public var imageLostWrites: Int?
 
     public var peakRSSDeltaBytes: Int? { peakRSSBytes.map { $0 - startRSSBytes } }
     public var peakPTEDeltaBytes: Int? { peakPTEBytes.map { $0 - startPTEBytes } }

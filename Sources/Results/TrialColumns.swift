@@ -205,6 +205,20 @@ public enum TrialColumns {
               "snapshot: bytes of the region that became present in the trial's mapping (`/proc/self/pagemap`; on "
                   + "anon-private pages of its own, not the shared zeropage): the copy's and writers' data without "
                   + "the copier's own allocations") { $0.phase.regionDataBytes },
+        bytes("mid_populated_bytes",
+              "snapshot: bytes of the plugged runs present (the shared zeropage included) as the copy starts, from "
+                  + "the pagemap (`bench qemu`: QEMU's, with the copy held back)") { $0.phase.protectionMap?.populatedBytes },
+        bytes("mid_protected_bytes",
+              "snapshot: bytes of the plugged runs write-protected as the copy starts (pagemap bit 57, markers included)") {
+            $0.phase.protectionMap?.protectedBytes
+        },
+        bytes("unprotected_plugged_bytes",
+              "snapshot: plugged bytes neither present nor protected as the copy starts: a write there is not "
+                  + "tracked, and the image gets the new data (a lost write)") { $0.phase.protectionMap?.unprotectedEmptyBytes },
+        count("image_lost_writes",
+              "snapshot: pages of the image holding what the guest wrote after the snapshot began (`bench qemu`'s "
+                  + "real rows: found in QEMU's own image; its emulation: the pages its oracle says are lost, of "
+                  + "the same writes); 0 = consistent") { $0.phase.imageLostWrites },
     ]
 
     public static let names = all.map(\.name)

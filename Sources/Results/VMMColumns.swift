@@ -10,6 +10,10 @@ public struct VMMFields: Sendable {
     public var emulatedBy: String
     /// Real rows of a run with several QEMUs: what separates this program from the one before it.
     public var qemuChange = ""
+    public var guestLayout = "prefix"
+    /// What the guest left plugged, as `0-128MiB;256MiB-512MiB`.
+    public var pluggedRanges = ""
+    public var stampedPages: Int?
     /// Real rows only (nil on the emulation's rows).
     public var deviceDataBytes: Int?
     public var deviceResidentBytes: Int?
@@ -45,6 +49,19 @@ public enum VMMColumns {
                "real rows of a run of several QEMUs: what separates this program from the one before it on the "
                    + "command line, by the QEMU commits between their presets (or the patch); empty for the first") {
             $0.qemuChange
+        },
+        Column("guest_layout", .identity, .text,
+               "`prefix` (what Linux's driver plugs), `hole` or `holes` (memory blocks the guest offlined and the "
+                   + "driver unplugged); `--guest-layout`") { $0.guestLayout },
+        Column("plugged_ranges", .context, .text,
+               "what the guest left plugged, from its driver's plugging and unplugging lines: `0-128MiB;256MiB-512MiB`") {
+            $0.pluggedRanges
+        },
+        Column("stamped_pages", .context, .count,
+               "real rows, `--image-check`: of the stamps the harness wrote into the device while the copy was held "
+                   + "(a page every 256 KiB of each plugged run, through `/proc/PID/mem`, as a device's DMA would), those "
+                   + "that landed: the kernel refuses a write to a protected page, so these are the untracked ones") {
+            Column<VMMFields>.integer($0.stampedPages)
         },
         Column("device_data_bytes", .context, .bytes,
                "real rows: data the tested memory's own mapping gained (`/proc/PID/smaps`); the rest of the "

@@ -9,6 +9,9 @@ import PopulateBench
 public struct GuestImage: Sendable, Equatable {
     public var kernel: String
     public var initrd: String
+    /// What its `/init` understands (`protocol` beside it): `commands 1` takes `offline N`
+    /// on its second serial port; an older guest takes none.
+    public var protocolName: String?
 
     /// `${XDG_CACHE_HOME:-$HOME/.cache}/populatebench/virtio-mem-guest`, where the script puts it.
     public static var defaultDirectory: String {
@@ -20,7 +23,12 @@ public struct GuestImage: Sendable, Equatable {
     public init(directory: String) {
         kernel = directory + "/vmlinuz"
         initrd = directory + "/initrd.cpio"
+        protocolName = (try? String(contentsOfFile: directory + "/protocol", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    public static let commandsProtocol = "commands 1"
+    public var takesCommands: Bool { protocolName == Self.commandsProtocol }
 
     public var isPresent: Bool {
         FileManager.default.isReadableFile(atPath: kernel) && FileManager.default.isReadableFile(atPath: initrd)
@@ -75,10 +83,12 @@ public struct QEMUMachineSpec: Sendable {
         }
     }
 
-    public func arguments(socket: String, console: String) -> [String] {
+    public func arguments(socket: String, console: String, commands: String) -> [String] {
         let megabytes = bootRAM >> 20
         var arguments = dataDirectories.flatMap { ["-L", $0] }
         arguments += [
+            // Named threads: the harness finds the snapshot's thread blocked on its held sink.
+            "-name", "populatebench,debug-threads=on",
             "-machine", "q35,memory-backend=bootram", "-accel", accelerator, "-smp", "1",
             "-m", "\(megabytes)M,slots=2,maxmem=\((bootRAM + size + (2 << 30)) >> 20)M",
             "-object", "memory-backend-ram,id=bootram,size=\(megabytes)M,prealloc=on",
@@ -93,7 +103,11 @@ public struct QEMUMachineSpec: Sendable {
         arguments += [
             "-kernel", guest.kernel, "-initrd", guest.initrd,
             "-append", "console=ttyS0 quiet memhp_default_state=online_movable panic=-1",
-            "-serial", "file:\(console)", "-display", "none", "-nodefaults", "-no-reboot",
+            "-serial", "file:\(console)",
+            // The guest's second serial port (ttyS1): the harness's commands.
+            "-chardev", "socket,id=commands,path=\(commands),server=on,wait=off",
+            "-device", "isa-serial,chardev=commands",
+            "-display", "none", "-nodefaults", "-no-reboot",
             "-qmp", "unix:\(socket),server=on,wait=off",
         ]
         return arguments
@@ -108,11 +122,23 @@ public final class QEMUMachine: @unchecked Sendable {
     public let directory: String
     public var socketPath: String { directory + "/qmp.sock" }
     public var consolePath: String { directory + "/console.log" }
+    public var commandSocketPath: String { directory + "/commands.sock" }
+    private let commandConnection = Mutex<UnixSocket?>(nil)
     private let child: ChildProcess
     private let outcome = Mutex<ChildProcess.Outcome?>(nil)
     private let reaped = DispatchSemaphore(value: 0)
 
     public var pid: Int32 { child.pid }
+
+    /// util-linux's `setpriv`, where installed (Debian: always, it is essential).
+    static let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// The command QEMU's `exec:` migration runs to write the stream to `path`: like the harness's
+    /// QEMU, it dies with its parent; it opens `path` itself, after that is set.
+    public static func sinkCommand(writingTo path: String) -> String {
+        let writer = "dd of=\(path) bs=64k status=none"
+        return setpriv.map { "\($0) --pdeathsig KILL -- \(writer)" } ?? "exec \(writer)"
+    }
 
     public init(spec: QEMUMachineSpec) throws {
         self.spec = spec
@@ -123,8 +149,15 @@ public final class QEMUMachine: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o700])
         do {
-            child = try ChildProcess(path: spec.qemuPath, arguments: spec.arguments(socket: directory + "/qmp.sock",
-                                                                                      console: directory + "/console.log"))
+            let arguments = spec.arguments(socket: directory + "/qmp.sock", console: directory + "/console.log",
+                                           commands: directory + "/commands.sock")
+            // QEMU dies with the harness, even one that crashed: setpriv sets PR_SET_PDEATHSIG and
+            // execs it (the same PID).
+            if let setpriv = Self.setpriv {
+                child = try ChildProcess(path: setpriv, arguments: ["--pdeathsig", "KILL", "--", spec.qemuPath] + arguments)
+            } else {
+                child = try ChildProcess(path: spec.qemuPath, arguments: arguments)
+            }
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
@@ -162,8 +195,17 @@ public final class QEMUMachine: @unchecked Sendable {
 
     public func kill() { child.kill() }
 
+    /// Sends one command line to the guest's `/init` (its second serial port).
+    public func tellGuest(_ command: String) throws {
+        try commandConnection.withLock { connection in
+            if connection == nil { connection = try UnixSocket(path: commandSocketPath) }
+            try connection!.send(Array((command + "\n").utf8))
+        }
+    }
+
     /// Kills QEMU (unless it has exited), waits for it, removes the directory.
     public func shutDown() {
+        commandConnection.withLock { $0?.close() }
         child.kill()
         reaped.wait()
         reaped.signal()

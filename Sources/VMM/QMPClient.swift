@@ -153,4 +153,11 @@ extension QMPClient {
         public var capability: String
         public var state: Bool
     }
+
+    /// `qom-set`'s arguments for an integer property.
+    public struct PropertySet: Encodable, Sendable {
+        public var path: String
+        public var property: String
+        public var value: Int
+    }
 }

@@ -23,6 +23,11 @@ public struct RealSnapshot: Sendable {
     public var sampleInterval = 0.01
     /// Seconds sampled before the snapshot starts and after it completes.
     public var settle = 0.3
+    /// The holes the guest makes in what it plugged before the snapshot.
+    public var layout = GuestLayout.prefix
+    /// Whether the harness stamps the plugged memory while the copy is held back, and QEMU's image
+    /// is kept and checked.
+    public var imageCheck = false
 
     public init(spec: QEMUMachineSpec) { self.spec = spec }
 
@@ -54,6 +59,18 @@ public struct RealSnapshot: Sendable {
         public var samples: [SamplingThread.Labelled] = []
         /// The QEMU process the samples are of.
         public var samplesPID: Int32 = 0
+        /// The memory blocks the guest offlined (device offsets) for the layout.
+        public var offlined: [Int] = []
+        /// Write protection over the plugged runs while the copy was held back (QEMU's pagemap).
+        public var midMap: ProtectionMap?
+        /// The image check: the device pages the harness tried to stamp while the copy was held,
+        /// those the kernel let it write (untracked), and the pages of the device's RAMBlock in
+        /// QEMU's own image that hold the stamp.
+        public var stampAttempts: [Range<Int>]?
+        public var stampedRuns: [Range<Int>]?
+        public var imageLostWrites: Int?
+
+        public var stampedPages: Int? { stampedRuns.map { $0.reduce(0) { $0 + $1.count } / 4096 } }
 
         public init() {}
     }
@@ -128,6 +145,9 @@ public struct RealSnapshot: Sendable {
                 return ranges.pluggedBytes == requested ? ranges : nil
             }
         }
+        if case let .virtioMem(requested) = spec.memory, layout != .prefix, let plugged = result.plugged {
+            try makeHoles(machine, qmp: qmp, requested: requested, plugged: plugged, into: &result, cancelled: cancelled)
+        }
         Thread.sleep(forTimeInterval: settle)
 
         let deviceBefore = try deviceMapping(machine.pid)
@@ -151,10 +171,18 @@ public struct RealSnapshot: Sendable {
         } catch let failure as QMPClient.Failure {
             throw Stop(status: .skipped, reason: "no background snapshot: \(failure.description)")
         }
+        // The sink is a FIFO the harness opens only once it has looked: the copy is held back until then.
+        // (A path with a space would split the sink's command: the directory's name has none.)
+        let sink = HeldSink(path: machine.directory + "/stream.fifo",
+                            keepingIn: imageCheck ? machine.directory + "/stream" : nil)
+        try sink.create()
+        defer { sink.release() }
         let before = try sampler.take(since: MonotonicClock.now())
         sampling.enter("snapshot")
         let start = MonotonicClock.now()
-        let _: QMPClient.Empty = try qmp.execute("migrate", arguments: ["uri": "exec:cat > /dev/null"])
+        let _: QMPClient.Empty = try qmp.execute("migrate", arguments: ["uri": "exec:" + QEMUMachine.sinkCommand(writingTo: sink.path)])
+        try holdCopy(machine, qmp: qmp, deviceStart: deviceBefore?.start, into: &result, cancelled: cancelled)
+        sink.release()
         let info = try wait("waiting for the snapshot to complete", timeout: timeouts.snapshot, machine: machine,
                             cancelled: cancelled) { () -> QMPClient.MigrationInfo? in
             let info: QMPClient.MigrationInfo = try qmp.execute("query-migrate")
@@ -177,6 +205,112 @@ public struct RealSnapshot: Sendable {
         result.peakRSS = during.map(\.vmRSS).max()
         result.peakPTE = during.map(\.vmPTE).max()
         result.deviceDataAfter = try deviceMapping(machine.pid)?.dataBytes
+        if imageCheck, result.stampAttempts != nil {
+            try sink.finish()
+            result.imageLostWrites = try lostWrites(inImage: sink.keptPath!)
+        }
+    }
+
+    /// Offlines the layout's memory blocks in the guest, then lowers `requested-size` by as much:
+    /// the driver unplugs offline blocks first.
+    private func makeHoles(_ machine: QEMUMachine, qmp: QMPClient, requested: Int, plugged: PluggedRanges,
+                           into result: inout Result, cancelled: @escaping @Sendable () -> Bool) throws {
+        let block = GuestLayout.memoryBlockSize
+        let prefix = plugged.ranges.first.map { $0.lowerBound == 0 ? $0.count / block : 0 } ?? 0
+        let offsets = layout.blocksToOffline(pluggedBlocks: prefix).map { $0 * block }
+        guard !offsets.isEmpty else { return }
+        guard spec.guest.takesCommands else {
+            throw Stop(status: .failed, reason: "the guest takes no commands (build it again: scripts/qemu-real.sh --guest-only)")
+        }
+        let base = result.deviceAddress ?? 0
+        for offset in offsets {
+            let number = (base + offset) / block
+            try machine.tellGuest("offline \(number)")
+            let said = try wait("waiting for the guest to offline memory\(number)", timeout: timeouts.plug, machine: machine,
+                                cancelled: cancelled) { () -> String? in
+                machine.console.split(whereSeparator: \.isNewline).map(String.init).first {
+                    $0.hasPrefix("@@@ OFFLINED \(number)") || $0.hasPrefix("@@@ FAILED offline \(number)")
+                }
+            }
+            guard said.hasPrefix("@@@ OFFLINED") else { throw Stop(status: .failed, reason: "the guest: \(said.dropFirst(4))") }
+        }
+        let lowered = requested - offsets.count * block
+        let _: QMPClient.Empty = try qmp.execute("qom-set", arguments: QMPClient.PropertySet(
+            path: "/machine/peripheral/vm0", property: "requested-size", value: lowered))
+        _ = try wait("waiting for the guest to unplug \(offsets.count) offline blocks", timeout: timeouts.plug,
+                     machine: machine, cancelled: cancelled) { () -> Int? in
+            let devices: [QMPClient.MemoryDevice] = try qmp.execute("query-memory-devices")
+            return devices.first(where: { $0.type == "virtio-mem" })?.data.size == lowered ? lowered : nil
+        }
+        result.plugged = try wait("reading the guest's unplugging lines", timeout: 10, machine: machine,
+                                  cancelled: cancelled) { () -> PluggedRanges? in
+            let ranges = try GuestConsole.pluggedRanges(machine.console, deviceAddress: base)
+            return ranges.pluggedBytes == lowered ? ranges : nil
+        }
+        result.offlined = offsets
+    }
+
+    /// Waits until the snapshot's thread blocks on the held sink (so protection is in place and the
+    /// copy has barely begun) and reads the protection map of the plugged runs. For the image check
+    /// the harness then writes its stamp into every `stampStride`-th page of the plugged runs
+    /// through `/proc/PID/mem`, as a device's DMA would: the kernel refuses a write to a protected
+    /// page (it cannot wait for QEMU's handler from another process), so a write that lands is one
+    /// that protection does not track. The guest itself cannot write while the copy is held: its
+    /// first write to protected memory (its kernel's own data) waits for the held migration thread.
+    private func holdCopy(_ machine: QEMUMachine, qmp: QMPClient, deviceStart: UInt?, into result: inout Result,
+                          cancelled: @escaping @Sendable () -> Bool) throws {
+        // No QMP while the copy is held: a vCPU that writes a protected page waits for the migration
+        // thread, and may hold the lock the monitor needs. QEMU starts the thread before `migrate`
+        // returns: absent, it has ended (the stream fitted the pipe) or failed, and nothing is held.
+        let held = try wait("waiting for the copy to reach the held sink", timeout: 30, machine: machine,
+                            cancelled: cancelled) { () -> Bool? in
+            switch SnapshotThread.state(pid: machine.pid) {
+            case .blockedWriting: true
+            case .running: nil
+            case .absent: false
+            }
+        }
+        guard held, let deviceStart, let plugged = result.plugged, !plugged.ranges.isEmpty else { return }
+        result.midMap = try ProcessPagemap.protectionMap(pid: machine.pid, start: deviceStart, runs: plugged.ranges)
+        guard imageCheck else { return }
+        let memory = try ProcessMemory(pid: machine.pid)
+        let page = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+        defer { page.deallocate() }
+        for index in 0 ..< 512 { page.storeBytes(of: GuestStamp.word, toByteOffset: index * 8, as: UInt64.self) }
+        var attempted: [Range<Int>] = [], landed: [Range<Int>] = []
+        for run in plugged.ranges {
+            for offset in stride(from: run.lowerBound, to: run.upperBound, by: Self.stampStride) {
+                attempted.append(offset ..< offset + 4096)
+                if try memory.write(UnsafeRawBufferPointer(page), at: deviceStart + UInt(offset)) {
+                    landed.append(offset ..< offset + 4096)
+                }
+            }
+        }
+        result.stampAttempts = attempted
+        result.stampedRuns = landed
+    }
+
+    /// One stamp every 256 KiB: at most 4096 pages of a 1 GiB device.
+    static let stampStride = 256 << 10
+
+    /// Pages of the device's RAMBlock (the one of `spec.size` bytes) that QEMU's image holds stamped.
+    private func lostWrites(inImage path: String) throws -> Int {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var stamped: [String: Set<Int>] = [:]
+        let stream: MigrationStream
+        do {
+            stream = try MigrationStream(data) { block, offset, page in
+                if let page, GuestStamp.isStamp(page) { stamped[block, default: []].insert(offset) }
+            }
+        } catch {
+            throw Stop(status: .failed, reason: "QEMU's image (\(data.count) bytes): \(error)")
+        }
+        let devices = stream.blocks.filter { $0.length == spec.size }
+        guard devices.count == 1 else {
+            throw Stop(status: .failed, reason: "QEMU's image: \(devices.count) RAMBlocks of \(ByteSize.format(spec.size)) "
+                + "(\(stream.blocks.map { "\($0.name) \(ByteSize.format($0.length))" }.joined(separator: ", ")))")
+        }
+        return stamped[devices[0].name]?.count ?? 0
     }
 
     /// The mapping of the memory under test: the one of exactly `size` bytes (boot RAM has
@@ -196,12 +330,13 @@ public enum GuestConsole {
         public var description: String
     }
 
-    /// The ranges of the driver's `virtio_mem virtio0: plugging memory: 0x100000000 - 0x107ffffff`
-    /// lines (guest-physical, end included), as offsets into the device at `deviceAddress`.
+    /// What the driver's `virtio_mem virtio0: plugging memory: 0x100000000 - 0x107ffffff` and
+    /// `unplugging memory: ...` lines (guest-physical, end included) leave plugged, in their order,
+    /// as offsets into the device at `deviceAddress`.
     public static func pluggedRanges(_ console: String, deviceAddress: Int) throws -> PluggedRanges {
-        var ranges: [Range<Int>] = []
+        var plugged: [Range<Int>] = []
         for line in console.split(whereSeparator: \.isNewline) where line.contains("plugging memory:") {
-            guard line.contains("plugging memory:"), !line.contains("unplugging") else { continue }
+            let unplugging = line.contains("unplugging memory:")
             let text = line[line.range(of: "plugging memory:")!.upperBound...]
             let bounds = text.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
             guard bounds.count == 2, bounds.allSatisfy({ $0.hasPrefix("0x") }),
@@ -209,10 +344,16 @@ public enum GuestConsole {
                   first >= deviceAddress, last >= first else {
                 throw Unreadable(description: "cannot read the guest's line '\(line)'")
             }
-            ranges.append(first - deviceAddress ..< last + 1 - deviceAddress)
+            let range = first - deviceAddress ..< last + 1 - deviceAddress
+            // Cut the range out of what is plugged, then add it back when plugging.
+            plugged = plugged.flatMap { run -> [Range<Int>] in
+                guard run.overlaps(range) else { return [run] }
+                return [run.lowerBound ..< range.lowerBound, range.upperBound ..< run.upperBound].filter { !$0.isEmpty }
+            }
+            if !unplugging { plugged.append(range) }
         }
         do {
-            return try PluggedRanges(ranges)
+            return try PluggedRanges(plugged)
         } catch {
             throw Unreadable(description: "the guest's plugging lines: \(error)")
         }

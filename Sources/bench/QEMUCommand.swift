@@ -52,6 +52,19 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
     @Flag(name: .customLong("no-control"), help: "Leave out the control (the same memory as plain guest RAM).")
     var noControl = false
 
+    enum Layout: String, CaseIterable, ExpressibleByArgument { case prefix, hole, holes }
+
+    @Option(name: .customLong("guest-layout"),
+            help: ArgumentHelp("prefix (what Linux's driver plugs), hole (the guest offlines a memory block in the middle "
+                + "of what it plugged and the driver unplugs it) or holes (every other block)."))
+    var guestLayout: Layout = .prefix
+
+    @Flag(name: .customLong("image-check"),
+          help: ArgumentHelp("While the copy is held back the guest writes a stamp over half of what is plugged; QEMU's "
+              + "own image is kept and parsed, and its stamped pages (lost writes) counted. The guest's writes then add "
+              + "to the real rows' data."))
+    var imageCheck = false
+
     @Option(parsing: .unconditional, help: "Repetitions of every case.")
     var repetitions = 1
 
@@ -99,7 +112,8 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
     func validate() throws {
         do {
             try QEMUPlan.check(backends: backend, size: size, repetitions: repetitions, sampleInterval: sampleInterval,
-                               pluggedFractions: plugged, control: !noControl)
+                               pluggedFractions: plugged, control: !noControl,
+                               guestLayout: GuestLayout(rawValue: guestLayout.rawValue)!)
         } catch {
             throw ValidationError(error.description)
         }
@@ -108,6 +122,10 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         guard image.isPresent else {
             throw ValidationError("--guest: no guest in \(guest ?? GuestImage.defaultDirectory) (vmlinuz, initrd.cpio); "
                 + "build it with scripts/qemu-real.sh --guest-only")
+        }
+        if guestLayout != .prefix, !image.takesCommands {
+            throw ValidationError("--guest: the guest in \(guest ?? GuestImage.defaultDirectory) takes no commands, which "
+                + "--guest-layout \(guestLayout.rawValue) needs; build it again with scripts/qemu-real.sh --guest-only")
         }
         if accel == .kvm, !FileAccess.isReadWritable("/dev/kvm") {
             throw ValidationError("--accel: kvm needs a usable /dev/kvm")
@@ -162,6 +180,8 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         plan.sampleInterval = sampleInterval
         plan.force = force
         plan.seed = seed
+        plan.guestLayout = GuestLayout(rawValue: guestLayout.rawValue)!
+        plan.imageCheck = imageCheck
         let bench = QEMUBench(QEMUExperiment(plan: plan, host: HostCapabilities.probe()), outPath: out,
                               progress: TerminalProgress(quiet: quiet))
         let report: QEMUBench.Report
