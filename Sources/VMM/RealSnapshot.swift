@@ -260,17 +260,26 @@ public struct RealSnapshot: Sendable {
     private func holdCopy(_ machine: QEMUMachine, qmp: QMPClient, deviceStart: UInt?, into result: inout Result,
                           cancelled: @escaping @Sendable () -> Bool) throws {
         // No QMP while the copy is held: a vCPU that writes a protected page waits for the migration
-        // thread, and may hold the lock the monitor needs. QEMU starts the thread before `migrate`
-        // returns: absent, it has ended (the stream fitted the pipe) or failed, and nothing is held.
+        // thread, and may hold the lock the monitor needs. The thread may start a little after
+        // `migrate` returns (QEMU 10); gone after it ran, or never seen within 2 s, it has ended (the
+        // stream fitted the pipe) or failed, and nothing is held.
+        var seen = false
+        let asked = MonotonicClock.now()
         let held = try wait("waiting for the copy to reach the held sink", timeout: 30, machine: machine,
                             cancelled: cancelled) { () -> Bool? in
             switch SnapshotThread.state(pid: machine.pid) {
-            case .blockedWriting: true
-            case .running: nil
-            case .absent: false
+            case .blockedWriting: return true
+            case .running: seen = true; return nil
+            case .absent: return seen || MonotonicClock.now() - asked > 2 ? false : nil
             }
         }
-        guard held, let deviceStart, let plugged = result.plugged, !plugged.ranges.isEmpty else { return }
+        guard let deviceStart, let plugged = result.plugged, !plugged.ranges.isEmpty else { return }
+        guard held else {
+            // A stream of plugged memory does not fit a pipe: a copy that was never held is one the
+            // harness could not look at, and the row says so rather than leaving the map empty.
+            throw Stop(status: .failed, reason: "the snapshot's thread was never seen blocked on the held sink "
+                + (seen ? "(it ended first)" : "(no bg_snapshot or mig/snapshot thread within 2 s)"))
+        }
         result.midMap = try ProcessPagemap.protectionMap(pid: machine.pid, start: deviceStart, runs: plugged.ranges)
         guard imageCheck else { return }
         let memory = try ProcessMemory(pid: machine.pid)
