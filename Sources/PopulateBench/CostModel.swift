@@ -42,6 +42,9 @@ public struct CostModel: Sendable {
     private var present: PageSet
     /// Pages of shmem that huge PMDs map: write-protection unmaps them (see `protect`).
     private var pmdMappedShmem: PageSet
+    /// Pages of shmem still in the file that protection unmapped with their PMD: a read maps each
+    /// back, 4 KiB at a time, through the markers now in the entries.
+    private var unmappedShmem: PageSet
 
     /// A region at the start of a window of its own, so no table it needs exists before it.
     public init(backing: Backing, regionSize: Int, geometry: PageTableGeometry = .x86_64) {
@@ -53,6 +56,7 @@ public struct CostModel: Sendable {
         pudTables = PageSet(capacity: (regionSize + geometry.pudSpan - 1) / geometry.pudSpan)
         present = PageSet(capacity: regionSize / backing.pageSize)
         pmdMappedShmem = PageSet(capacity: regionSize / backing.pageSize)
+        unmappedShmem = PageSet(capacity: regionSize / backing.pageSize)
     }
 
     /// shmem THP is mapped by a huge PMD when it is faulted in (a region aligned to the PMD size).
@@ -90,6 +94,7 @@ public struct CostModel: Sendable {
     public mutating func discard(_ range: Range<Int>) {
         present.remove(pageIndices(range))
         pmdMappedShmem.remove(pageIndices(range))
+        unmappedShmem.remove(pageIndices(range))
     }
 
     /// One read per page of `range`: private anonymous memory maps the (huge) zeropage, every
@@ -97,12 +102,14 @@ public struct CostModel: Sendable {
     public mutating func read(_ range: Range<Int>) -> Cost {
         guard !range.isEmpty else { return Cost() }
         let allocates = backing.backend.readAllocatesPages || (backing.transparentHuge && !backing.hugeZeroPage)
+        // Pages a protection unmapped come back one by one, only those read.
+        let remapped = unmappedShmem.remove(pageIndices(range)) * backing.pageSize
         // A read faults in the whole allocation unit (a THP) around each page it touches.
         let units = alignedUnit(containing: range.lowerBound).lowerBound
             ..< alignedUnit(containing: range.upperBound - 1).upperBound
-        if mapsShmemByPMD { _ = pmdMappedShmem.insert(pageIndices(units)) }
+        if mapsShmemByPMD && remapped == 0 { _ = pmdMappedShmem.insert(pageIndices(units)) }
         return Cost(pageTableBytes: mapTables(units, needsPTE: leafNeedsPTETable),
-                    dataBytes: allocates ? present.insert(pageIndices(units)) * backing.pageSize : 0)
+                    dataBytes: remapped + (allocates ? present.insert(pageIndices(units)) * backing.pageSize : 0))
     }
 
     /// Write-protecting `range`. Where empty entries get markers (shmem and hugetlb, or anonymous
@@ -121,7 +128,12 @@ public struct CostModel: Sendable {
         if mapsShmemByPMD {
             let pmds = range.lowerBound / geometry.pteSpan * geometry.pteSpan
                 ..< min(regionSize, (range.upperBound + geometry.pteSpan - 1) / geometry.pteSpan * geometry.pteSpan)
-            unmapped = pmdMappedShmem.remove(pageIndices(pmds)) * backing.pageSize
+            for unit in stride(from: pmds.lowerBound, to: pmds.upperBound, by: geometry.pteSpan) {
+                let pages = pageIndices(unit ..< min(regionSize, unit + geometry.pteSpan))
+                let removed = pmdMappedShmem.remove(pages)
+                if removed > 0 { _ = unmappedShmem.insert(pages) }
+                unmapped += removed * backing.pageSize
+            }
         }
         return Cost(pageTableBytes: mapTables(range, needsPTE: needsPTE), dataBytes: -unmapped)
     }
