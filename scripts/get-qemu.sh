@@ -65,7 +65,7 @@ case $kind in
         (($#)) || die "source needs a VERSION (7.2.0 ... 7.2.N)"
         version=$1
         shift
-        [[ $version =~ ^7\.2\.([0-9]+)$ ]] || die "source $version: Debian's bookworm source is QEMU 7.2; VERSION is 7.2.0 ... 7.2.N"
+        [[ $version =~ ^7\.2\.(0|[1-9][0-9]{0,2})$ ]] || die "source $version: Debian's bookworm source is QEMU 7.2; VERSION is 7.2.0 ... 7.2.N"
         while (($#)); do
             case $1 in
                 --patch)
@@ -148,6 +148,9 @@ EOF_BUILD
 
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
+# One get-qemu.sh at a time: two would share the apt source file and each other's folders.
+exec 9>"$cache/.lock"
+flock -n 9 || die "another get-qemu.sh is running (it holds $cache/.lock)"
 
 # --- debian ------------------------------------------------------------------------------------
 
@@ -165,7 +168,7 @@ if [[ $kind == backports ]]; then
     # enough for a q35 guest that boots a kernel directly).
     apt_install seabios
     if [[ -z $version ]]; then
-        found=$(ls -d "$cache"/backports-*/root/usr/bin/populatebench-build 2>/dev/null | sort -V | tail -1 || true)
+        found=$(ls -d "$cache"/backports-*/root/usr/bin/populatebench-build 2>/dev/null | grep -v '\.partial/' | sort -V | tail -1 || true)
         if [[ -n $found ]]; then
             echo "$(dirname "$found")/qemu-system-x86_64"
             exit 0
@@ -197,6 +200,8 @@ if [[ $kind == backports ]]; then
             [[ $name == qemu-* || -z $name ]] || libraries+=("$name")
         done < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//; s/ //g')
     done
+    # The libraries come from bookworm itself: the backports source goes first.
+    remove_apt_source
     apt_install "${libraries[@]}"
     binary=$partial/root/usr/bin/qemu-system-x86_64
     missing=$(ldd "$binary" | awk '/not found/ {print $1}' | tr '\n' ' ')
@@ -206,14 +211,16 @@ if [[ $kind == backports ]]; then
     # One -L folder: the package's files first, then SeaBIOS's (QEMU looks for bios-256k.bin there).
     for file in "$partial"/root/usr/share/qemu/* /usr/share/seabios/*; do
         name=$(basename "$file")
-        [[ -e $partial/firmware/$name ]] || ln -s "${file/#$partial/$dir}" "$partial/firmware/$name"
+        # The links point where the folder will be; until the move they dangle (hence -L too).
+        [[ -e $partial/firmware/$name || -L $partial/firmware/$name ]] \
+            || ln -s "${file/#"$partial"/$dir}" "$partial/firmware/$name"
     done
-    describe "$partial/root/usr/bin" backports "$version" "" "" "$firmware"
+    "$binary" --version >/dev/null 2>&1 || die "the unpacked backports QEMU does not run ($binary --version fails)"
     rm -rf "$partial/debs"
     rm -rf "$dir" && mv "$partial" "$dir"
+    # The description last: a folder without it is never taken for a finished one.
+    describe "$dir/root/usr/bin" backports "$version" "" "" "$firmware"
     partial=
-    "$dir/root/usr/bin/qemu-system-x86_64" -L "$firmware" --version >/dev/null 2>&1 \
-        || die "the unpacked backports QEMU does not run (try: $dir/root/usr/bin/qemu-system-x86_64 --version)"
     echo "$dir/root/usr/bin/qemu-system-x86_64"
     exit 0
 fi
@@ -224,7 +231,7 @@ fi
 # SeaBIOS; installing them leaves the system's QEMU binary, if any, as it is.
 firmware_dirs=/usr/share/qemu:/usr/share/seabios
 
-micro=${version##*.}
+micro=$((10#${version##*.}))
 patch_name=
 preset=
 dir=$cache/source-$version
@@ -275,15 +282,13 @@ else
 fi
 for name in "${applied[@]}"; do
     patch -d "$dir/src" -p1 -s -N <"$dir/src/debian/patches/$name" >"$logs/$log_name-patch.log" 2>&1 \
-        || { cat "$logs/$log_name-patch.log" >&2; die "Debian's $name does not apply to the 7.2.0 source"; }
+        || die "Debian's $name does not apply to the 7.2.0 source (log: $logs/$log_name-patch.log)"
 done
 printf '%s\n' "${applied[@]}" >"$dir/debian-patches-applied"
 if [[ -n $patch_file ]]; then
     # The patch must apply before anything is built for it.
-    if ! patch -d "$dir/src" -p1 -N <"$patch_file" >"$logs/$log_name-patch.log" 2>&1; then
-        cat "$logs/$log_name-patch.log" >&2
-        die "--patch $patch_name does not apply to QEMU $version (Debian's patches applied)"
-    fi
+    patch -d "$dir/src" -p1 -N <"$patch_file" >"$logs/$log_name-patch.log" 2>&1 \
+        || die "--patch $patch_name does not apply to QEMU $version with Debian's patches (log: $logs/$log_name-patch.log)"
 fi
 
 say "configuring QEMU $version${patch_name:+ with $patch_name} (${#applied[@]} of Debian's patches)"

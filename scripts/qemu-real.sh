@@ -50,7 +50,7 @@ trap 'guest_cleanup; rm -rf "$work"' EXIT
 guest_dir=$guest_cache/virtio-mem-guest
 # What the guest's /init understands; bench qemu reads it from the guest's 'protocol' file, and a
 # cached guest of another protocol is built again.
-protocol="commands 1"
+protocol="commands 2"
 if ((rebuild)) || [[ ! -f $guest_dir/vmlinuz || ! -f $guest_dir/initrd.cpio ]] \
     || [[ $(cat "$guest_dir/protocol" 2>/dev/null) != "$protocol" ]]; then
     echo "qemu-real: == guest: packages, kernel, virtio modules, initramfs"
@@ -88,6 +88,7 @@ echo "@@@ READY"
 #   offline N  offline memory block N (bench qemu then lowers requested-size: the driver unplugs it)
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 exec 3</dev/ttyS1
+echo "@@@ COMMANDS"
 while true; do
     if ! read -r command argument <&3; then sleep 1; continue; fi
     case \$command in

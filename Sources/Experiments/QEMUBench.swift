@@ -28,7 +28,8 @@ public struct QEMUPlan: Sendable {
     public var trialTimeout = 600.0
     /// The holes the guest makes in what it plugged (`--guest-layout`).
     public var guestLayout = GuestLayout.prefix
-    /// Whether the guest stamps pages during the held copy and QEMU's image is checked (`--image-check`).
+    /// Whether the harness stamps the plugged memory during the held copy and QEMU's image is
+    /// checked (`--image-check`).
     public var imageCheck = false
 
     public static let backends: [Backend] = [.memfdShmem, .anonPrivate, .memfdHugetlb]
@@ -76,7 +77,7 @@ public struct QEMUPlan: Sendable {
     /// The rules of a plan that need no QEMU to check; the first problem names its flag.
     public static func check(backends: [Backend]?, size: Int, repetitions: Int, sampleInterval: Double,
                              pluggedFractions: [Double], control: Bool,
-                             guestLayout: GuestLayout = .prefix) throws(RunPlan.InputError) {
+                             guestLayout: GuestLayout = .prefix, imageCheck: Bool = false) throws(RunPlan.InputError) {
         for item in backends ?? [] where !Self.backends.contains(item) {
             throw RunPlan.InputError(flag: "--backend", "\(item.rawValue) is not one of "
                 + Self.backends.map(\.rawValue).joined(separator: ", "))
@@ -89,6 +90,9 @@ public struct QEMUPlan: Sendable {
         guard sampleInterval >= 0.001 else { throw RunPlan.InputError(flag: "--sample-interval", "must be at least 1ms") }
         guard !pluggedFractions.isEmpty || control else {
             throw RunPlan.InputError(flag: "--plugged", "nothing to run (no fractions and --no-control)")
+        }
+        if imageCheck, !pluggedFractions.contains(where: { $0 > 0 }) {
+            throw RunPlan.InputError(flag: "--image-check", "nothing plugged to check: every --plugged fraction is 0")
         }
         if guestLayout != .prefix {
             let block = GuestLayout.memoryBlockSize

@@ -40,11 +40,7 @@ public enum QEMUTable {
                                 qemuPatch: qemu.binary.build.patch, accelerator: plan.accelerator,
                                 emulatedBy: qemu.preset.rawValue)
         program.guestLayout = plan.guestLayout.rawValue
-        program.pluggedRanges = real.plugged.map { ranges in
-            ranges.ranges.map { range in
-                [range.lowerBound, range.upperBound].map { $0 == 0 ? "0" : ByteSize.exact($0) }.joined(separator: "-")
-            }.joined(separator: ";")
-        } ?? ""
+        program.pluggedRanges = real.plugged.map { $0.ranges.map(PluggedRanges.format).joined(separator: ";") } ?? ""
         var measured = program
         if let index = plan.programs.firstIndex(of: qemu), index > 0 {
             measured.qemuChange = QEMUHistory.change(from: plan.programs[index - 1].preset, to: qemu.preset,

@@ -14,7 +14,8 @@ public enum NamedPipe {
 
     /// The read end, opened without waiting for a writer (`O_NONBLOCK`): until one comes, a read
     /// says `.noWriter`, which a blocking FIFO could not tell from the end.
-    public final class Reader {
+    // Unchecked: a reader is handed to one thread, which alone reads it.
+    public final class Reader: @unchecked Sendable {
         private let fd: FileDescriptor
         public let path: String
         private var sawWriter = false

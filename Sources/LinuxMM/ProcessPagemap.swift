@@ -1,4 +1,7 @@
 import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Which pages of another process's mapping are in memory, from `/proc/<pid>/pagemap`: 8 bytes
 /// per base page, bit 63 present, bit 57 write-protected by userfaultfd (also set on the PTE
@@ -26,7 +29,9 @@ public enum ProcessPagemap {
                     try fd.read(fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< count * 8]))
                 }
             }
-            guard read == count * 8 else { break }
+            guard read == count * 8 else {
+                throw SystemCallError(call: "pread(/proc/\(pid)/pagemap): \(read) of \(count * 8) bytes", errno: EIO)
+            }
             for index in 0 ..< count { visit(first + index, entries[index]) }
             first += count
         }

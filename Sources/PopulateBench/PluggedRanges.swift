@@ -66,7 +66,7 @@ public struct PluggedRanges: Hashable, Codable, Sendable {
     /// The canonical `--layout` text, which also goes into the CSV's `layout` column.
     public var layoutText: String { "ranges:" + ranges.map(Self.format).joined(separator: ",") }
 
-    static func format(_ range: Range<Int>) -> String {
+    public static func format(_ range: Range<Int>) -> String {
         func size(_ bytes: Int) -> String { bytes > 0 && bytes % 1024 == 0 ? ByteSize.format(bytes) : "\(bytes)" }
         return "\(size(range.lowerBound))-\(size(range.upperBound))"
     }

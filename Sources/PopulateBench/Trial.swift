@@ -155,17 +155,16 @@ public struct Trial {
         }
     }
 
-    /// Samples around `body`, times it, and fills the phase's measured columns; `changing` are
-    /// the ranges of the region whose placement the phase can change (see `PlacementLedger`).
-    /// Bytes of the region present in this process's mapping; on private anonymous memory only
-    /// pages of its own (the shared zeropage holds no data).
+    /// Bytes of the region present in this process's mapping (the pagemap has an entry per base
+    /// page, hugetlb too); on private anonymous memory only pages of its own (the shared zeropage
+    /// holds no data).
     private func regionPresentBytes(_ region: Region) throws -> Int {
-        let anonymous = config.backend == .anonPrivate
-        let page = config.backend.isHugetlb ? 4096 : region.pageSize
-        return try ProcessPagemap.presentRuns(pid: getpid(), start: region.mapping.address, length: region.size,
-                                              exclusiveOnly: anonymous, pageSize: page).reduce(0) { $0 + $1.count }
+        try ProcessPagemap.presentRuns(pid: getpid(), start: region.mapping.address, length: region.size,
+                                       exclusiveOnly: config.backend == .anonPrivate).reduce(0) { $0 + $1.count }
     }
 
+    /// Samples around `body`, times it, and fills the phase's measured columns; `changing` are
+    /// the ranges of the region whose placement the phase can change (see `PlacementLedger`).
     private func measurePhase(_ result: inout PhaseResult, placement: PlacementLedger?, changing: [Range<Int>],
                               wholeProcess: Bool = false, _ body: () throws -> Int) throws {
         try placement?.begin(changing: changing)

@@ -4,7 +4,8 @@
 /// offline blocks before online ones, highest first).
 public enum GuestLayout: String, CaseIterable, Sendable, Codable {
     case prefix
-    /// One memory block in the middle of what was plugged.
+    /// One memory block in the middle of what was plugged (of an even count the lower middle: the
+    /// first of two, the second of four).
     case hole
     /// Every other memory block (the second, the fourth, ...).
     case holes
@@ -20,25 +21,5 @@ public enum GuestLayout: String, CaseIterable, Sendable, Codable {
         case .hole: pluggedBlocks >= 2 ? [(pluggedBlocks - 1) / 2] : []
         case .holes: pluggedBlocks >= 2 ? Array(stride(from: 1, to: pluggedBlocks, by: 2)) : []
         }
-    }
-}
-
-/// The image check's stamp: pages of `PBSTAMP\n` over and over, which the harness writes into the
-/// guest's memory once the snapshot has begun. A consistent image holds none of them.
-public enum GuestStamp {
-    static let word: UInt64 = {
-        var value: UInt64 = 0
-        for byte in Array("PBSTAMP\n".utf8).reversed() { value = value << 8 | UInt64(byte) }
-        return value
-    }()
-
-    /// Whether `page` (4 KiB) is a stamp page.
-    public static func isStamp(_ page: UnsafeRawBufferPointer) -> Bool {
-        guard page.count >= 8 else { return false }
-        let words = page.count / 8
-        for index in 0 ..< words where page.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) != word {
-            return false
-        }
-        return true
     }
 }

@@ -9,7 +9,7 @@ import PopulateBench
 public struct GuestImage: Sendable, Equatable {
     public var kernel: String
     public var initrd: String
-    /// What its `/init` understands (`protocol` beside it): `commands 1` takes `offline N`
+    /// What its `/init` understands (`protocol` beside it): `commands 2` takes `offline N` once it has said `@@@ COMMANDS`
     /// on its second serial port; an older guest takes none.
     public var protocolName: String?
 
@@ -27,7 +27,9 @@ public struct GuestImage: Sendable, Equatable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    public static let commandsProtocol = "commands 1"
+    public static let commandsProtocol = "commands 2"
+    /// What the guest says once its command port is open.
+    public static let commandsMarker = "@@@ COMMANDS"
     public var takesCommands: Bool { protocolName == Self.commandsProtocol }
 
     public var isPresent: Bool {
@@ -136,8 +138,10 @@ public final class QEMUMachine: @unchecked Sendable {
     /// The command QEMU's `exec:` migration runs to write the stream to `path`: like the harness's
     /// QEMU, it dies with its parent; it opens `path` itself, after that is set.
     public static func sinkCommand(writingTo path: String) -> String {
-        let writer = "dd of=\(path) bs=64k status=none"
-        return setpriv.map { "\($0) --pdeathsig KILL -- \(writer)" } ?? "exec \(writer)"
+        // QEMU runs it with /bin/sh -c: exec, so that the writer is QEMU's own child.
+        let quoted = "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        let writer = "dd of=\(quoted) bs=64k status=none"
+        return "exec " + (setpriv.map { "\($0) --pdeathsig KILL -- \(writer)" } ?? writer)
     }
 
     public init(spec: QEMUMachineSpec) throws {

@@ -150,6 +150,10 @@ public struct RealSnapshot: Sendable {
         }
         Thread.sleep(forTimeInterval: settle)
 
+        var controls: [Int] = []
+        if imageCheck, let plugged = result.plugged, !plugged.ranges.isEmpty, let device = try deviceMapping(machine.pid) {
+            controls = try writeControlPages(pid: machine.pid, deviceStart: device.start, plugged: plugged)
+        }
         let deviceBefore = try deviceMapping(machine.pid)
         result.deviceDataBefore = deviceBefore?.dataBytes
         result.deviceMisalignment = deviceBefore.map { Int($0.start % (2 << 20)) }
@@ -174,7 +178,7 @@ public struct RealSnapshot: Sendable {
         // The sink is a FIFO the harness opens only once it has looked: the copy is held back until then.
         // (A path with a space would split the sink's command: the directory's name has none.)
         let sink = HeldSink(path: machine.directory + "/stream.fifo",
-                            keepingIn: imageCheck ? machine.directory + "/stream" : nil)
+                            keepingIn: imageCheck && !controls.isEmpty ? machine.directory + "/stream" : nil)
         try sink.create()
         defer { sink.release() }
         let before = try sampler.take(since: MonotonicClock.now())
@@ -207,7 +211,7 @@ public struct RealSnapshot: Sendable {
         result.deviceDataAfter = try deviceMapping(machine.pid)?.dataBytes
         if imageCheck, result.stampAttempts != nil {
             try sink.finish()
-            result.imageLostWrites = try lostWrites(inImage: sink.keptPath!)
+            result.imageLostWrites = try lostWrites(inImage: sink.keptPath!, controls: controls)
         }
     }
 
@@ -218,18 +222,25 @@ public struct RealSnapshot: Sendable {
         let block = GuestLayout.memoryBlockSize
         let prefix = plugged.ranges.first.map { $0.lowerBound == 0 ? $0.count / block : 0 } ?? 0
         let offsets = layout.blocksToOffline(pluggedBlocks: prefix).map { $0 * block }
-        guard !offsets.isEmpty else { return }
+        guard !offsets.isEmpty else {
+            throw Stop(status: .failed, reason: "no hole to make: the guest plugged \(plugged.ranges.map(PluggedRanges.format)) "
+                + "(\(layout.rawValue) needs two whole memory blocks from the device's start)")
+        }
         guard spec.guest.takesCommands else {
             throw Stop(status: .failed, reason: "the guest takes no commands (build it again: scripts/qemu-real.sh --guest-only)")
         }
         let base = result.deviceAddress ?? 0
+        // The guest opens its command port after READY, and a port's first open drops what came before.
+        _ = try wait("waiting for the guest's command port", timeout: timeouts.boot, machine: machine, cancelled: cancelled) {
+            machine.console.contains(GuestImage.commandsMarker) ? true : nil
+        }
         for offset in offsets {
             let number = (base + offset) / block
             try machine.tellGuest("offline \(number)")
             let said = try wait("waiting for the guest to offline memory\(number)", timeout: timeouts.plug, machine: machine,
                                 cancelled: cancelled) { () -> String? in
                 machine.console.split(whereSeparator: \.isNewline).map(String.init).first {
-                    $0.hasPrefix("@@@ OFFLINED \(number)") || $0.hasPrefix("@@@ FAILED offline \(number)")
+                    $0 == "@@@ OFFLINED \(number)" || $0.hasPrefix("@@@ FAILED offline \(number):")
                 }
             }
             guard said.hasPrefix("@@@ OFFLINED") else { throw Stop(status: .failed, reason: "the guest: \(said.dropFirst(4))") }
@@ -283,33 +294,52 @@ public struct RealSnapshot: Sendable {
         result.midMap = try ProcessPagemap.protectionMap(pid: machine.pid, start: deviceStart, runs: plugged.ranges)
         guard imageCheck else { return }
         let memory = try ProcessMemory(pid: machine.pid)
-        let page = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
-        defer { page.deallocate() }
-        for index in 0 ..< 512 { page.storeBytes(of: GuestStamp.word, toByteOffset: index * 8, as: UInt64.self) }
+        let page = ImageStamp.afterStart.page()
         var attempted: [Range<Int>] = [], landed: [Range<Int>] = []
         for run in plugged.ranges {
-            for offset in stride(from: run.lowerBound, to: run.upperBound, by: Self.stampStride) {
+            // The control pages (each run's first) were written before the snapshot: leave them be.
+            for offset in stride(from: run.lowerBound + Self.stampStride, to: run.upperBound, by: Self.stampStride) {
                 attempted.append(offset ..< offset + 4096)
-                if try memory.write(UnsafeRawBufferPointer(page), at: deviceStart + UInt(offset)) {
-                    landed.append(offset ..< offset + 4096)
-                }
+                let wrote = try page.withUnsafeBytes { try memory.write($0, at: deviceStart + UInt(offset)) }
+                if wrote { landed.append(offset ..< offset + 4096) }
             }
         }
         result.stampAttempts = attempted
         result.stampedRuns = landed
     }
 
+    /// Before the snapshot, a control page at the start of each plugged run: QEMU's image must
+    /// hold every one of them where it was written, or its reading is not to be trusted. Returns
+    /// the device offsets written.
+    private func writeControlPages(pid: Int32, deviceStart: UInt, plugged: PluggedRanges) throws -> [Int] {
+        let memory = try ProcessMemory(pid: pid)
+        let page = ImageStamp.control.page()
+        var written: [Int] = []
+        for run in plugged.ranges {
+            let wrote = try page.withUnsafeBytes { try memory.write($0, at: deviceStart + UInt(run.lowerBound)) }
+            guard wrote else {
+                throw Stop(status: .failed, reason: "the image check's control page at \(ByteSize.exact(run.lowerBound)) "
+                    + "could not be written before the snapshot")
+            }
+            written.append(run.lowerBound)
+        }
+        return written
+    }
+
     /// One stamp every 256 KiB: at most 4096 pages of a 1 GiB device.
     static let stampStride = 256 << 10
 
-    /// Pages of the device's RAMBlock (the one of `spec.size` bytes) that QEMU's image holds stamped.
-    private func lostWrites(inImage path: String) throws -> Int {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        var stamped: [String: Set<Int>] = [:]
+    /// Pages of the device's RAMBlock (the one of `spec.size` bytes) that QEMU's image holds
+    /// stamped, once it has been seen to hold exactly the control pages written before.
+    private func lostWrites(inImage path: String, controls: [Int]) throws -> Int {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        var stamped: [String: Set<Int>] = [:], controlled: [String: Set<Int>] = [:]
         let stream: MigrationStream
         do {
             stream = try MigrationStream(data) { block, offset, page in
-                if let page, GuestStamp.isStamp(page) { stamped[block, default: []].insert(offset) }
+                guard let page else { return }
+                if ImageStamp.afterStart.matches(page) { stamped[block, default: []].insert(offset) }
+                if ImageStamp.control.matches(page) { controlled[block, default: []].insert(offset) }
             }
         } catch {
             throw Stop(status: .failed, reason: "QEMU's image (\(data.count) bytes): \(error)")
@@ -318,6 +348,12 @@ public struct RealSnapshot: Sendable {
         guard devices.count == 1 else {
             throw Stop(status: .failed, reason: "QEMU's image: \(devices.count) RAMBlocks of \(ByteSize.format(spec.size)) "
                 + "(\(stream.blocks.map { "\($0.name) \(ByteSize.format($0.length))" }.joined(separator: ", ")))")
+        }
+        let found = controlled[devices[0].name] ?? []
+        guard found == Set(controls) else {
+            throw Stop(status: .failed, reason: "QEMU's image holds \(found.count) of the \(controls.count) control pages "
+                + "written before the snapshot (at \(found.sorted().prefix(4).map { ByteSize.exact($0) })): "
+                + "its reading cannot be trusted")
         }
         return stamped[devices[0].name]?.count ?? 0
     }

@@ -6,6 +6,8 @@ import Experiments
 import Results
 import VMM
 
+extension GuestLayout: ExpressibleByArgument {}
+
 struct QEMUCommand: ParsableCommand, BadInputExitCode {
     static let configuration = CommandConfiguration(
         commandName: "qemu",
@@ -52,12 +54,10 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
     @Flag(name: .customLong("no-control"), help: "Leave out the control (the same memory as plain guest RAM).")
     var noControl = false
 
-    enum Layout: String, CaseIterable, ExpressibleByArgument { case prefix, hole, holes }
-
     @Option(name: .customLong("guest-layout"),
             help: ArgumentHelp("prefix (what Linux's driver plugs), hole (the guest offlines a memory block in the middle "
-                + "of what it plugged and the driver unplugs it) or holes (every other block)."))
-    var guestLayout: Layout = .prefix
+                + "of what it plugged, the first of two, and the driver unplugs it) or holes (every other block)."))
+    var guestLayout: GuestLayout = .prefix
 
     @Flag(name: .customLong("image-check"),
           help: ArgumentHelp("While the copy is held back the guest writes a stamp over half of what is plugged; QEMU's "
@@ -113,7 +113,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         do {
             try QEMUPlan.check(backends: backend, size: size, repetitions: repetitions, sampleInterval: sampleInterval,
                                pluggedFractions: plugged, control: !noControl,
-                               guestLayout: GuestLayout(rawValue: guestLayout.rawValue)!)
+                               guestLayout: guestLayout, imageCheck: imageCheck)
         } catch {
             throw ValidationError(error.description)
         }
@@ -180,7 +180,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         plan.sampleInterval = sampleInterval
         plan.force = force
         plan.seed = seed
-        plan.guestLayout = GuestLayout(rawValue: guestLayout.rawValue)!
+        plan.guestLayout = guestLayout
         plan.imageCheck = imageCheck
         let bench = QEMUBench(QEMUExperiment(plan: plan, host: HostCapabilities.probe()), outPath: out,
                               progress: TerminalProgress(quiet: quiet))

@@ -75,9 +75,10 @@ extension HostFeature {
                                             + "sets POPULATEBENCH_PUSHGATEWAY and POPULATEBENCH_PROMETHEUS")
 
     static let qemu = HostFeature(name: "qemu", isAvailable: FileManager.default.isExecutableFile(atPath: qemuBinary)
-                                      && GuestImage(directory: GuestImage.defaultDirectory).isPresent,
+                                      && GuestImage(directory: GuestImage.defaultDirectory).isPresent
+                                      && GuestImage(directory: GuestImage.defaultDirectory).takesCommands,
                                   missing: "needs \(qemuBinary) (scripts/setup.sh --qemu) and the guest of "
-                                      + "scripts/qemu-real.sh --guest-only")
+                                      + "scripts/qemu-real.sh --guest-only (one that takes commands)")
 
     /// Every feature a test names, for CI's declaration to be checked against.
     static let all: [HostFeature] = [.bench, .root, .python3, .hugePages(64), .hugetlbfs, .thpControl, .thpPerSize,
