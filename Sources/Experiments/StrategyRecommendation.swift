@@ -114,7 +114,8 @@ public struct StrategyRecommendation: Sendable {
     }
 
     /// Strategies that cost the same memory, in the order they are recommended: what QEMU can do
-    /// without population first, QEMU's own presets newest first, and a preset of a bug last.
+    /// without population first (upstream's way, then the candidate patch's on 7.2), QEMU's own
+    /// presets newest first, and a preset of a bug last.
     static let preference: [Strategy] = [
         .wpUnpopulated, .qemu80, .qemu72WPUnpopulated, .qemu72, .discardMadvise, .discardTouch, .none, .fullMadvise, .fullTouch, .qemu61, .qemu62,
         .qemu720,

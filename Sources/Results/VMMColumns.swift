@@ -59,8 +59,9 @@ public enum VMMColumns {
         },
         Column("stamped_pages", .context, .count,
                "real rows, `--image-check`: of the stamps the harness wrote into the device while the copy was held "
-                   + "(a page every 256 KiB of each plugged run, through `/proc/PID/mem`, as a device's DMA would), those "
-                   + "that landed: the kernel refuses a write to a protected page, so these are the untracked ones") {
+                   + "(a page every 256 KiB of each plugged run past its first, through `/proc/PID/mem`, as a device's DMA "
+                   + "would), those that landed: the kernel refuses a write to a protected page, so these went to untracked "
+                   + "pages or to pages the copy had already sent (and unprotected)") {
             Column<VMMFields>.integer($0.stampedPages)
         },
         Column("device_data_bytes", .context, .bytes,

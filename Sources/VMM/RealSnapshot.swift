@@ -107,8 +107,8 @@ public struct RealSnapshot: Sendable {
 
     /// Polls `condition` every 50 ms until it gives a value; QEMU's exit, `cancelled` or the
     /// timeout stop the wait.
-    private func wait<T>(_ what: String, timeout: Double, machine: QEMUMachine, cancelled: () -> Bool,
-                         _ condition: () throws -> T?) throws -> T {
+    private func wait<T>(_ what: String, timeout: Double, interval: Double = 0.05, machine: QEMUMachine,
+                         cancelled: () -> Bool, _ condition: () throws -> T?) throws -> T {
         let deadline = MonotonicClock.now() + timeout
         while true {
             if let value = try condition() { return value }
@@ -117,7 +117,7 @@ public struct RealSnapshot: Sendable {
             if MonotonicClock.now() > deadline {
                 throw Stop(status: .failed, reason: "\(what): nothing within \(Int(timeout)) s; QEMU killed")
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            Thread.sleep(forTimeInterval: interval)
         }
     }
 
@@ -266,8 +266,10 @@ public struct RealSnapshot: Sendable {
     /// the harness then writes its stamp into every `stampStride`-th page of the plugged runs
     /// through `/proc/PID/mem`, as a device's DMA would: the kernel refuses a write to a protected
     /// page (it cannot wait for QEMU's handler from another process), so a write that lands is one
-    /// that protection does not track. The guest itself cannot write while the copy is held: its
-    /// first write to protected memory (its kernel's own data) waits for the held migration thread.
+    /// that protection does not track. (The kernel refuses because a remote access may not wait
+    /// for a userfault, `handle_userfault` without `FAULT_FLAG_ALLOW_RETRY`; `ProtectionMapOfAProcess`
+    /// checks it on the host.) The guest itself cannot write while the copy is held: its first
+    /// write to protected memory (its kernel's own data) waits for the held migration thread.
     private func holdCopy(_ machine: QEMUMachine, qmp: QMPClient, deviceStart: UInt?, into result: inout Result,
                           cancelled: @escaping @Sendable () -> Bool) throws {
         // No QMP while the copy is held: a vCPU that writes a protected page waits for the migration
@@ -276,7 +278,8 @@ public struct RealSnapshot: Sendable {
         // stream fitted the pipe) or failed, and nothing is held.
         var seen = false
         let asked = MonotonicClock.now()
-        let held = try wait("waiting for the copy to reach the held sink", timeout: 30, machine: machine,
+        // Polled often: the copy is held from when it blocks until the harness has looked.
+        let held = try wait("waiting for the copy to reach the held sink", timeout: 30, interval: 0.002, machine: machine,
                             cancelled: cancelled) { () -> Bool? in
             switch SnapshotThread.state(pid: machine.pid) {
             case .blockedWriting: return true

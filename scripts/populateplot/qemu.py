@@ -104,7 +104,6 @@ def plot_qemu(schema, rows, out):
     for col, backend in enumerate(backends):
         # One slot per program of each case, a gap between cases.
         slots, labels = [], []
-        x = 0
         for case_label, programs in cases[backend]:
             for program, entries, change in programs:
                 slots.append(entries)
@@ -112,8 +111,6 @@ def plot_qemu(schema, rows, out):
                 if several and change:
                     tick += f"\n{change}"
                 labels.append(tick)
-                x += 1
-            x += 1 if several else 0
         xs = []
         x = 0
         for _, programs in cases[backend]:
