@@ -254,7 +254,9 @@ public final class QEMUExperiment: Experiment {
                                  seed: plan.seed)
         config.noReserve = item.backend.isHugetlb
         // The copy: QEMU's migration thread reads every plugged page (on shmem a read allocates what
-        // population left out); the guest idles, so no writer.
+        // population left out); the guest idles, so no writer. The phase's sampler is a thread
+        // besides the copier, as QEMU's migration thread is one besides its main loop: its stack
+        // costs the same few KiB of page tables (QEMU's own vary from 4 to 12 KiB).
         config.snapshot = SnapshotOptions(writers: 0, sampleInterval: 0.01)
         if let runs = real.deviceResidentRuns {
             config.resident = .pages(runs.map { $0.lowerBound / page ..< ($0.upperBound + page - 1) / page },
