@@ -42,6 +42,7 @@ public struct MigrationStream {
     /// The block of the last page: `CONTINUE` refers to it across sections, as QEMU's
     /// `last_sent_block` does.
     private var block = ""
+    private var sawRAMPages = false
 
     /// Reads the stream in `data`, calling `visit(block, offset, page)` for each page of RAM it
     /// carries (`page` nil for a zero page), in stream order; a page sent twice is visited twice.
@@ -66,10 +67,14 @@ public struct MigrationStream {
                 _ = try readUInt32()  // instance
                 _ = try readUInt32()  // version
                 guard type == .start, name == "ram" else {
-                    // Device state (and any other section) follows the RAM in a background snapshot:
-                    // nothing of it is needed, and it cannot be skipped without its description.
-                    if ramSection != nil { break sections }
-                    throw Unreadable(description: "section '\(name)' before the RAM's")
+                    guard ramSection != nil else { throw Unreadable(description: "section '\(name)' before the RAM's") }
+                    // Device state follows the RAM's pages in a background snapshot: the end of what
+                    // is needed. Between the RAM's setup and its pages QEMU 8.0+ sends early device
+                    // state (virtio-mem's plugged bitmap, `virtio-mem-device-early`): skipped to its
+                    // footer, as there is no description of it to read it by.
+                    if sawRAMPages { break sections }
+                    try skip(section: id, named: name)
+                    continue sections
                 }
                 ramSection = id
                 try readRAM(visit)
@@ -77,6 +82,7 @@ public struct MigrationStream {
             case .part, .end:
                 let id = try readUInt32()
                 guard id == ramSection else { throw Unreadable(description: "section \(id) is not the RAM's") }
+                sawRAMPages = true
                 try readRAM(visit)
                 try readFooter(id)
                 if type == .end { break sections }
@@ -125,6 +131,22 @@ public struct MigrationStream {
             }
             if flags & Flags.eos != 0 { return }
         }
+    }
+
+    /// Moves past a section whose contents it cannot read: to its footer (`0x7E` and the section's
+    /// id), the first one followed by the start of another section.
+    private mutating func skip(section id: UInt32, named name: String) throws {
+        let footer = [SectionType.footer.rawValue] + (0 ..< 4).map { UInt8(id >> UInt32(24 - 8 * $0) & 0xFF) }
+        var index = position
+        while index + footer.count < data.count {
+            if data[index] == footer[0], Array(data[index ..< index + footer.count]) == footer,
+               SectionType(rawValue: data[index + footer.count]) != nil {
+                position = index + footer.count
+                return
+            }
+            index += 1
+        }
+        throw Unreadable(description: "section '\(name)' has no footer to skip to")
     }
 
     private mutating func readFooter(_ id: UInt32) throws {
