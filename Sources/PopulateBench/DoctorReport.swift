@@ -72,9 +72,11 @@ public struct DoctorReport: Codable, Sendable {
         if let activity { lines.append("activity    \(activity.text)") }
         lines.append("")
         lines.append("backends (at their default sizes):")
-        for backend in Backend.allCases { lines.append("  \(backend.rawValue.padding(15)) \(backends[backend.rawValue]!)") }
+        // One column for both lists, as wide as the longest name.
+        let width = (Backend.allCases.map(\.rawValue) + Strategy.allCases.map(\.rawValue)).map(\.count).max() ?? 15
+        for backend in Backend.allCases { lines.append("  \(backend.rawValue.padding(width)) \(backends[backend.rawValue]!)") }
         lines.append("strategies (on anon-private):")
-        for strategy in Strategy.allCases { lines.append("  \(strategy.rawValue.padding(15)) \(strategies[strategy.rawValue]!)") }
+        for strategy in Strategy.allCases { lines.append("  \(strategy.rawValue.padding(width)) \(strategies[strategy.rawValue]!)") }
         return lines.joined(separator: "\n")
     }
 }
