@@ -31,6 +31,8 @@ public struct QEMUPlan: Sendable {
     /// Whether the harness stamps the plugged memory during the held copy and QEMU's image is
     /// checked (`--image-check`).
     public var imageCheck = false
+    /// The `/proc/vmstat` counters each row records (`--monitor`).
+    public var vmstatCounters = VMStatMonitor.defaultCounters
 
     public static let backends: [Backend] = [.memfdShmem, .anonPrivate, .memfdHugetlb]
     /// virtio-mem's block on these backends: the THP size, and 2 MiB huge pages.
@@ -204,6 +206,7 @@ public final class QEMUExperiment: Experiment {
             var snapshot = RealSnapshot(spec: spec)
             snapshot.layout = plan.guestLayout
             snapshot.imageCheck = plan.imageCheck
+            snapshot.vmstatCounters = plan.vmstatCounters
             snapshot.timeouts = plan.timeouts
             snapshot.sampleInterval = plan.sampleInterval
             real = snapshot.run(cancelled: { [self] in isCancelled }) { [self] machine in
@@ -221,7 +224,8 @@ public final class QEMUExperiment: Experiment {
             if let reason = probed.skipReason(for: config, checkingPoolSize: false) {
                 emulation = TrialResult(config: config, status: .skipped, reason: reason)
             } else {
-                emulation = launcher.run(TrialRequest(config: config, host: probed, checksPoolSize: false))
+                emulation = launcher.run(TrialRequest(config: config, host: probed, checksPoolSize: false,
+                                                      vmstatCounters: plan.vmstatCounters))
             }
         }
         // The emulation's oracle on the same writes: a stamp is lost where the emulation's protection

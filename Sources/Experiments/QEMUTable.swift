@@ -23,6 +23,7 @@ public enum QEMUTable {
         var phase = PhaseResult(phase: .snapshot)
         if real.status == .ok, let before = real.before, let after = real.after {
             phase.delta = MemoryDelta(before: before, after: after)
+            phase.delta.vmstat = real.vmstat
             phase.seconds = real.seconds ?? 0
             phase.peakRSSBytes = real.peakRSS
             phase.peakPTEBytes = real.peakPTE

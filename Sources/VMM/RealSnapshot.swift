@@ -28,6 +28,8 @@ public struct RealSnapshot: Sendable {
     /// Whether the harness stamps the plugged memory while the copy is held back, and QEMU's image
     /// is kept and checked.
     public var imageCheck = false
+    /// The `/proc/vmstat` counters read just before `migrate` and just after completion.
+    public var vmstatCounters: [String] = []
 
     public init(spec: QEMUMachineSpec) { self.spec = spec }
 
@@ -66,6 +68,8 @@ public struct RealSnapshot: Sendable {
         /// The image check: the device pages the harness tried to stamp while the copy was held,
         /// those the kernel let it write (untracked), and the pages of the device's RAMBlock in
         /// QEMU's own image that hold the stamp.
+        /// The change of the monitored `/proc/vmstat` counters over the snapshot (system-wide).
+        public var vmstat: [String: Int]?
         public var stampAttempts: [Range<Int>]?
         public var stampedRuns: [Range<Int>]?
         public var imageLostWrites: Int?
@@ -181,6 +185,7 @@ public struct RealSnapshot: Sendable {
                             keepingIn: imageCheck && !controls.isEmpty ? machine.directory + "/stream" : nil)
         try sink.create()
         defer { sink.release() }
+        let vmstatBefore = vmstatCounters.isEmpty ? nil : try VMStat.read(Set(vmstatCounters))
         let before = try sampler.take(since: MonotonicClock.now())
         sampling.enter("snapshot")
         let start = MonotonicClock.now()
@@ -198,6 +203,12 @@ public struct RealSnapshot: Sendable {
         }
         result.qemuMilliseconds = info.totalTime
         let after = try sampler.take(since: MonotonicClock.now())
+        if let vmstatBefore {
+            let vmstatAfter = try VMStat.read(Set(vmstatCounters))
+            result.vmstat = vmstatAfter.reduce(into: [:]) { deltas, counter in
+                deltas[counter.key] = counter.value - (vmstatBefore[counter.key] ?? 0)
+            }
+        }
         sampling.enter("after")
         Thread.sleep(forTimeInterval: settle)
         sampling.stop()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LinuxMM
 import PopulateBench
 import Experiments
 import Results
@@ -96,6 +97,15 @@ enum ArgumentValues {
         let names = text.dropFirst("vmstat:".count).split(separator: ",").map(String.init)
         guard !names.isEmpty else { throw ValidationError("vmstat: names no counter") }
         return names
+    }
+
+    /// Bad input unless every counter `--monitor` names is one this kernel's /proc/vmstat has.
+    static func checkMonitored(_ counters: [String]?) throws {
+        guard let counters, !counters.isEmpty else { return }
+        let known = (try? VMStat.read()) ?? [:]
+        if let unknown = counters.first(where: { known[$0] == nil }) {
+            throw ValidationError("--monitor: /proc/vmstat has no counter '\(unknown)'")
+        }
     }
 
     static func numaPolicy(_ text: String) throws -> NUMAPolicyText.Spec {

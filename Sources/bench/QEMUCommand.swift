@@ -102,6 +102,13 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
     @Flag(help: "Run hugetlb cases the pool cannot back (QEMU then dies of SIGBUS: a failed row).")
     var force = false
 
+    @Option(help: ArgumentHelp("The /proc/vmstat counters each row records (the real snapshot's from just before "
+        + "migrate to just after completion; the emulation's per phase), as vmstat_* columns: none, or "
+        + "vmstat:NAME,... (default: vmstat:" + VMStatMonitor.defaultCounters.joined(separator: ",") + ").",
+                               valueName: "monitor"),
+            transform: ArgumentValues.monitor)
+    var monitor: [String]?
+
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
@@ -130,6 +137,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         if accel == .kvm, !FileAccess.isReadWritable("/dev/kvm") {
             throw ValidationError("--accel: kvm needs a usable /dev/kvm")
         }
+        try ArgumentValues.checkMonitored(monitor)
         try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
         if let problem = ChildTrialLauncher.problem(with: ChildTrialLauncher.besideCurrentExecutable) {
             throw ValidationError(problem)
@@ -182,6 +190,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         plan.seed = seed
         plan.guestLayout = guestLayout
         plan.imageCheck = imageCheck
+        if let monitor { plan.vmstatCounters = monitor }
         let bench = QEMUBench(QEMUExperiment(plan: plan, host: HostCapabilities.probe()), outPath: out,
                               progress: TerminalProgress(quiet: quiet))
         let report: QEMUBench.Report

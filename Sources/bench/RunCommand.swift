@@ -128,12 +128,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
         }
         _ = try makePlan(host: HostCapabilities.probe())
         _ = try gateway()
-        if let monitor, !monitor.isEmpty {
-            let known = (try? VMStat.read()) ?? [:]
-            if let unknown = monitor.first(where: { known[$0] == nil }) {
-                throw ValidationError("--monitor: /proc/vmstat has no counter '\(unknown)'")
-            }
-        }
+        try ArgumentValues.checkMonitored(monitor)
         try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
         if let problem = ChildTrialLauncher.problem(with: ChildTrialLauncher.besideCurrentExecutable) {
             throw ValidationError(problem)
