@@ -57,6 +57,9 @@ extension HostFeature {
     static let frameNumbers = HostFeature(name: "frame-numbers", isAvailable: getuid() == 0 && MemoryBlocks.current() != nil,
                                           missing: "frame numbers need root and /sys/devices/system/memory")
 
+    static let uffdWP = HostFeature(name: "uffd-wp", isAvailable: host.userfaultfdFeatures?.contains(.pagefaultFlagWP) == true,
+                                    missing: "the kernel's userfaultfd lacks write protection (Linux 5.7)")
+
     static let wpUnpopulated = HostFeature(name: "wp-unpopulated",
                                            isAvailable: host.userfaultfdFeatures?.contains(.wpUnpopulated) == true,
                                            missing: "the kernel's userfaultfd lacks WP_UNPOPULATED (Linux 6.4)")
@@ -82,7 +85,8 @@ extension HostFeature {
 
     /// Every feature a test names, for CI's declaration to be checked against.
     static let all: [HostFeature] = [.bench, .root, .python3, .hugePages(64), .hugetlbfs, .thpControl, .thpPerSize,
-                                     .numa, .frameNumbers, .wpUnpopulated, .wpAsync, .hugeZeropage, .prometheus, .qemu]
+                                     .numa, .frameNumbers, .uffdWP, .wpUnpopulated, .wpAsync, .hugeZeropage, .prometheus,
+                                     .qemu]
 }
 
 /// The trait of a test or suite that needs `feature`: skipped with the reason where the host

@@ -8,7 +8,7 @@ extension KernelTests {
     /// pagemap's present and uffd-wp bits over a protected region, and a write through
     /// `/proc/PID/mem` that the kernel lets through where protection does not track the page and
     /// refuses where it does.
-    @Suite(needs(.root)) struct ProtectionMapOfAProcess {
+    @Suite(needs(.root), needs(.uffdWP)) struct ProtectionMapOfAProcess {
         @Test func untrackedPagesAreThoseNeitherPresentNorProtected() throws {
             let size = 8 << 20
             let region = try Region.allocate(.init(backend: .anonPrivate, size: size, pageSize: 4096, thp: .nohuge))
