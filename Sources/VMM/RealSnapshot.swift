@@ -21,8 +21,10 @@ public struct RealSnapshot: Sendable {
     public var spec: QEMUMachineSpec
     public var timeouts = Timeouts()
     public var sampleInterval = 0.01
-    /// Seconds sampled before the snapshot starts and after it completes.
+    /// Seconds the guest is left alone after plugging, before what it wrote is read.
     public var settle = 0.3
+    /// Seconds sampled before the snapshot starts and after it completes (10 samples at 10 ms).
+    public var sampleWindow = 0.1
     /// The holes the guest makes in what it plugged before the snapshot.
     public var layout = GuestLayout.prefix
     /// Whether the harness stamps the plugged memory while the copy is held back, and QEMU's image
@@ -170,7 +172,7 @@ public struct RealSnapshot: Sendable {
         let sampler = ProcessSampler(pid: machine.pid, interval: sampleInterval, counters: [.system])
         let sampling = SamplingThread(sampler, phase: "before")
         defer { sampling.stop() }
-        Thread.sleep(forTimeInterval: settle)
+        Thread.sleep(forTimeInterval: sampleWindow)
 
         do {
             let _: QMPClient.Empty = try qmp.execute("migrate-set-capabilities", arguments: [
@@ -192,8 +194,9 @@ public struct RealSnapshot: Sendable {
         let _: QMPClient.Empty = try qmp.execute("migrate", arguments: ["uri": "exec:" + QEMUMachine.sinkCommand(writingTo: sink.path)])
         try holdCopy(machine, qmp: qmp, deviceStart: deviceBefore?.start, into: &result, cancelled: cancelled)
         sink.release()
-        let info = try wait("waiting for the snapshot to complete", timeout: timeouts.snapshot, machine: machine,
-                            cancelled: cancelled) { () -> QMPClient.MigrationInfo? in
+        // Polled every 10 ms: the wall time of a snapshot of a second is read to that.
+        let info = try wait("waiting for the snapshot to complete", timeout: timeouts.snapshot, interval: 0.01,
+                            machine: machine, cancelled: cancelled) { () -> QMPClient.MigrationInfo? in
             let info: QMPClient.MigrationInfo = try qmp.execute("query-migrate")
             return ["completed", "failed", "cancelled"].contains(info.status ?? "") ? info : nil
         }
@@ -210,7 +213,7 @@ public struct RealSnapshot: Sendable {
             }
         }
         sampling.enter("after")
-        Thread.sleep(forTimeInterval: settle)
+        Thread.sleep(forTimeInterval: sampleWindow)
         sampling.stop()
         result.samples = sampling.taken
         result.samplesPID = machine.pid
