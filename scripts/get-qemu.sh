@@ -148,9 +148,12 @@ EOF_BUILD
 
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-# One get-qemu.sh at a time: two would share the apt source file and each other's folders.
-exec 9>"$cache/.lock"
-flock -n 9 || die "another get-qemu.sh is running (it holds $cache/.lock)"
+# One get-qemu.sh at a time on the machine: two would share the apt source file (and, with the same
+# cache, each other's folders).
+lock=/run/lock/populatebench-get-qemu.lock
+[[ -d /run/lock && -w /run/lock ]] || lock=$cache/.lock
+exec 9>"$lock"
+flock -n 9 || die "another get-qemu.sh is running (it holds $lock)"
 
 # --- debian ------------------------------------------------------------------------------------
 

@@ -93,7 +93,8 @@ public struct QEMUPlan: Sendable {
         guard !pluggedFractions.isEmpty || control else {
             throw RunPlan.InputError(flag: "--plugged", "nothing to run (no fractions and --no-control)")
         }
-        if imageCheck, !pluggedFractions.contains(where: { $0 > 0 }) {
+        let blocks = size / blockSize
+        if imageCheck, !pluggedFractions.contains(where: { Int(($0 * Double(blocks)).rounded()) > 0 }) {
             throw RunPlan.InputError(flag: "--image-check", "nothing plugged to check: every --plugged fraction is 0")
         }
         if guestLayout != .prefix {

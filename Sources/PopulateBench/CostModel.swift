@@ -128,11 +128,11 @@ public struct CostModel: Sendable {
         if mapsShmemByPMD {
             let pmds = range.lowerBound / geometry.pteSpan * geometry.pteSpan
                 ..< min(regionSize, (range.upperBound + geometry.pteSpan - 1) / geometry.pteSpan * geometry.pteSpan)
-            for unit in stride(from: pmds.lowerBound, to: pmds.upperBound, by: geometry.pteSpan) {
-                let pages = pageIndices(unit ..< min(regionSize, unit + geometry.pteSpan))
-                let removed = pmdMappedShmem.remove(pages)
-                if removed > 0 { _ = unmappedShmem.insert(pages) }
-                unmapped += removed * backing.pageSize
+            // Only the pages the PMD mapped leave the mapping (a discard may have freed some).
+            for page in pageIndices(pmds) where pmdMappedShmem.contains(page) {
+                _ = pmdMappedShmem.remove(page ..< page + 1)
+                _ = unmappedShmem.insert(page ..< page + 1)
+                unmapped += backing.pageSize
             }
         }
         return Cost(pageTableBytes: mapTables(range, needsPTE: needsPTE), dataBytes: -unmapped)

@@ -71,28 +71,37 @@ final class HeldSink: @unchecked Sendable {
 
     struct Problem: Error, CustomStringConvertible { var description: String }
 
-    /// Nil when the stream ended and was kept (or discarded) whole; else why not.
+    /// Nil when the stream ended and was kept (or discarded) whole; else why not. A file that
+    /// cannot be written is given up, but the FIFO is read to its end all the same: QEMU's copy
+    /// must not wait on a reader that stopped.
     private func drain(_ reader: NamedPipe.Reader) -> String? {
-        let kept = state.withLock { $0.kept }
-        do {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
-            let deadline = MonotonicClock.now() + writerTimeout
-            while true {
+        var kept = state.withLock { $0.kept }
+        var problem: String?
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        let deadline = MonotonicClock.now() + writerTimeout
+        while true {
+            do {
                 switch try reader.read(into: buffer) {
                 case let .bytes(count):
-                    try kept?.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0 ..< count]), naming: "write(\(keptPath!))")
+                    do {
+                        try kept?.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0 ..< count]), naming: "write(\(keptPath ?? ""))")
+                    } catch {
+                        problem = problem ?? "\(error)"
+                        kept = nil
+                    }
                 case .wouldBlock:
                     try reader.waitReadable(timeout: 0.1)
                 case .noWriter:
                     guard MonotonicClock.now() < deadline else { return "nobody wrote the snapshot's stream" }
                     Thread.sleep(forTimeInterval: 0.01)
                 case .end:
-                    return nil
+                    return problem
                 }
+            } catch {
+                // The FIFO itself failed: nothing more can be read of it.
+                return problem ?? "\(error)"
             }
-        } catch {
-            return "\(error)"
         }
     }
 }

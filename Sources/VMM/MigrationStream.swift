@@ -43,6 +43,8 @@ public struct MigrationStream {
     /// `last_sent_block` does.
     private var block = ""
     private var sawRAMPages = false
+    /// The id of the `ram` section, once it has started.
+    private var ramSection: UInt32?
 
     /// Reads the stream in `data`, calling `visit(block, offset, page)` for each page of RAM it
     /// carries (`page` nil for a zero page), in stream order; a page sent twice is visited twice.
@@ -51,7 +53,6 @@ public struct MigrationStream {
         guard try readUInt32() == Self.magic else { throw Unreadable(description: "no QEVM header") }
         let version = try readUInt32()
         guard version == 3 else { throw Unreadable(description: "stream version \(version), not 3") }
-        var ramSection: UInt32?
         sections: while true {
             let byte = try readByte()
             guard let type = SectionType(rawValue: byte) else {
@@ -134,15 +135,25 @@ public struct MigrationStream {
     }
 
     /// Moves past a section whose contents it cannot read: to its footer (`0x7E` and the section's
-    /// id), the first one followed by the start of another section.
+    /// id), the first one followed by what can come next: another section's start, or a part or
+    /// end of the RAM's section with its id.
     private mutating func skip(section id: UInt32, named name: String) throws {
-        let footer = [SectionType.footer.rawValue] + (0 ..< 4).map { UInt8(id >> UInt32(24 - 8 * $0) & 0xFF) }
+        func bigEndian(_ value: UInt32) -> [UInt8] { (0 ..< 4).map { UInt8(value >> UInt32(24 - 8 * $0) & 0xFF) } }
+        let footer = [SectionType.footer.rawValue] + bigEndian(id)
+        let ram = ramSection.map(bigEndian) ?? []
         var index = position
         while index + footer.count < data.count {
-            if data[index] == footer[0], Array(data[index ..< index + footer.count]) == footer,
-               SectionType(rawValue: data[index + footer.count]) != nil {
-                position = index + footer.count
-                return
+            if data[index] == footer[0], Array(data[index ..< index + footer.count]) == footer {
+                let next = index + footer.count
+                switch SectionType(rawValue: data[next]) {
+                case .start?, .full?:
+                    position = next
+                    return
+                case .part?, .end? where next + 5 <= data.count && Array(data[next + 1 ..< next + 5]) == ram:
+                    position = next
+                    return
+                default: break
+                }
             }
             index += 1
         }

@@ -67,11 +67,11 @@ public struct RealSnapshot: Sendable {
         public var offlined: [Int] = []
         /// Write protection over the plugged runs while the copy was held back (QEMU's pagemap).
         public var midMap: ProtectionMap?
-        /// The image check: the device pages the harness tried to stamp while the copy was held,
-        /// those the kernel let it write (untracked), and the pages of the device's RAMBlock in
-        /// QEMU's own image that hold the stamp.
         /// The change of the monitored `/proc/vmstat` counters over the snapshot (system-wide).
         public var vmstat: [String: Int]?
+        /// The image check: the device pages the harness tried to stamp while the copy was held,
+        /// those the kernel let it write (untracked, or already sent), and the pages of the
+        /// device's RAMBlock in QEMU's own image that hold the stamp.
         public var stampAttempts: [Range<Int>]?
         public var stampedRuns: [Range<Int>]?
         public var imageLostWrites: Int?
@@ -111,7 +111,7 @@ public struct RealSnapshot: Sendable {
         return result
     }
 
-    /// Polls `condition` every 50 ms until it gives a value; QEMU's exit, `cancelled` or the
+    /// Polls `condition` every `interval` seconds until it gives a value; QEMU's exit, `cancelled` or the
     /// timeout stop the wait.
     private func wait<T>(_ what: String, timeout: Double, interval: Double = 0.05, machine: QEMUMachine,
                          cancelled: () -> Bool, _ condition: () throws -> T?) throws -> T {
@@ -182,7 +182,6 @@ public struct RealSnapshot: Sendable {
             throw Stop(status: .skipped, reason: "no background snapshot: \(failure.description)")
         }
         // The sink is a FIFO the harness opens only once it has looked: the copy is held back until then.
-        // (A path with a space would split the sink's command: the directory's name has none.)
         let sink = HeldSink(path: machine.directory + "/stream.fifo",
                             keepingIn: imageCheck && !controls.isEmpty ? machine.directory + "/stream" : nil)
         try sink.create()
@@ -223,9 +222,9 @@ public struct RealSnapshot: Sendable {
         result.peakRSS = during.map(\.vmRSS).max()
         result.peakPTE = during.map(\.vmPTE).max()
         result.deviceDataAfter = try deviceMapping(machine.pid)?.dataBytes
-        if imageCheck, result.stampAttempts != nil {
+        if imageCheck, result.stampAttempts != nil, !controls.isEmpty, let kept = sink.keptPath {
             try sink.finish()
-            result.imageLostWrites = try lostWrites(inImage: sink.keptPath!, controls: controls)
+            result.imageLostWrites = try lostWrites(inImage: kept, controls: controls)
         }
     }
 
@@ -235,6 +234,8 @@ public struct RealSnapshot: Sendable {
                            into result: inout Result, cancelled: @escaping @Sendable () -> Bool) throws {
         let block = GuestLayout.memoryBlockSize
         let prefix = plugged.ranges.first.map { $0.lowerBound == 0 ? $0.count / block : 0 } ?? 0
+        // Nothing plugged (a 0 fraction): no hole to make, and none missing.
+        guard plugged.pluggedBytes > 0 else { return }
         let offsets = layout.blocksToOffline(pluggedBlocks: prefix).map { $0 * block }
         guard !offsets.isEmpty else {
             throw Stop(status: .failed, reason: "no hole to make: the guest plugged \(plugged.ranges.map(PluggedRanges.format)) "

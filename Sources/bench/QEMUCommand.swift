@@ -60,9 +60,10 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
     var guestLayout: GuestLayout = .prefix
 
     @Flag(name: .customLong("image-check"),
-          help: ArgumentHelp("While the copy is held back the guest writes a stamp over half of what is plugged; QEMU's "
-              + "own image is kept and parsed, and its stamped pages (lost writes) counted. The guest's writes then add "
-              + "to the real rows' data."))
+          help: ArgumentHelp("Before the snapshot, write a control page at the start of each plugged run; while the "
+              + "copy is held back, write a stamp into a page every 256 KiB past it (through /proc/PID/mem; the kernel "
+              + "refuses it where protection tracks the page). QEMU's own image is kept and parsed: it must hold the "
+              + "control pages, and the stamps it holds are lost writes. Stamps that land add to the real rows' data."))
     var imageCheck = false
 
     @Option(parsing: .unconditional, help: "Repetitions of every case.")

@@ -119,6 +119,21 @@ import Testing
         #expect(protect.pageTableBytes == 96 * table)
     }
 
+    /// Under shmem THP protection unmaps a huge PMD (its pages stay in the file) and a later read
+    /// maps back only what it reads, once; pages a discard freed were never mapped and do not
+    /// come back as data.
+    @Test func shmemTHPUnmappedByProtectionComesBackWhenRead() {
+        var model = CostModel(backing: .init(backend: .memfdShmem, pageSize: 4096, transparentHuge: true),
+                              regionSize: 8 << 20)
+        #expect(model.guestWrite(offset: 0).dataBytes == 2 << 20)
+        #expect(model.guestWrite(offset: 2 << 20).dataBytes == 2 << 20)
+        model.discard(3 << 20 ..< 4 << 20)
+        #expect(model.protect(0 ..< 8 << 20, marksEmptyEntries: true).dataBytes == -(3 << 20))
+        #expect(model.read(0 ..< 1 << 20).dataBytes == 1 << 20)
+        #expect(model.read(0 ..< 2 << 20).dataBytes == 1 << 20)
+        #expect(model.read(0 ..< 2 << 20).dataBytes == 0)
+    }
+
     @Test func hugetlbNeedsNoLastLevelTables() {
         var model = CostModel(backing: .init(backend: .memfdHugetlb, pageSize: 2 << 20), regionSize: 128 << 20)
         let cost = model.read(0 ..< 128 << 20)
