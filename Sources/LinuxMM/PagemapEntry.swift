@@ -11,6 +11,12 @@ public struct PagemapEntry: RawRepresentable, Equatable, Sendable {
     /// Bit 63: a page frame is mapped.
     public var isPresent: Bool { rawValue >> 63 == 1 }
 
+    /// Bit 57: write-protected by userfaultfd (also set on the PTE markers that protect empty entries).
+    public var isWriteProtectedByUserfaultfd: Bool { rawValue >> 57 & 1 == 1 }
+
+    /// Bit 56: the page is mapped by this process alone (not the shared zeropage).
+    public var isMappedExclusively: Bool { rawValue >> 56 & 1 == 1 }
+
     /// Bits 0-54 of a present entry: the page frame number. Since Linux 4.2 it reads as 0
     /// without CAP_SYS_ADMIN.
     public var frame: UInt64? { isPresent ? rawValue & (1 << 55 - 1) : nil }

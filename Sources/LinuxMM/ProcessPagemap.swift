@@ -3,18 +3,13 @@ import SystemPackage
 import Glibc
 #endif
 
-/// Which pages of another process's mapping are in memory, from `/proc/<pid>/pagemap`: 8 bytes
-/// per base page, bit 63 present, bit 57 write-protected by userfaultfd (also set on the PTE
-/// markers that protect empty entries), bit 56 mapped exclusively. Root reads any process's.
+/// Which pages of another process's mapping are in memory, from `/proc/<pid>/pagemap`: a
+/// `PagemapEntry` per base page. Root reads any process's.
 public enum ProcessPagemap {
-    static let present: UInt64 = 1 << 63
-    static let userfaultfdWriteProtected: UInt64 = 1 << 57
-    static let exclusive: UInt64 = 1 << 56
-
     /// Calls `visit(pageIndex, entry)` for each base page of `start ..< start + length`, reading
     /// in batches. The corresponding C functions are `open` and `pread`.
     static func forEachEntry(pid: Int32, start: UInt, length: Int, pageSize: Int,
-                             _ visit: (Int, UInt64) -> Void) throws(SystemCallError) {
+                             _ visit: (Int, PagemapEntry) -> Void) throws(SystemCallError) {
         let fd = try FileDescriptor.open(path: "/proc/\(pid)/pagemap", .readOnly)
         defer { try? fd.close() }
         let pages = length / pageSize
@@ -32,7 +27,7 @@ public enum ProcessPagemap {
             guard read == count * 8 else {
                 throw SystemCallError(call: "pread(/proc/\(pid)/pagemap): \(read) of \(count * 8) bytes", errno: EIO)
             }
-            for index in 0 ..< count { visit(first + index, entries[index]) }
+            for index in 0 ..< count { visit(first + index, PagemapEntry(rawValue: entries[index])) }
             first += count
         }
     }
@@ -43,7 +38,7 @@ public enum ProcessPagemap {
                                    pageSize: Int = 4096) throws(SystemCallError) -> [Range<Int>] {
         var runs: [Range<Int>] = []
         try forEachEntry(pid: pid, start: start, length: length, pageSize: pageSize) { index, entry in
-            guard entry & present != 0, !exclusiveOnly || entry & exclusive != 0 else { return }
+            guard entry.isPresent, !exclusiveOnly || entry.isMappedExclusively else { return }
             let byte = index * pageSize
             if let last = runs.last, last.upperBound == byte {
                 runs[runs.count - 1] = last.lowerBound ..< byte + pageSize
@@ -60,8 +55,9 @@ public enum ProcessPagemap {
         var map = ProtectionMap()
         for run in runs {
             try forEachEntry(pid: pid, start: start + UInt(run.lowerBound), length: run.count, pageSize: pageSize) { index, entry in
-                let isPresent = entry & present != 0, isProtected = entry & userfaultfdWriteProtected != 0
+                let isPresent = entry.isPresent, isProtected = entry.isWriteProtectedByUserfaultfd
                 if isPresent { map.populatedBytes += pageSize }
+                if isPresent && entry.isMappedExclusively { map.exclusiveBytes += pageSize }
                 if isProtected { map.protectedBytes += pageSize }
                 guard !isPresent, !isProtected else { return }
                 let byte = run.lowerBound + index * pageSize
@@ -82,6 +78,9 @@ public enum ProcessPagemap {
 /// that a write there is not tracked: it faults in a fresh page that no protection covers.
 public struct ProtectionMap: Codable, Sendable, Equatable {
     public var populatedBytes = 0
+    /// Of those, pages this process alone maps: on private anonymous memory, its data (the shared
+    /// zeropage is not).
+    public var exclusiveBytes = 0
     public var protectedBytes = 0
     public var unprotectedEmptyBytes = 0
     /// Where those untracked pages are, as byte offsets into the mapping.

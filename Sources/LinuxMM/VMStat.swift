@@ -7,6 +7,11 @@ public enum VMStat {
         try parse(ProcFile.read("/proc/vmstat"), names)
     }
 
+    /// Each counter of `end` less its value in `start` (0 where `start` lacks it).
+    public static func change(from start: [String: Int], to end: [String: Int]) -> [String: Int] {
+        end.reduce(into: [:]) { deltas, counter in deltas[counter.key] = counter.value - (start[counter.key] ?? 0) }
+    }
+
     /// `name value` lines; others are passed over.
     public static func parse(_ text: String, _ names: Set<String>? = nil) -> [String: Int] {
         var counters: [String: Int] = [:]

@@ -62,7 +62,7 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
         sysPageTablesBytes = after.memInfo.pageTables - before.memInfo.pageTables
         sysHugetlbBytes = (before.hugePagesFree - after.hugePagesFree) * after.hugePageSize
         if let start = before.vmstat, let end = after.vmstat {
-            vmstat = end.reduce(into: [:]) { deltas, counter in deltas[counter.key] = counter.value - (start[counter.key] ?? 0) }
+            vmstat = VMStat.change(from: start, to: end)
         }
         if let start = before.hugeMappings, let end = after.hugeMappings {
             anonHugeBytes = end.anonHugePages - start.anonHugePages

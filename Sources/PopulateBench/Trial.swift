@@ -119,15 +119,21 @@ public struct Trial {
         if options.writers == 0 {
             snapshot.expected = map.pluggedRuns.reduce(CostModel.Cost()) { $0 + model.read($1) }
         }
-        let presentBefore = try regionPresentBytes(region)
-        snapshot.protectionMap = try ProcessPagemap.protectionMap(pid: getpid(), start: region.mapping.address,
-                                                                  runs: map.pluggedRuns)
+        // One pass over the plugged runs for the map and what is there before the copy: nothing
+        // else of the region changes in the snapshot.
+        let tracked = try ProcessPagemap.protectionMap(pid: getpid(), start: region.mapping.address, runs: map.pluggedRuns)
+        snapshot.protectionMap = tracked
+        let anonymous = config.backend == .anonPrivate
+        let presentBefore = anonymous ? tracked.exclusiveBytes : tracked.populatedBytes
         try measurePhase(&snapshot, placement: placement, changing: map.pluggedRuns, wholeProcess: true) {
             let result = try run.run()
             outcome = result
             return result.copiedPages * region.pageSize
         }
-        snapshot.regionDataBytes = try regionPresentBytes(region) - presentBefore
+        snapshot.regionDataBytes = try map.pluggedRuns.reduce(0) { total, run in
+            try total + ProcessPagemap.presentRuns(pid: getpid(), start: region.mapping.address + UInt(run.lowerBound),
+                                                   length: run.count, exclusiveOnly: anonymous).reduce(0) { $0 + $1.count }
+        } - presentBefore
         if let outcome {
             snapshot.wpFaults = outcome.wpFaults
             snapshot.writes = outcome.writes
@@ -153,14 +159,6 @@ public struct Trial {
         } catch let error as SystemCallError where config.backend.isHugetlb && error.errno == Errno.noMemory.rawValue {
             throw PoolTooSmall(description: "\(error): the \(ByteSize.format(config.pageBytes)) hugetlb pool is too small")
         }
-    }
-
-    /// Bytes of the region present in this process's mapping (the pagemap has an entry per base
-    /// page, hugetlb too); on private anonymous memory only pages of its own (the shared zeropage
-    /// holds no data).
-    private func regionPresentBytes(_ region: Region) throws -> Int {
-        try ProcessPagemap.presentRuns(pid: getpid(), start: region.mapping.address, length: region.size,
-                                       exclusiveOnly: config.backend == .anonPrivate).reduce(0) { $0 + $1.count }
     }
 
     /// Samples around `body`, times it, and fills the phase's measured columns; `changing` are

@@ -206,10 +206,7 @@ public struct RealSnapshot: Sendable {
         result.qemuMilliseconds = info.totalTime
         let after = try sampler.take(since: MonotonicClock.now())
         if let vmstatBefore {
-            let vmstatAfter = try VMStat.read(Set(vmstatCounters))
-            result.vmstat = vmstatAfter.reduce(into: [:]) { deltas, counter in
-                deltas[counter.key] = counter.value - (vmstatBefore[counter.key] ?? 0)
-            }
+            result.vmstat = VMStat.change(from: vmstatBefore, to: try VMStat.read(Set(vmstatCounters)))
         }
         sampling.enter("after")
         Thread.sleep(forTimeInterval: sampleWindow)

@@ -136,6 +136,17 @@ import Testing
 
 let qemuBinary = "/usr/bin/qemu-system-x86_64"
 
+/// A CSV path of its own for one `bench qemu` run; `removeQEMUOutput` removes it and its siblings.
+func temporaryQEMUOutput() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("qemu-\(UUID().uuidString).csv")
+}
+
+func removeQEMUOutput(_ out: URL) {
+    for path in [out.path, OutputFiles.samplesPath(for: out.path), OutputFiles.summaryPath(for: out.path)] {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
 /// `bench-qemu-PID-...` directories whose bench is gone: what a run left behind. Another bench
 /// running beside the tests (a benchmark on the same host) has directories of its own.
 func leftoverQEMUDirectories() throws -> [String] {
@@ -199,12 +210,8 @@ extension KernelTests {
         /// A real QEMU and guest: 256 MiB of memfd virtio-mem, half plugged, once (about 8 s under TCG).
         @Test(needs(.qemu))
         func aRealSnapshotMatchesItsEmulationAndLeavesNothingBehind() throws {
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("qemu-\(UUID().uuidString).csv")
-            defer {
-                for path in [out.path, OutputFiles.samplesPath(for: out.path), OutputFiles.summaryPath(for: out.path)] {
-                    try? FileManager.default.removeItem(atPath: path)
-                }
-            }
+            let out = temporaryQEMUOutput()
+            defer { removeQEMUOutput(out) }
             let result = try bench(["qemu", "--qemu", qemuBinary, "--backend", "memfd-shmem", "--size", "256MiB",
                                     "--plugged", "0.5", "--no-control", "--accel", "tcg", "--quiet", "--out", out.path])
             #expect(result.status == 0, "\(result.stderr)")
@@ -238,12 +245,8 @@ extension KernelTests {
         /// length untracked, and its oracle counts every stamp there as lost (about 12 s under TCG).
         @Test(needs(.qemu))
         func aHoleTheGuestMadeIsTrackedByAFixedQEMUAndNotBy62sPreset() throws {
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("qemu-hole-\(UUID().uuidString).csv")
-            defer {
-                for path in [out.path, OutputFiles.samplesPath(for: out.path), OutputFiles.summaryPath(for: out.path)] {
-                    try? FileManager.default.removeItem(atPath: path)
-                }
-            }
+            let out = temporaryQEMUOutput()
+            defer { removeQEMUOutput(out) }
             let result = try bench(["qemu", "--qemu", qemuBinary, "--preset", "qemu-6.2", "--backend", "anon-private",
                                     "--size", "512MiB", "--plugged", "0.5", "--no-control", "--accel", "tcg",
                                     "--guest-layout", "hole", "--image-check", "--quiet", "--out", out.path])
