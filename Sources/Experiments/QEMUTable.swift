@@ -60,6 +60,9 @@ public enum QEMUTable {
             measured.deviceMisalignmentBytes = real.deviceMisalignment
             measured.qemuTotalMilliseconds = real.qemuMilliseconds
             measured.stampedPages = real.stampedPages
+            measured.qemuPopulateSeconds = real.qemuSteps?.populateSeconds
+            measured.qemuProtectSeconds = real.qemuSteps?.protectSeconds
+            measured.qemuCopySeconds = real.qemuSteps?.copySeconds
         }
         row.merge(VMMColumns.cells(measured)) { _, new in new }
         let emulated = comparison.emulation.map { ResultTable.rows($0, repetition: repetition, run: run) } ?? []
@@ -69,7 +72,23 @@ public enum QEMUTable {
     public static func sampleRows(_ comparison: QEMUComparison, repetition: Int) -> [[String: String]] {
         let trial = "qemu \(comparison.item.label) rep\(repetition)"
         let pid = comparison.real.samples.isEmpty ? 0 : comparison.real.samplesPID
-        return comparison.real.samples.flatMap { WatchTable.rows([$0.sample], pid: pid, trial: trial, phase: $0.phase) }
+        var rows = comparison.real.samples.flatMap { WatchTable.rows([$0.sample], pid: pid, trial: trial, phase: $0.phase) }
+        for (index, labels) in eventsBySample(comparison.real.qemuEvents, samples: comparison.real.samples.map(\.sample)) {
+            rows[index]["qemu_events"] = labels
+        }
+        return rows
+    }
+
+    /// QEMU's trace events, each on the first sample taken at or after it (the last sample takes
+    /// those after it), as `LABEL@SECONDS;...` with the event's own time.
+    static func eventsBySample(_ events: [QEMUTrace.Mark], samples: [ProcessSample]) -> [Int: String] {
+        guard !samples.isEmpty else { return [:] }
+        var byIndex: [Int: [String]] = [:]
+        for event in events.sorted(by: { $0.seconds < $1.seconds }) {
+            let index = samples.firstIndex { $0.seconds >= event.seconds } ?? samples.count - 1
+            byIndex[index, default: []].append("\(event.label)@\(CellFormat.seconds(event.seconds))")
+        }
+        return byIndex.mapValues { $0.joined(separator: ";") }
     }
 
     /// The table for people: per configuration (backend and plugged fraction), each program's real
@@ -86,7 +105,7 @@ public enum QEMUTable {
         let several = plan.programs.count > 1
         let header = (several ? ["program", "preset"] : []) + ["backend", "memory", "real PTE", "emulated", "model",
                       "PTE vs emulation", "real data", "in device", "emulated", "model", "device vs emulation",
-                      "snapshot s", "status"]
+                      "snapshot s", "populate s", "status"]
         var lines: [[String]] = []
         var changes: [String] = []
         for key in configurations {
@@ -103,12 +122,15 @@ public enum QEMUTable {
                 let modelPTE = median(group.map { $0.expected?.pte }), modelData = median(group.map { $0.expected?.data })
                 let device = median(group.map(\.deviceDataGain)), emuDevice = median(group.map(\.emulatedDeviceGain))
                 let seconds = Statistics(group.compactMap(\.real.seconds)).map { String(format: "%.2f", $0.median) } ?? ""
+                // The real program's own population, from its trace events.
+                let populate = Statistics(group.compactMap { $0.real.qemuSteps?.populateSeconds })
+                    .map { String(format: "%.3f", $0.median) } ?? ""
                 let ok = group.filter { $0.real.status == .ok }.count
                 let status = ok == group.count ? "ok" : "\(ok)/\(group.count) ok: \(group.first { $0.real.status != .ok }!.real.reason)"
                 lines.append((several ? [program.label, program.preset.rawValue] : [])
                     + [item.backend.rawValue, item.pluggedFraction.map { "virtio-mem \($0)" } ?? "plain RAM",
                        size(realPTE), size(emuPTE), size(modelPTE), versus(realPTE, emuPTE), size(realData),
-                       size(device), size(emuDevice), size(modelData), versus(device, emuDevice), seconds, status])
+                       size(device), size(emuDevice), size(modelData), versus(device, emuDevice), seconds, populate, status])
                 if let before = previous {
                     changes.append("\(item.backend.rawValue), \(item.pluggedFraction.map { "virtio-mem \($0)" } ?? "plain RAM"): "
                         + "\(before.program.label) -> \(program.label): page tables \(signed(before.pte, realPTE)), "

@@ -18,4 +18,13 @@ public enum MonotonicClock {
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
+
+    /// CLOCK_REALTIME minus this clock, read back to back: turns another program's wall-clock time
+    /// stamp (QEMU's trace log) into this clock's seconds. Good to a few microseconds over a run
+    /// that no one sets the clock in.
+    public static func wallOffset() -> Double {
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        return Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9 - now()
+    }
 }

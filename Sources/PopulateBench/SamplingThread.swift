@@ -11,7 +11,8 @@ public final class SamplingThread: Sendable {
     }
 
     public let sampler: ProcessSampler
-    private let start: Double
+    /// The `MonotonicClock` reading the samples' seconds count from.
+    public let start: Double
     private let phase: Mutex<String>
     private let samples = Mutex<[Labelled]>([])
     private let stopRequested = Atomic<Bool>(false)

@@ -19,6 +19,10 @@ public struct VMMFields: Sendable {
     public var deviceResidentBytes: Int?
     public var deviceMisalignmentBytes: Int?
     public var qemuTotalMilliseconds: Int?
+    /// Real rows: the real program's steps, from its own trace events.
+    public var qemuPopulateSeconds: Double?
+    public var qemuProtectSeconds: Double?
+    public var qemuCopySeconds: Double?
 
     public init(qemuVersion: String, qemuBuild: String, qemuPatch: String, accelerator: String, emulatedBy: String) {
         self.qemuVersion = qemuVersion
@@ -77,6 +81,20 @@ public enum VMMColumns {
         },
         Column("qemu_total_ms", .context, .count, "real rows: QEMU's own `total-time` of the migration, in milliseconds") {
             Column<VMMFields>.integer($0.qemuTotalMilliseconds)
+        },
+        Column("qemu_populate_seconds", .context, .seconds,
+               "real rows: from QEMU's trace events, `migrate_set_state` setup to `savevm_state_header`: the "
+                   + "migration thread's population of RAM before protecting it; empty where QEMU traced nothing "
+                   + "(a build without the `log` trace backend)") { $0.qemuPopulateSeconds.map(CellFormat.seconds) ?? "" },
+        Column("qemu_protect_seconds", .context, .seconds,
+               "real rows: from `migration_thread_setup_complete` to the last `ram_write_tracking_ramblock_start`: "
+                   + "the VM's stop, its devices' state, and the write protection of every RAM block") {
+            $0.qemuProtectSeconds.map(CellFormat.seconds) ?? ""
+        },
+        Column("qemu_copy_seconds", .context, .seconds,
+               "real rows: from the last `ram_write_tracking_ramblock_start` to `migration_thread_after_loop`: the "
+                   + "copy of RAM under write tracking (with the harness's hold of the copy, where it held it)") {
+            $0.qemuCopySeconds.map(CellFormat.seconds) ?? ""
         },
     ]
 

@@ -85,7 +85,7 @@ public struct QEMUMachineSpec: Sendable {
         }
     }
 
-    public func arguments(socket: String, console: String, commands: String) -> [String] {
+    public func arguments(socket: String, console: String, commands: String, trace: String) -> [String] {
         let megabytes = bootRAM >> 20
         var arguments = dataDirectories.flatMap { ["-L", $0] }
         arguments += [
@@ -112,7 +112,7 @@ public struct QEMUMachineSpec: Sendable {
             "-display", "none", "-nodefaults", "-no-reboot",
             "-qmp", "unix:\(socket),server=on,wait=off",
         ]
-        return arguments
+        return arguments + QEMUTrace.arguments(writingTo: trace)
     }
 }
 
@@ -125,6 +125,8 @@ public final class QEMUMachine: @unchecked Sendable {
     public var socketPath: String { directory + "/qmp.sock" }
     public var consolePath: String { directory + "/console.log" }
     public var commandSocketPath: String { directory + "/commands.sock" }
+    /// QEMU's trace log (`QEMUTrace`).
+    public var tracePath: String { directory + "/trace.log" }
     private let commandConnection = Mutex<UnixSocket?>(nil)
     private let child: ChildProcess
     private let outcome = Mutex<ChildProcess.Outcome?>(nil)
@@ -154,7 +156,7 @@ public final class QEMUMachine: @unchecked Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         do {
             let arguments = spec.arguments(socket: directory + "/qmp.sock", console: directory + "/console.log",
-                                           commands: directory + "/commands.sock")
+                                           commands: directory + "/commands.sock", trace: directory + "/trace.log")
             // QEMU dies with the harness, even one that crashed: setpriv sets PR_SET_PDEATHSIG and
             // execs it (the same PID).
             if let setpriv = Self.setpriv {
@@ -178,6 +180,11 @@ public final class QEMUMachine: @unchecked Sendable {
     /// How QEMU ended, or nil while it runs.
     public var exit: ChildProcess.Outcome? { outcome.withLock { $0 } }
 
+    /// The trace events QEMU has logged so far.
+    public var traceEvents: [QEMUTrace.Event] {
+        QEMUTrace.parse((try? String(contentsOfFile: tracePath, encoding: .utf8)) ?? "")
+    }
+
     public var console: String {
         (try? String(contentsOfFile: consolePath, encoding: .utf8)) ?? ""
     }
@@ -185,7 +192,9 @@ public final class QEMUMachine: @unchecked Sendable {
     /// Why QEMU is gone, for a row's reason: its exit and its last stderr line.
     public var exitReason: String {
         guard let exit else { return "QEMU is still running" }
-        let stderr = String(decoding: exit.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let line = String(decoding: exit.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        // `-msg timestamp=on` (for the trace) puts the time before each message: not the reason.
+        let stderr = line.replacing(#/^\d{4}-\d\d-\d\dT[\d:.]+Z /#, with: "")
         let how: String
         switch exit.termination {
         case let .exited(status): how = "QEMU exited with status \(status)"

@@ -63,6 +63,10 @@ public struct RealSnapshot: Sendable {
         public var samples: [SamplingThread.Labelled] = []
         /// The QEMU process the samples are of.
         public var samplesPID: Int32 = 0
+        /// QEMU's own trace events over the snapshot, on the samples' clock (`QEMUTrace`), and the
+        /// steps they bound.
+        public var qemuEvents: [QEMUTrace.Mark] = []
+        public var qemuSteps: QEMUTrace.Steps?
         /// The memory blocks the guest offlined (device offsets) for the layout.
         public var offlined: [Int] = []
         /// Write protection over the plugged runs while the copy was held back (QEMU's pagemap).
@@ -213,6 +217,9 @@ public struct RealSnapshot: Sendable {
         sampling.stop()
         result.samples = sampling.taken
         result.samplesPID = machine.pid
+        let events = machine.traceEvents
+        result.qemuEvents = QEMUTrace.marks(events, since: sampling.start, wallOffset: MonotonicClock.wallOffset())
+        result.qemuSteps = events.isEmpty ? nil : QEMUTrace.Steps(events)
         let during = result.samples.filter { $0.phase == "snapshot" }.map(\.sample.status) + [before.status, after.status]
         result.before = before
         result.after = after

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import LinuxMM
 import PopulateBench
 import Experiments
@@ -145,8 +146,20 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         }
     }
 
+    /// What `programs()` found for a `--qemu` and `--preset`: `validate()` and `run()` both need
+    /// them, and each costs a `--version` run per binary (40–80 ms).
+    private static let located = Mutex<[String: [QEMUProgram]]>([:])
+
     /// The QEMU programs, each with its preset; a path that is no usable QEMU is bad input for --qemu.
     func programs() throws -> [QEMUProgram] {
+        let key = (qemu + [preset?.rawValue ?? ""]).joined(separator: "\u{0}")
+        if let found = Self.located.withLock({ $0[key] }) { return found }
+        let found = try locatePrograms()
+        Self.located.withLock { $0[key] = found }
+        return found
+    }
+
+    private func locatePrograms() throws -> [QEMUProgram] {
         let paths = qemu.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         if paths.contains(where: \.isEmpty) { throw ValidationError("--qemu: an empty path") }
         var binaries: [QEMUBinary] = []

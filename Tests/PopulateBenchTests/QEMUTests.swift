@@ -21,6 +21,57 @@ import Testing
         #expect(try #require(QEMUVersion(versionOutput: text)).preset?.strategy == preset)
     }
 
+    /// QEMU 10.0's `log` trace backend under `-msg timestamp=on` (7.2 writes the same lines); lines
+    /// without a time stamp, and QEMU's other log lines, are not events.
+    static let traceLog = """
+        18944@1796286172.968926:migrate_set_state new state setup
+        18950@1796286172.976809:savevm_state_header \
+
+        18950@1796286172.976916:migrate_set_state new state active
+        18950@1796286172.976920:migration_thread_setup_complete \
+
+        18950@1796286172.980299:ram_write_tracking_ramblock_start 0000:00:02.0/mem0: page_size: 4096 addr: 0x7f92 length: 67108864
+        18950@1796286172.980412:ram_write_tracking_ramblock_start pc.ram: page_size: 4096 addr: 0x7f93 length: 67108864
+        migrate_set_state new state setup
+        qemu-system-x86_64: warning: trace event 'x' does not exist
+        18950@1796286173.113074:migrate_set_state new state completed
+        18950@1796286173.113109:migration_thread_after_loop \
+
+        18950@1796286173.114327:ram_write_tracking_ramblock_stop pc.ram: page_size: 4096 addr: 0x7f93 length: 67108864
+        """
+
+    @Test func qemuTraceLinesAreEventsOnTheSamplesClock() throws {
+        let events = QEMUTrace.parse(Self.traceLog)
+        #expect(events.map(\.label) == [
+            "migrate_set_state:setup", "savevm_state_header", "migrate_set_state:active", "migration_thread_setup_complete",
+            "ram_write_tracking_ramblock_start:0000:00:02.0/mem0", "ram_write_tracking_ramblock_start:pc.ram",
+            "migrate_set_state:completed", "migration_thread_after_loop", "ram_write_tracking_ramblock_stop:pc.ram",
+        ])
+        #expect(events[0].thread == 18944 && events[1].thread == 18950)
+        let steps = QEMUTrace.Steps(events)
+        // 976809 - 968926 µs; 980412 - 976920; 1113109 - 980412.
+        #expect(abs(try #require(steps.populateSeconds) - 0.007883) < 1e-6)
+        #expect(abs(try #require(steps.protectSeconds) - 0.003492) < 1e-6)
+        #expect(abs(try #require(steps.copySeconds) - 0.132697) < 1e-6)
+        // Sampling began at monotonic 100.0 s, when the wall clock read 1796286172.9 s.
+        let marks = QEMUTrace.marks(events, since: 100, wallOffset: 1796286172.9 - 100)
+        #expect(abs(marks[0].seconds - 0.068926) < 1e-6)
+        // Each event goes to the first sample at or after it; the last sample takes the later ones.
+        let samples = [0.05, 0.07, 0.1, 0.2].map { ProcessSample(seconds: $0, status: ProcStatus()) }
+        let bySample = QEMUTable.eventsBySample(marks, samples: samples)
+        #expect(bySample[0] == nil)
+        #expect(bySample[1] == "migrate_set_state:setup@0.068926")
+        #expect(bySample[2]?.hasPrefix("savevm_state_header@0.076809;") == true)
+        #expect(bySample[2]?.hasSuffix(";ram_write_tracking_ramblock_start:pc.ram@0.080412") == true)
+        #expect(bySample[3] == "migrate_set_state:completed@0.213074;migration_thread_after_loop@0.213109;"
+            + "ram_write_tracking_ramblock_stop:pc.ram@0.214327")
+    }
+
+    @Test func aTraceWithoutItsEndsHasNoSteps() {
+        let steps = QEMUTrace.Steps(QEMUTrace.parse("1@5.000000:migrate_set_state new state setup\n"))
+        #expect(steps.populateSeconds == nil && steps.protectSeconds == nil && steps.copySeconds == nil)
+    }
+
     @Test func beforeBackgroundSnapshotsThereIsNoPreset() throws {
         #expect(try #require(QEMUVersion(versionOutput: "QEMU emulator version 5.2.0")).preset == nil)
         #expect(QEMUVersion(versionOutput: "true (GNU coreutils) 9.1") == nil)
@@ -235,8 +286,41 @@ extension KernelTests {
             #expect(abs(realPTE - emulatedPTE) <= 64 << 10, "real \(realPTE), emulated \(emulatedPTE)")
             let samples = try CSV.parse(String(contentsOfFile: OutputFiles.samplesPath(for: out.path), encoding: .utf8)).rows
             #expect(Set(samples.map { $0["phase"] ?? "" }) == ["before", "snapshot", "after"])
+            try checkQEMUEvents(samples, real: real)
             let leftovers = try leftoverQEMUDirectories()
             #expect(leftovers.isEmpty, "\(leftovers)")
+        }
+
+        /// QEMU's own trace events in the samples: in the program's order, on the samples' clock.
+        /// Population allocates every plugged page of the memfd the guest had not written, so the
+        /// process has nearly all of its gain by the sample that carries `savevm_state_header`, and
+        /// had almost none of it by the last sample before `setup`: events on a wrong clock fail this.
+        func checkQEMUEvents(_ samples: [[String: String]], real: [String: String]) throws {
+            var at: [String: Double] = [:], carriedBy: [String: Int] = [:]
+            for (index, sample) in samples.enumerated() {
+                for event in (sample["qemu_events"] ?? "").split(separator: ";") {
+                    let parts = event.split(separator: "@")
+                    let label = String(parts[0]), seconds = try #require(Double(parts[1]))
+                    #expect(at[label] == nil || label.hasPrefix("ram_write"), "\(label) twice")
+                    at[label] = at[label] ?? seconds
+                    carriedBy[label] = carriedBy[label] ?? index
+                }
+            }
+            let setup = try #require(at["migrate_set_state:setup"], "\(at)")
+            let header = try #require(at["savevm_state_header"], "\(at)")
+            let complete = try #require(at["migration_thread_setup_complete"], "\(at)")
+            let protected = try #require(at.first { $0.key.hasPrefix("ram_write_tracking_ramblock_start:") && $0.key.hasSuffix("mem0") }?.value,
+                                         "\(at)")
+            let completed = try #require(at["migrate_set_state:completed"], "\(at)")
+            #expect(setup < header && header <= complete && complete < protected && protected < completed, "\(at)")
+            let rss = samples.map { Int($0["rss_bytes"] ?? "") ?? 0 }
+            let beforeSetup = try #require(samples.lastIndex { (Double($0["t_seconds"] ?? "") ?? 0) < setup })
+            let gain = rss[rss.count - 1] - rss[beforeSetup]
+            let byHeader = rss[try #require(carriedBy["savevm_state_header"])] - rss[beforeSetup]
+            #expect(gain > 32 << 20 && byHeader >= gain * 9 / 10, "gain \(gain), by the header \(byHeader)")
+            let populate = try #require(Double(real["qemu_populate_seconds"] ?? ""))
+            #expect(abs(populate - (header - setup)) < 1e-5)
+            #expect(try #require(Double(real["qemu_copy_seconds"] ?? "")) > 0)
         }
 
         /// A hole the guest makes, the copy held, the harness's stamps, QEMU's own image: Debian's

@@ -59,7 +59,9 @@ def panel_width(panels):
 
 
 def legend_strip(ax, handles):
-    ax.legend(handles=handles, loc="center", ncol=min(len(handles), 6), frameon=False)
+    """The legend in the strip below the panels: as many columns as the figure's width holds."""
+    columns = max(1, min(len(handles), 6, int(ax.figure.get_figwidth() / 1.45)))
+    ax.legend(handles=handles, loc="center", ncol=columns, frameon=False)
 
 
 def strategy_axis(ax, strategies):

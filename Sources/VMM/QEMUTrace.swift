@@ -1,0 +1,113 @@
+import Foundation
+import LinuxMM
+
+/// QEMU's own trace events around a background snapshot, written by its `log` trace backend to a
+/// file of the harness's: where the real program populated, protected and copied, by its own clock.
+///
+/// Between `migrate_set_state setup` and `savevm_state_header` the migration thread does nothing
+/// but populate (`ram_write_tracking_prepare`, migration/migration.c `bg_migration_thread`); after
+/// `migration_thread_setup_complete` it stops the VM, saves the devices' state and protects each
+/// RAM block, tracing `ram_write_tracking_ramblock_start` once a block is protected; the copy runs
+/// until `migration_thread_after_loop`. Every name here is in QEMU 6.2 to 10.x; one a build lacks
+/// costs a warning on QEMU's stderr, nothing else.
+public enum QEMUTrace {
+    public static let events = [
+        "migrate_set_state", "savevm_state_header", "migration_thread_setup_complete",
+        "ram_write_tracking_ramblock_start", "ram_write_tracking_ramblock_stop", "migration_thread_after_loop",
+    ]
+
+    /// The options that enable `events` into `path`; `-msg timestamp=on` is what makes QEMU 8.1 and
+    /// later stamp each line with its time (7.2 always does).
+    public static func arguments(writingTo path: String) -> [String] {
+        events.flatMap { ["-trace", "enable=\($0)"] } + ["-D", path, "-msg", "timestamp=on"]
+    }
+
+    public struct Event: Sendable, Equatable {
+        /// The QEMU thread that traced it.
+        public var thread: Int
+        /// Its time: seconds of CLOCK_REALTIME as QEMU read it (`gettimeofday`), to the microsecond.
+        public var wallSeconds: Double
+        public var name: String
+        /// What QEMU printed after the name, trimmed: `new state active`, `mem0: page_size: 4096 …`.
+        public var detail: String
+
+        public init(thread: Int, wallSeconds: Double, name: String, detail: String) {
+            self.thread = thread
+            self.wallSeconds = wallSeconds
+            self.name = name
+            self.detail = detail
+        }
+
+        /// The event as the samples CSV names it: the name, and the one word that tells two of a
+        /// kind apart (the new state; the RAM block).
+        public var label: String {
+            switch name {
+            case "migrate_set_state":
+                return "\(name):" + (detail.split(separator: " ").last.map(String.init) ?? "")
+            case "ram_write_tracking_ramblock_start", "ram_write_tracking_ramblock_stop":
+                // The block's id may hold colons of its own (a PCI path): it ends at ": ".
+                return "\(name):" + (detail.range(of: ": ").map { String(detail[..<$0.lowerBound]) } ?? detail)
+            default:
+                return name
+            }
+        }
+    }
+
+    /// The events of a log in `TID@SECONDS.MICROSECONDS:name detail` lines; anything else in the
+    /// file (QEMU logs other things there on request) is passed over.
+    public static func parse(_ text: String) -> [Event] {
+        text.split(whereSeparator: \.isNewline).compactMap { line -> Event? in
+            guard let at = line.firstIndex(of: "@"), let thread = Int(line[..<at]) else { return nil }
+            let rest = line[line.index(after: at)...]
+            guard let colon = rest.firstIndex(of: ":"), let seconds = Double(rest[..<colon]) else { return nil }
+            let body = rest[rest.index(after: colon)...]
+            let name = body.prefix { $0 != " " }
+            guard !name.isEmpty else { return nil }
+            return Event(thread: thread, wallSeconds: seconds, name: String(name),
+                         detail: body.dropFirst(name.count).trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// An event on the samples' clock: seconds since sampling began.
+    public struct Mark: Sendable, Equatable {
+        public var label: String
+        public var seconds: Double
+
+        public init(label: String, seconds: Double) {
+            self.label = label
+            self.seconds = seconds
+        }
+    }
+
+    /// `events` on the clock of samples taken from `start` (a `MonotonicClock` reading); `wallOffset`
+    /// is `MonotonicClock.wallOffset()` read during the run.
+    public static func marks(_ events: [Event], since start: Double, wallOffset: Double) -> [Mark] {
+        events.map { Mark(label: $0.label, seconds: $0.wallSeconds - wallOffset - start) }
+    }
+
+    /// The real program's steps, from its events: each nil where an event is missing.
+    public struct Steps: Sendable, Equatable {
+        /// `setup` to `savevm_state_header`: population.
+        public var populateSeconds: Double?
+        /// `migration_thread_setup_complete` to the last block's `ram_write_tracking_ramblock_start`:
+        /// the VM's stop, its devices' state, and the protection of every RAM block.
+        public var protectSeconds: Double?
+        /// The last `ram_write_tracking_ramblock_start` to `migration_thread_after_loop`: the copy.
+        public var copySeconds: Double?
+
+        public init(_ events: [Event]) {
+            func first(_ label: String) -> Double? { events.first { $0.label == label || $0.name == label }?.wallSeconds }
+            let setup = first("migrate_set_state:setup"), header = first("savevm_state_header")
+            let complete = first("migration_thread_setup_complete"), afterLoop = first("migration_thread_after_loop")
+            let protected = events.last { $0.name == "ram_write_tracking_ramblock_start" }?.wallSeconds
+            populateSeconds = Self.between(setup, header)
+            protectSeconds = Self.between(complete, protected)
+            copySeconds = Self.between(protected, afterLoop)
+        }
+
+        private static func between(_ start: Double?, _ end: Double?) -> Double? {
+            guard let start, let end, end >= start else { return nil }
+            return end - start
+        }
+    }
+}
