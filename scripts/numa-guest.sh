@@ -318,6 +318,28 @@ if not basic:
         check(f"local + --populate-node {node}{what}: the pages population allocated on memfd-shmem are on node {node}",
               bool(rs) and not bad, "; ".join(bad) or ", ".join(f"{r['strategy']} {r['numa_pages']}" for r, _, _ in rs))
 
+    # The monitor's per-node counters say the same from the kernel's side (the guest is quiet, so
+    # its system-wide counters are the trial's): population's shmem pages count on the populating
+    # node's nr_shmem, and hardly any on the other's.
+    def node_deltas(r, counter):
+        deltas = {}
+        for item in (r.get("vmstat_nodes") or "").split(";"):
+            parts = item.split(":")
+            if len(parts) == 3 and parts[1] == counter:
+                deltas[int(parts[0])] = int(parts[2])
+        return deltas
+
+    for node, label in ((1, "numa-local-populate1"), (0, "numa-local-populate0")):
+        rs = [r for r, _, _ in populated_shmem(label)]
+        bad = []
+        for r in rs:
+            allocated = int(r["expected_data_bytes"] or 0) // int(r["page_bytes"])
+            d = node_deltas(r, "nr_shmem")
+            if d.get(node, 0) < 0.95 * allocated or d.get(1 - node, 0) > 0.05 * allocated + 64:
+                bad.append(f"{r['strategy']}: vmstat_nodes {r.get('vmstat_nodes') or '(empty)'} for {allocated} pages")
+        check(f"{label}: vmstat_nodes counts the populated shmem on node {node}'s nr_shmem",
+              bool(rs) and not bad, "; ".join(bad[:2]) or ", ".join(f"{r['strategy']} {node_deltas(r, 'nr_shmem')}" for r in rs))
+
 failed = results.count(False)
 print(f"  {len(results) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <alloca.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
@@ -88,6 +89,12 @@ int clmm_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, (u
 int clmm_uffdio_api(int fd, struct uffdio_api *api) { return ioctl(fd, UFFDIO_API, api); }
 int clmm_uffdio_register(int fd, struct uffdio_register *reg) { return ioctl(fd, UFFDIO_REGISTER, reg); }
 int clmm_uffdio_writeprotect(int fd, struct uffdio_writeprotect *wp) { return ioctl(fd, UFFDIO_WRITEPROTECT, wp); }
+
+__attribute__((noinline)) void clmm_stack_reserve(size_t bytes) {
+    volatile char *below = alloca(bytes);
+    for (size_t offset = 0; offset < bytes; offset += 4096) below[offset] = 0;
+    __asm__ volatile("" : : "r"(below) : "memory");
+}
 
 void clmm_heap_reserve(size_t bytes) {
     enum { block = 4 << 20, most = 64 };

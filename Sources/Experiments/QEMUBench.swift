@@ -208,6 +208,7 @@ public final class QEMUExperiment: Experiment {
             snapshot.layout = plan.guestLayout
             snapshot.imageCheck = plan.imageCheck
             snapshot.vmstatCounters = plan.vmstatCounters
+            snapshot.vmstatNodes = VMStatMonitor.nodes(of: host.numaNodes)
             snapshot.timeouts = plan.timeouts
             snapshot.sampleInterval = plan.sampleInterval
             real = snapshot.run(cancelled: { [self] in isCancelled }) { [self] machine in

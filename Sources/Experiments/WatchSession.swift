@@ -10,6 +10,10 @@ public struct WatchSession: Sendable {
     public var interval: Double
     public var duration: Double?
     public var readsNUMAMaps = true
+    /// The `/proc/vmstat` counters read at the start and the end (`--monitor`), and the nodes whose
+    /// own counters are read too.
+    public var vmstatCounters = VMStatMonitor.defaultCounters
+    public var vmstatNodes: [Int] = []
     public var outPath: String
 
     public init(pid: Int32, interval: Double, duration: Double?, outPath: String) {
@@ -42,6 +46,9 @@ public struct WatchSession: Sendable {
         let name = ProcFile.firstLine("/proc/\(pid)/comm") ?? "?"
         var counters: ProcessSampler.Counters = [.system]
         if readsNUMAMaps { counters.insert(.numaMaps) }
+        let monitored = Set(vmstatCounters)
+        let vmstatStart = monitored.isEmpty ? nil : try VMStat.read(monitored)
+        let nodeVMStatStart = monitored.isEmpty || vmstatNodes.isEmpty ? [:] : try VMStat.readNodes(vmstatNodes, monitored)
         let start = MonotonicClock.now()
         let sampling = SamplingThread(ProcessSampler(pid: pid, interval: interval, counters: counters), phase: "watch",
                                       start: start)
@@ -68,9 +75,14 @@ public struct WatchSession: Sendable {
             Thread.sleep(forTimeInterval: min(0.05, interval))
         }
         let ending = sampling.stop()
+        let vmstat = try vmstatStart.map { first in
+            VMStatReadings(names: vmstatCounters, start: first, end: try VMStat.read(monitored),
+                           nodeStart: nodeVMStatStart,
+                           nodeEnd: vmstatNodes.isEmpty ? [:] : try VMStat.readNodes(vmstatNodes, monitored))
+        }
         try writer.write(sampling)
         let samples = sampling.taken.map(\.sample)
-        let summary = WatchSummary(samples)
+        let summary = WatchSummary(samples, vmstat: vmstat)
         try writer.finish(summary: summary)
         var exitCode = TerminationSignals.exitCode(signals.caught, otherwise: 0)
         if case .failed = ending { exitCode = 1 }

@@ -68,12 +68,12 @@ extension FileDescriptor {
 
 /// Runs a swift-system call and turns its `Errno` into an error that names the call.
 @inline(__always)
-func systemCall<T>(_ call: String, _ body: () throws -> T) throws(SystemCallError) -> T {
+func systemCall<T>(_ call: @autoclosure () -> String, _ body: () throws -> T) throws(SystemCallError) -> T {
     do {
         return try body()
     } catch let error as Errno {
-        throw SystemCallError(call: call, errno: error.rawValue)
+        throw SystemCallError(call: call(), errno: error.rawValue)
     } catch {
-        throw SystemCallError(call: "\(call): \(error)", errno: EIO)
+        throw SystemCallError(call: "\(call()): \(error)", errno: EIO)
     }
 }

@@ -27,4 +27,15 @@ public enum MonotonicClock {
         clock_gettime(CLOCK_REALTIME, &wall)
         return Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9 - now()
     }
+
+    /// Sleeps until this clock reads `deadline` (at once if it has passed). Cheaper than
+    /// Foundation's `Thread.sleep` for a thread that wakes every millisecond: one system call, no
+    /// conversion through the wall clock. The corresponding C function is
+    /// `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`.
+    public static func sleep(until deadline: Double) {
+        let seconds = deadline.rounded(.down)
+        var time = timespec(tv_sec: Int(seconds), tv_nsec: Int((deadline - seconds) * 1e9))
+        // EINTR: a signal came; the caller checks the time again.
+        _ = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil)
+    }
 }

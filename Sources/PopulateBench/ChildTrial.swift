@@ -151,6 +151,7 @@ public final class ChildTrialLauncher: @unchecked Sendable {
         // 4 KiB), so a trial up to 16 GiB without a snapshot reserves a quarter of the 32 MiB.
         let small = request.config.snapshot == nil && request.config.regionBytes <= 16 << 30
         HeapReserve.prepare(bytes: small ? 8 << 20 : 32 << 20)
+        StackReserve.prepare(bytes: 1 << 20)
         var trial = Trial(config: request.config, host: request.host, checksPoolSize: request.checksPoolSize)
         trial.vmstatCounters = request.vmstatCounters
         let result = trial.run()

@@ -109,9 +109,9 @@ public struct ProcessSampler: Sendable {
             }
             next = max(next + interval, MonotonicClock.now())
             while !stop() {
-                let remaining = next - MonotonicClock.now()
-                if remaining <= 0 { break }
-                Thread.sleep(forTimeInterval: min(remaining, 0.05))
+                let now = MonotonicClock.now()
+                if now >= next { break }
+                MonotonicClock.sleep(until: min(next, now + 0.05))
             }
         }
         return .stopped

@@ -13,9 +13,12 @@ public struct Sample: Sendable, Codable {
     public var hugeMappings: SmapsRollup?
     /// The monitored `/proc/vmstat` counters (nil when none are).
     public var vmstat: [String: Int]?
+    /// The same counters per memory node, where there is more than one (nil elsewhere).
+    public var nodeVMStat: [Int: [String: Int]]?
 
-    public static func take(hugePageSize: Int, readsHugeMappings: Bool = false, vmstat counters: [String] = []) throws
-        -> Sample {
+    /// `vmstatNodes`: the nodes whose own counters are read too (`VMStatMonitor.nodes`).
+    public static func take(hugePageSize: Int, readsHugeMappings: Bool = false, vmstat counters: [String] = [],
+                            vmstatNodes: [Int] = []) throws -> Sample {
         let usage = try ResourceUsage.currentThread()
         let time = MonotonicClock.now()
         return Sample(time: time, status: try ProcStatusReader().read(), memInfo: try MemInfo.current(),
@@ -23,7 +26,9 @@ public struct Sample: Sendable, Codable {
                       hugePagesFree: SysfsMM.hugePagePool(pageSize: hugePageSize)?.free ?? 0,
                       hugePageSize: hugePageSize,
                       hugeMappings: readsHugeMappings ? try SmapsRollup.current() : nil,
-                      vmstat: counters.isEmpty ? nil : try VMStat.read(Set(counters)))
+                      vmstat: counters.isEmpty ? nil : try VMStat.read(Set(counters)),
+                      nodeVMStat: counters.isEmpty || vmstatNodes.isEmpty ? nil
+                          : try VMStat.readNodes(vmstatNodes, Set(counters)))
     }
 }
 
@@ -43,6 +48,8 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
     public var shmemPmdMappedBytes: Int?
     /// The change of each monitored `/proc/vmstat` counter (nil when none are).
     public var vmstat: [String: Int]?
+    /// Its change per memory node, where there is more than one (nil elsewhere).
+    public var nodeVMStat: [Int: [String: Int]]?
 
     public init() {}
 
@@ -63,6 +70,9 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
         sysHugetlbBytes = (before.hugePagesFree - after.hugePagesFree) * after.hugePageSize
         if let start = before.vmstat, let end = after.vmstat {
             vmstat = VMStat.change(from: start, to: end)
+        }
+        if let start = before.nodeVMStat, let end = after.nodeVMStat {
+            nodeVMStat = VMStat.change(from: start, to: end)
         }
         if let start = before.hugeMappings, let end = after.hugeMappings {
             anonHugeBytes = end.anonHugePages - start.anonHugePages

@@ -69,6 +69,8 @@ public struct SnapshotOutcome: Sendable {
     public var samples: [MemorySample]
     public var stalls: StallDistribution
     public var faultsServedByCopier: Int
+    /// CPU time of the sampler's thread over the phase: what it can take from the phase's work.
+    public var samplerCPUSeconds: Double?
 }
 
 /// What one writer is writing now: whoever un-protects a page marks the writes waiting on it as
@@ -102,6 +104,7 @@ final class SnapshotRun: @unchecked Sendable {
     let failure = Mutex<String?>(nil)
     let samples = Mutex<[MemorySample]>([])
     let samplerStop = Atomic<Bool>(false)
+    let samplerCPUSeconds = Mutex<Double?>(nil)
     let slots: [WriterSlot]
     /// Signalled by each writer as it begins its first write: the guest's vCPUs run before a
     /// snapshot begins, so the copier starts only once every writer does.
@@ -272,8 +275,12 @@ final class SnapshotRun: @unchecked Sendable {
 
     func sampler(start: Double) {
         let engine = ProcessSampler(pid: nil, interval: options.sampleInterval)
+        let cpuStart = try? ResourceUsage.currentThread().cpuSeconds
         _ = engine.run(since: start, stop: { samplerStop.load(ordering: .acquiring) }) { sample in
             samples.withLock { $0.append(MemorySample(sample)) }
+        }
+        if let cpuStart, let cpuEnd = try? ResourceUsage.currentThread().cpuSeconds {
+            samplerCPUSeconds.withLock { $0 = cpuEnd - cpuStart }
         }
     }
 
@@ -307,7 +314,8 @@ final class SnapshotRun: @unchecked Sendable {
                                inconsistentPages: inconsistent.load(ordering: .relaxed),
                                copiedPages: copied.withLock { $0.count }, samples: samples.withLock { $0 },
                                stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
-                               faultsServedByCopier: faultsServedByCopier.load(ordering: .relaxed))
+                               faultsServedByCopier: faultsServedByCopier.load(ordering: .relaxed),
+                               samplerCPUSeconds: samplerCPUSeconds.withLock { $0 })
     }
 
     /// Starts `body` on a thread of its own; the semaphore signals its end.

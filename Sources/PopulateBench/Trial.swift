@@ -142,6 +142,7 @@ public struct Trial {
             snapshot.samples = outcome.samples
             snapshot.peakRSSBytes = outcome.samples.map(\.rssBytes).max()
             snapshot.peakPTEBytes = outcome.samples.map(\.pteBytes).max()
+            snapshot.samplerCPUSeconds = outcome.samplerCPUSeconds
             if options.tracking == .sync {
                 snapshot.stalls = outcome.stalls
                 snapshot.faultsServedByCopier = outcome.faultsServedByCopier
@@ -169,12 +170,12 @@ public struct Trial {
         let processBefore = wholeProcess ? try ResourceUsage.currentProcess() : nil
         let readsHugeMappings = host.transparentHuge(backend: config.backend, advice: config.thp)
         let before = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings,
-                                      vmstat: vmstatCounters)
+                                      vmstat: vmstatCounters, vmstatNodes: VMStatMonitor.nodes(of: host.numaNodes))
         let start = MonotonicClock.now()
         result.touchedBytes = try body()
         result.seconds = MonotonicClock.now() - start
         let after = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings,
-                                      vmstat: vmstatCounters)
+                                      vmstat: vmstatCounters, vmstatNodes: VMStatMonitor.nodes(of: host.numaNodes))
         result.delta = MemoryDelta(from: before, to: after)
         result.startRSSBytes = before.status.vmRSS
         result.startPTEBytes = before.status.vmPTE

@@ -116,6 +116,8 @@ public struct PhaseResult: Codable, Sendable, Equatable {
     public var stalls: StallDistribution?
     /// Of `wpFaults`, those the copier served between pages (the migration-thread service).
     public var faultsServedByCopier: Int?
+    /// The snapshot: CPU time of the sampler's thread.
+    public var samplerCPUSeconds: Double?
     /// The snapshot: bytes of the region that became present in this mapping (for anonymous
     /// memory, pages of its own, not the shared zeropage), from `/proc/self/pagemap`; unlike
     /// `delta`, nothing of the copier's own allocations.

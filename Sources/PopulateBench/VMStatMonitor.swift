@@ -19,4 +19,10 @@ public enum VMStatMonitor {
     ]
 
     public static var defaultCounters: [String] { defaults.map(\.counter) }
+
+    /// The nodes whose own counters a monitor reads: every memory node, where there are two or
+    /// more (on one node its counters are the system's).
+    public static func nodes(of host: [NUMA.Node]) -> [Int] {
+        host.count > 1 ? host.map(\.id) : []
+    }
 }

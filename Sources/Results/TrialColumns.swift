@@ -1,3 +1,4 @@
+import LinuxMM
 import PopulateBench
 
 /// The raw CSV's columns, in the file's order: the contract's first, added ones after. Adding a
@@ -45,6 +46,13 @@ public enum TrialColumns {
             guard record.isOK, let deltas = record.phase.delta.vmstat else { return "" }
             return deltas.keys.filter { !VMStatMonitor.defaultCounters.contains($0) }.sorted()
                 .map { "\($0):\(deltas[$0]!)" }.joined(separator: ";")
+        },
+        TrialColumn("vmstat_nodes", .context, .text,
+                    "where there are two or more NUMA nodes, the change of each monitored counter that a node keeps "
+                        + "(page counts; not events such as `pgfault`) per node, from `/sys/devices/system/node/nodeN/vmstat`: "
+                        + "`NODE:NAME:DELTA;...`; empty on one node") { record in
+            guard record.isOK, let byNode = record.phase.delta.nodeVMStat else { return "" }
+            return VMStat.formatNodes(byNode)
         },
     ]
 
@@ -219,6 +227,11 @@ public enum TrialColumns {
               "snapshot: pages of the image holding what the guest wrote after the snapshot began (`bench qemu`'s "
                   + "real rows: found in QEMU's own image; its emulation: the pages its oracle says are lost, of "
                   + "the same writes); 0 = consistent") { $0.phase.imageLostWrites },
+        seconds("sampler_cpu_seconds",
+                "snapshot: CPU time of the sampler's thread over the phase (`RUSAGE_THREAD`), what it can take from "
+                    + "the phase's work when they share a CPU; divided by `seconds`, the share of a core it used") {
+            $0.phase.samplerCPUSeconds
+        },
     ]
 
     public static let names = all.map(\.name)

@@ -4,9 +4,17 @@ import PopulateBench
 /// Each counter of a series of samples: its first, highest and last value, and last minus first.
 public struct WatchSummary: Sendable, Equatable {
     public struct Counter: Sendable, Equatable {
+        public enum Unit: String, Sendable {
+            case bytes
+            /// A `/proc/vmstat` counter's own unit: pages, or events.
+            case count
+        }
+
         public var name: String
+        public var unit = Unit.bytes
         public var start: Int
-        public var peak: Int
+        /// nil for a counter read only at the watch's start and end (`vmstat`).
+        public var peak: Int?
         public var end: Int
         public var delta: Int { end - start }
     }
@@ -14,12 +22,15 @@ public struct WatchSummary: Sendable, Equatable {
     public var counters: [Counter]
 
     /// The counters the samples carry, in the order of `/proc/<pid>/status`, then the system's,
-    /// then one per NUMA node; empty without samples.
-    public init(_ samples: [ProcessSample]) {
+    /// then one per NUMA node, then the monitored `/proc/vmstat` counters as read at the watch's
+    /// start and end (`vmstat NAME`, and `vmstat nodeN NAME` where there are several nodes);
+    /// empty without samples.
+    public init(_ samples: [ProcessSample], vmstat: VMStatReadings? = nil) {
         guard let first = samples.first, let last = samples.last else {
             counters = []
             return
         }
+        defer { if let vmstat { counters += vmstat.counters } }
         var readers: [(String, (ProcessSample) -> Int?)] = [
             ("VmRSS", { $0.status.vmRSS }), ("RssAnon", { $0.status.rssAnon }), ("RssFile", { $0.status.rssFile }),
             ("RssShmem", { $0.status.rssShmem }), ("VmPTE", { $0.status.vmPTE }),
@@ -37,19 +48,26 @@ public struct WatchSummary: Sendable, Equatable {
         }
     }
 
-    public static let csvColumns = ["counter", "start_bytes", "peak_bytes", "end_bytes", "delta_bytes"]
+    /// `unit` came after the first release: the `*_bytes` cells of a `count` row hold the counter's
+    /// own unit.
+    public static let csvColumns = ["counter", "start_bytes", "peak_bytes", "end_bytes", "delta_bytes", "unit"]
 
     public var csvRows: [[String: String]] {
-        counters.map { ["counter": $0.name, "start_bytes": "\($0.start)", "peak_bytes": "\($0.peak)",
-                        "end_bytes": "\($0.end)", "delta_bytes": "\($0.delta)"] }
+        counters.map { counter -> [String: String] in
+            let peak = counter.peak.map { "\($0)" } ?? ""
+            return ["counter": counter.name, "start_bytes": "\(counter.start)", "peak_bytes": peak,
+                    "end_bytes": "\(counter.end)", "delta_bytes": "\(counter.delta)", "unit": counter.unit.rawValue]
+        }
     }
 
-    /// A table for people: sizes in binary units, deltas signed.
+    /// A table for people: sizes in binary units, counts as they are, deltas signed.
     public func render() -> String {
         let header = ["counter", "start", "peak", "end", "delta"]
-        let rows = counters.map { counter in
-            [counter.name, ByteSize.format(counter.start), ByteSize.format(counter.peak), ByteSize.format(counter.end),
-             (counter.delta > 0 ? "+" : "") + ByteSize.format(counter.delta)]
+        let rows: [[String]] = counters.map { counter in
+            func format(_ value: Int) -> String { counter.unit == .bytes ? ByteSize.format(value) : "\(value)" }
+            let peak = counter.peak.map(format) ?? "-"
+            let delta = (counter.delta > 0 ? "+" : "") + format(counter.delta)
+            return [counter.name, format(counter.start), peak, format(counter.end), delta]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         return ([header] + rows).map { row in
@@ -58,5 +76,38 @@ public struct WatchSummary: Sendable, Equatable {
                     : String(repeating: " ", count: widths[index] - cell.count) + cell
             }.joined(separator: "  ")
         }.joined(separator: "\n")
+    }
+}
+
+/// The monitored `/proc/vmstat` counters at a watch's start and end, system-wide and per node.
+public struct VMStatReadings: Sendable, Equatable {
+    public var start: [String: Int]
+    public var end: [String: Int]
+    public var nodeStart: [Int: [String: Int]]
+    public var nodeEnd: [Int: [String: Int]]
+    /// The counters in the order `--monitor` named them.
+    public var names: [String]
+
+    public init(names: [String], start: [String: Int], end: [String: Int],
+                nodeStart: [Int: [String: Int]] = [:], nodeEnd: [Int: [String: Int]] = [:]) {
+        self.names = names
+        self.start = start
+        self.end = end
+        self.nodeStart = nodeStart
+        self.nodeEnd = nodeEnd
+    }
+
+    var counters: [WatchSummary.Counter] {
+        let system = names.compactMap { name -> WatchSummary.Counter? in
+            guard let first = start[name], let last = end[name] else { return nil }
+            return WatchSummary.Counter(name: "vmstat \(name)", unit: .count, start: first, peak: nil, end: last)
+        }
+        let nodes = nodeEnd.keys.sorted().flatMap { node in
+            names.compactMap { name -> WatchSummary.Counter? in
+                guard let first = nodeStart[node]?[name], let last = nodeEnd[node]?[name] else { return nil }
+                return WatchSummary.Counter(name: "vmstat node\(node) \(name)", unit: .count, start: first, peak: nil, end: last)
+            }
+        }
+        return system + nodes
     }
 }

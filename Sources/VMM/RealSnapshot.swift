@@ -32,6 +32,8 @@ public struct RealSnapshot: Sendable {
     public var imageCheck = false
     /// The `/proc/vmstat` counters read just before `migrate` and just after completion.
     public var vmstatCounters: [String] = []
+    /// The nodes whose own counters are read too (`VMStatMonitor.nodes`).
+    public var vmstatNodes: [Int] = []
 
     public init(spec: QEMUMachineSpec) { self.spec = spec }
 
@@ -73,6 +75,8 @@ public struct RealSnapshot: Sendable {
         public var midMap: ProtectionMap?
         /// The change of the monitored `/proc/vmstat` counters over the snapshot (system-wide).
         public var vmstat: [String: Int]?
+        /// The same per memory node, where there are two or more.
+        public var nodeVMStat: [Int: [String: Int]]?
         /// The image check: the device pages the harness tried to stamp while the copy was held,
         /// those the kernel let it write (untracked, or already sent), and the pages of the
         /// device's RAMBlock in QEMU's own image that hold the stamp.
@@ -191,6 +195,8 @@ public struct RealSnapshot: Sendable {
         try sink.create()
         defer { sink.release() }
         let vmstatBefore = vmstatCounters.isEmpty ? nil : try VMStat.read(Set(vmstatCounters))
+        let nodeVMStatBefore = vmstatCounters.isEmpty || vmstatNodes.isEmpty ? nil
+            : try VMStat.readNodes(vmstatNodes, Set(vmstatCounters))
         let before = try sampler.take(since: MonotonicClock.now())
         sampling.enter("snapshot")
         let start = MonotonicClock.now()
@@ -211,6 +217,9 @@ public struct RealSnapshot: Sendable {
         let after = try sampler.take(since: MonotonicClock.now())
         if let vmstatBefore {
             result.vmstat = VMStat.change(from: vmstatBefore, to: try VMStat.read(Set(vmstatCounters)))
+        }
+        if let nodeVMStatBefore {
+            result.nodeVMStat = VMStat.change(from: nodeVMStatBefore, to: try VMStat.readNodes(vmstatNodes, Set(vmstatCounters)))
         }
         sampling.enter("after")
         Thread.sleep(forTimeInterval: sampleWindow)

@@ -11,7 +11,8 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
         commandName: "watch",
         abstract: "Sample a live process's memory (QEMU, any VMM) until it exits, --duration passes or SIGINT.",
         discussion: "Reads /proc/PID/status, /proc/meminfo and /proc/PID/numa_maps every --interval, writes the "
-            + "samples CSV and a summary CSV beside it, and prints each counter's start, peak, end and delta. "
+            + "samples CSV and a summary CSV beside it, and prints each counter's start, peak, end and delta, with the --monitor'ed /proc/vmstat counters "
+            + "read at the start and the end. "
             + "Exit codes: 0 the process exited or --duration passed, 1 the process became unreadable, "
             + "2 bad input (nothing written), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (samples kept)."
     )
@@ -37,6 +38,12 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
           help: "Do not read /proc/PID/numa_maps (it walks the process's page tables at every sample).")
     var noNUMAMaps = false
 
+    @Option(help: ArgumentHelp("The /proc/vmstat counters the summary records, read when the watch starts and ends "
+        + "(system-wide; per node where there are several): none, or vmstat:NAME,... (default: vmstat:"
+        + VMStatMonitor.defaultCounters.joined(separator: ",") + ").", valueName: "monitor"),
+            transform: ArgumentValues.monitor)
+    var monitor: [String]?
+
     var outPath: String { out ?? "results/watch-\(pid).csv" }
 
     func validate() throws {
@@ -53,12 +60,15 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
         } catch {
             throw ValidationError("--pid: process \(pid) has no memory to watch (exited, or a kernel thread)")
         }
+        try ArgumentValues.checkMonitored(monitor)
         try OutputPath.checkWritable(outPath, flag: "--out", createsDirectories: true)
     }
 
     func run() throws {
         var session = WatchSession(pid: pid, interval: interval, duration: duration, outPath: outPath)
         session.readsNUMAMaps = !noNUMAMaps
+        if let monitor { session.vmstatCounters = monitor }
+        session.vmstatNodes = VMStatMonitor.nodes(of: NUMA.nodes())
         let signals = TerminationSignals()
         let outcome: WatchSession.Outcome
         do {

@@ -88,6 +88,13 @@ extension KernelTests {
             #expect(within(delta("RssShmem"), 64 << 20, 0.01), "RssShmem grew \(delta("RssShmem"))")
             // Not system Shmem: anything else on the host (a tmpfs /tmp, a build) moves it too.
 
+            // The monitor's counters, read at the watch's start and end: the child's faults count
+            // in pgfault, which only counts up (at least one per 2 MiB it touched, whatever THP does).
+            let faults = try #require(summary["vmstat pgfault"], "\(summary.keys.sorted())")
+            #expect(faults["unit"] == "count" && faults["peak_bytes"] == "")
+            #expect(Int(faults["delta_bytes"] ?? "") ?? 0 >= (1 << 30 + 64 << 20) / (2 << 20), "\(faults)")
+            #expect(summary["VmPTE"]?["unit"] == "bytes")
+
             for (counter, column) in [("VmPTE", "pte_bytes"), ("RssShmem", "rss_shmem_bytes"), ("VmRSS", "rss_bytes"),
                                       ("sys Shmem", "sys_shmem_bytes")] {
                 let maximum = samples.rows.compactMap { Int($0[column] ?? "") }.max()
@@ -104,7 +111,7 @@ extension KernelTests {
             let watch = Process()
             guard let binary = benchBinary else { throw MissingBench() }
             watch.executableURL = binary
-            watch.arguments = ["watch", "--pid", "\(getpid())", "--interval", "10ms", "--out", out.path]
+            watch.arguments = ["watch", "--pid", "\(getpid())", "--interval", "10ms", "--monitor", "none", "--out", out.path]
             let watchErr = Pipe()
             watch.standardOutput = FileHandle.nullDevice
             watch.standardError = watchErr
@@ -116,6 +123,9 @@ extension KernelTests {
             #expect(watch.terminationStatus == 130)
             let rows = try CSV.parse(String(contentsOf: out, encoding: .utf8)).rows
             #expect(rows.count >= 5 && rows.allSatisfy { $0["pid"] == "\(getpid())" && $0["phase"] == "watch" })
+            // The summary is written on SIGINT too; `--monitor none` leaves the vmstat counters out.
+            let summary = try CSV.parse(String(contentsOfFile: OutputFiles.summaryPath(for: out.path), encoding: .utf8)).rows
+            #expect(summary.contains { $0["counter"] == "VmRSS" } && !summary.contains { $0["counter"]?.hasPrefix("vmstat") == true })
         }
 
         @Test(arguments: [
@@ -124,6 +134,7 @@ extension KernelTests {
             (["--pid", "\(getpid())", "--interval", "1us"], "--interval"),
             (["--pid", "\(getpid())", "--duration", "soon"], "--duration"),
             (["--pid", "\(getpid())", "--out", "/proc/nowhere/x.csv"], "--out"),
+            (["--pid", "\(getpid())", "--monitor", "vmstat:no_such_counter"], "--monitor"),
         ])
         func badInputIsOneLineAndExitTwo(arguments: [String], says: String) throws {
             let result = try bench(["watch"] + arguments)

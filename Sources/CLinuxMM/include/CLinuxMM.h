@@ -56,6 +56,8 @@ int clmm_set_parent_death_signal(int signal);
 /// trimmed and serves every allocation below 32 MiB (`mallopt`, which Swift's Glibc module does not
 /// import). In C because an optimizer deletes a malloc-touch-free whose result is unused.
 void clmm_heap_reserve(size_t bytes);
+/// Touches `bytes` of the calling thread's stack below the caller's frame.
+void clmm_stack_reserve(size_t bytes);
 
 /// One run of pages that `PAGEMAP_SCAN` reports, with the categories they share.
 struct clmm_page_region {
