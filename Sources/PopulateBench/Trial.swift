@@ -43,13 +43,26 @@ public struct Trial {
     private func measure() throws -> TrialResult {
         let map = config.discardMap
         var model = CostModel(backing: host.backing(for: config), regionSize: config.regionBytes)
+        let setupStart = MonotonicClock.now()
         let region = try allocate()
         var protection: Userfaultfd?
+        var tornDown = false
         // Unmapped before the userfaultfd closes: closing it first makes the kernel clear the
         // uffd-wp bit of every entry of the registered region, as long again as protecting it.
-        defer {
-            try? region.teardown()
-            try? protection?.close()
+        func tearDown() throws {
+            tornDown = true
+            try region.teardown()
+            try protection?.close()
+        }
+        defer { if !tornDown { try? tearDown() } }
+        /// The trial's result once the region is gone, with what its set-up and teardown took.
+        func finished(_ phases: [PhaseResult], setupSeconds: Double) throws -> TrialResult {
+            let start = MonotonicClock.now()
+            try tearDown()
+            var result = TrialResult(config: config, status: .ok, phases: phases)
+            result.setupSeconds = setupSeconds
+            result.teardownSeconds = MonotonicClock.now() - start
+            return result
         }
 
         if config.numaPolicy != .local { try NUMA.apply(config.numaPolicy, to: region.mapping) }
@@ -58,6 +71,8 @@ public struct Trial {
             try region.discard(range)
             model.discard(range)
         }
+
+        let setupSeconds = MonotonicClock.now() - setupStart
 
         // The first sample initializes what sampling needs (runtime metadata, buffers) after it has
         // read VmPTE; a throwaway one keeps that out of the populate row.
@@ -102,7 +117,7 @@ public struct Trial {
         protect.writeProtectSeconds = stepSeconds.writeProtect
 
         guard let options = config.snapshot, let tracker = protection else {
-            return TrialResult(config: config, status: .ok, phases: [populate, protect])
+            return try finished([populate, protect], setupSeconds: setupSeconds)
         }
         var snapshot = PhaseResult(phase: .snapshot)
         let sink = try options.outputPath.map { path throws(SystemCallError) in
@@ -148,7 +163,7 @@ public struct Trial {
                 snapshot.faultsServedByCopier = outcome.faultsServedByCopier
             }
         }
-        return TrialResult(config: config, status: .ok, phases: [populate, protect, snapshot])
+        return try finished([populate, protect, snapshot], setupSeconds: setupSeconds)
     }
 
     /// Maps the region; a hugetlb mapping the pool cannot back (mmap reserves every huge page) is a skip.

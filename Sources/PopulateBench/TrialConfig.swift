@@ -145,6 +145,10 @@ public struct TrialResult: Codable, Sendable {
     /// The trial's wall time as the parent saw it, from starting the child to its decoded result
     /// (nil for a trial that never reached a child); see `overheadSeconds`.
     public var wallSeconds: Double?
+    /// In the child: the region's allocation, the guest's writes and the discards before the first
+    /// phase; and the region's unmapping after the last.
+    public var setupSeconds: Double?
+    public var teardownSeconds: Double?
 
     public init(config: TrialConfig, status: TrialStatus, reason: String = "", phases: [PhaseResult] = []) {
         self.config = config

@@ -232,6 +232,14 @@ public enum TrialColumns {
                     + "the phase's work when they share a CPU; divided by `seconds`, the share of a core it used") {
             $0.phase.samplerCPUSeconds
         },
+        seconds("setup_seconds",
+                "of `overhead_seconds`: the region's allocation, the guest's writes (the plug) and the discards of the "
+                    + "unplugged blocks, before the first phase; the same on each of the trial's rows") {
+            $0.result.setupSeconds
+        },
+        seconds("teardown_seconds",
+                "of `overhead_seconds`: unmapping the region (and closing its userfaultfd) after the last phase; the "
+                    + "same on each of the trial's rows") { $0.result.teardownSeconds },
     ]
 
     public static let names = all.map(\.name)

@@ -77,6 +77,12 @@ extension KernelTests {
             let overhead = try #require(Double(rows[0]["overhead_seconds"] ?? ""))
             #expect(overhead > 0, "overhead \(overhead) s")
             #expect(rows[1]["overhead_seconds"] == rows[0]["overhead_seconds"])
+            // The child's own clocks for its set-up and teardown lie inside the parent's overhead:
+            // the child starts after the parent's clock and sends its result after both.
+            let setup = try #require(Double(rows[0]["setup_seconds"] ?? "")), teardown = try #require(Double(rows[0]["teardown_seconds"] ?? ""))
+            #expect(setup > 0 && teardown > 0 && setup + teardown < overhead, "set-up \(setup), teardown \(teardown), overhead \(overhead)")
+            // Unmapping 1 GiB of zeropage entries and their 512 tables is kernel work, not free.
+            #expect(teardown > 0.0005, "teardown \(teardown)")
             // Read to the zeropage: every page of 1 GiB is `zero` after population and protection.
             #expect(rows.allSatisfy { $0["numa_pages"]?.hasSuffix("zero:262144;none:0") == true },
                     "\(rows.map { $0["numa_pages"] ?? "" })")

@@ -66,6 +66,10 @@ extension KernelTests {
             #expect(samples.allSatisfy { $0.rssShmemBytes >= 15 << 20 },
                     "RssShmem \(samples.map(\.rssShmemBytes).min() ?? 0)")
             #expect(phase.peakRSSBytes == samples.map(\.rssBytes).max())
+            // The sampler's thread read status once a sample: some CPU, and never more than the
+            // phase's wall time (one thread).
+            let cpu = try #require(phase.samplerCPUSeconds)
+            #expect(cpu > 0 && cpu <= phase.seconds, "sampler CPU \(cpu) s of a \(phase.seconds) s phase")
         }
     }
 }
