@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -91,6 +91,11 @@ int clmm_uffdio_register(int fd, struct uffdio_register *reg) { return ioctl(fd,
 int clmm_uffdio_writeprotect(int fd, struct uffdio_writeprotect *wp) { return ioctl(fd, UFFDIO_WRITEPROTECT, wp); }
 
 __attribute__((noinline)) void clmm_stack_reserve(size_t bytes) {
+    // A quarter of the stack's limit at most: a small `ulimit -s` must not turn into a crash.
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && bytes > limit.rlim_cur / 4) {
+        bytes = limit.rlim_cur / 4;
+    }
     volatile char *below = alloca(bytes);
     for (size_t offset = 0; offset < bytes; offset += 4096) below[offset] = 0;
     __asm__ volatile("" : : "r"(below) : "memory");

@@ -157,7 +157,18 @@ public enum QEMUTable {
             + "gains of the QEMU process over the snapshot\n"
         let changeText = changes.isEmpty ? "" : "\n\nWhat changed between neighbouring programs (real, medians):\n"
             + changes.map { "  " + $0 }.joined(separator: "\n")
-        return title + body + changeText
+        // One line per program whose own steps are unknown somewhere: why `populate s` is empty.
+        var traceNotes: [String] = []
+        for program in plan.programs {
+            let problems = comparisons.filter { $0.item.program.label == program.label && $0.real.status == .ok }
+                .compactMap(\.real.qemuEventsProblem)
+            if let first = problems.first {
+                traceNotes.append("  \(program.label): \(first) (\(problems.count) of its snapshots)")
+            }
+        }
+        let traceText = traceNotes.isEmpty ? "" : "\n\nQEMU's own steps (populate s, qemu_*_seconds) unknown for:\n"
+            + traceNotes.joined(separator: "\n")
+        return title + body + changeText + traceText
     }
 
     /// `+1.5MiB`, `-512KiB`, `0`: the later figure minus the earlier.

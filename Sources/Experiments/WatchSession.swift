@@ -33,6 +33,8 @@ public struct WatchSession: Sendable {
         public var summaryPath: String
         /// 1 when the process became unreadable, 128 + the signal that stopped it, else 0.
         public var exitCode: Int32
+        /// Why the summary has no vmstat rows although `--monitor` asked for them.
+        public var vmstatProblem: String?
     }
 
     /// Why the output file cannot be written.
@@ -75,18 +77,25 @@ public struct WatchSession: Sendable {
             Thread.sleep(forTimeInterval: min(0.05, interval))
         }
         let ending = sampling.stop()
-        let vmstat = try vmstatStart.map { first in
-            VMStatReadings(names: vmstatCounters, start: first, end: try VMStat.read(monitored),
-                           nodeStart: nodeVMStatStart,
-                           nodeEnd: vmstatNodes.isEmpty ? [:] : try VMStat.readNodes(vmstatNodes, monitored))
-        }
         try writer.write(sampling)
+        // A counter that cannot be read at the end costs its rows, not the samples or the summary.
+        var vmstatProblem: String?
+        var vmstat: VMStatReadings?
+        if let vmstatStart {
+            do {
+                vmstat = VMStatReadings(names: vmstatCounters, start: vmstatStart, end: try VMStat.read(monitored),
+                                        nodeStart: nodeVMStatStart,
+                                        nodeEnd: vmstatNodes.isEmpty ? [:] : try VMStat.readNodes(vmstatNodes, monitored))
+            } catch {
+                vmstatProblem = "the vmstat counters could not be read at the end: \(error)"
+            }
+        }
         let samples = sampling.taken.map(\.sample)
         let summary = WatchSummary(samples, vmstat: vmstat)
         try writer.finish(summary: summary)
         var exitCode = TerminationSignals.exitCode(signals.caught, otherwise: 0)
         if case .failed = ending { exitCode = 1 }
         return Outcome(name: name, samples: samples, summary: summary, reason: reason, ending: ending,
-                       summaryPath: writer.summaryPath, exitCode: exitCode)
+                       summaryPath: writer.summaryPath, exitCode: exitCode, vmstatProblem: vmstatProblem)
     }
 }

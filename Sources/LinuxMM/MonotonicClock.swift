@@ -32,10 +32,12 @@ public enum MonotonicClock {
     /// Foundation's `Thread.sleep` for a thread that wakes every millisecond: one system call, no
     /// conversion through the wall clock. The corresponding C function is
     /// `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`.
-    public static func sleep(until deadline: Double) {
+    public static func sleep(until deadline: Double) throws(SystemCallError) {
         let seconds = deadline.rounded(.down)
-        var time = timespec(tv_sec: Int(seconds), tv_nsec: Int((deadline - seconds) * 1e9))
-        // EINTR: a signal came; the caller checks the time again.
-        _ = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil)
+        var time = timespec(tv_sec: Int(seconds), tv_nsec: min(Int((deadline - seconds) * 1e9), 999_999_999))
+        // It returns the error number itself. EINTR: a signal came; the deadline stands.
+        var result: CInt
+        repeat { result = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) } while result == EINTR
+        if result != 0 { throw SystemCallError(call: "clock_nanosleep", errno: result) }
     }
 }

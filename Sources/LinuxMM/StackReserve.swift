@@ -6,8 +6,8 @@ import CLinuxMM
 /// debug-build run in six: one 4 KiB table more than the model). Touching the stack once, deeper
 /// than any phase reaches, before measuring, makes those tables exist already.
 public enum StackReserve {
-    /// Touches `bytes` of the calling thread's stack below the caller. The corresponding C function
-    /// is `alloca`.
+    /// Touches `bytes` of the calling thread's stack below the caller, a quarter of `RLIMIT_STACK`
+    /// at most. The corresponding C functions are `getrlimit` and `alloca`.
     public static func prepare(bytes: Int) {
         clmm_stack_reserve(bytes)
     }

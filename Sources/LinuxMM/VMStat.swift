@@ -9,8 +9,8 @@ public enum VMStat {
 
     /// Each memory node's own share of the counters named in `names` (all when nil), from
     /// `/sys/devices/system/node/nodeN/vmstat` (mmtests' `watch-numa-meminfo` reads the same per
-    /// node). Only page counts are kept per node; events such as `pgfault` are the system's alone,
-    /// and a name the node file lacks is left out.
+    /// node). A node keeps its page counts and NUMA events (`numa_hit`); events such as `pgfault`
+    /// and `thp_*` are the system's alone, and a name the node file lacks is left out.
     public static func readNodes(_ nodes: [Int], _ names: Set<String>? = nil) throws(SystemCallError) -> [Int: [String: Int]] {
         var byNode: [Int: [String: Int]] = [:]
         for node in nodes {

@@ -5,16 +5,26 @@ import Foundation
 public enum ByteSize {
     public struct ParseError: Error, CustomStringConvertible {
         public var text: String
-        public var description: String { "'\(text)' is not a size (use 4096, 64KiB, 256MiB, 1GiB)" }
+        /// The text ended in a decimal unit (`GB`): a size that would be read 7% off either way.
+        public var isDecimalUnit = false
+        public var description: String {
+            isDecimalUnit
+                ? "'\(text)' is in a decimal unit, which sizes here are not: write \(text.dropLast(1))iB (binary) or the bytes"
+                : "'\(text)' is not a size (use 4096, 64KiB, 256MiB, 1GiB)"
+        }
     }
 
     private static let units: [(suffixes: [String], shift: Int)] = [
-        (["tib", "tb", "t"], 40), (["gib", "gb", "g"], 30), (["mib", "mb", "m"], 20),
-        (["kib", "kb", "k"], 10), (["b", ""], 0),
+        (["tib", "t"], 40), (["gib", "g"], 30), (["mib", "m"], 20), (["kib", "k"], 10), (["b", ""], 0),
     ]
 
     public static func parse(_ text: String) throws(ParseError) -> Int {
         let lowered = text.lowercased().filter { $0 != " " }
+        // `3GB` is 3×10^9 bytes to some and 3 GiB to others: refused rather than guessed.
+        for suffix in ["tb", "gb", "mb", "kb"] where lowered.hasSuffix(suffix) {
+            let digits = lowered.dropLast(suffix.count)
+            if !digits.isEmpty, digits.allSatisfy(\.isNumber) { throw ParseError(text: text, isDecimalUnit: true) }
+        }
         for unit in units {
             for suffix in unit.suffixes where lowered.hasSuffix(suffix) {
                 let digits = lowered.dropLast(suffix.count)

@@ -111,7 +111,11 @@ public struct ProcessSampler: Sendable {
             while !stop() {
                 let now = MonotonicClock.now()
                 if now >= next { break }
-                MonotonicClock.sleep(until: min(next, now + 0.05))
+                do {
+                    try MonotonicClock.sleep(until: min(next, now + 0.05))
+                } catch {
+                    return .failed("\(error)")
+                }
             }
         }
         return .stopped

@@ -51,8 +51,9 @@ public struct Trial {
         // uffd-wp bit of every entry of the registered region, as long again as protecting it.
         func tearDown() throws {
             tornDown = true
+            // The userfaultfd is closed whatever the unmap did, and after it.
+            defer { try? protection?.close() }
             try region.teardown()
-            try protection?.close()
         }
         defer { if !tornDown { try? tearDown() } }
         /// The trial's result once the region is gone, with what its set-up and teardown took.

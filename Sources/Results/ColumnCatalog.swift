@@ -50,8 +50,8 @@ public enum ColumnCatalog {
              "the process's bytes per NUMA node from `numa_maps`: `0:B;1:B` (empty with `--no-numa-maps` and in `bench qemu`)"),
         info("qemu_events", "context", "text",
              "`bench qemu`: QEMU's own trace events (population, protection, copy) that happened by this sample and "
-                 + "after the one before, as `EVENT@T_SECONDS;...` at their own times (`migrate_set_state:setup@1.2034`); "
-                 + "empty in `bench watch`"),
+                 + "after the one before (the last sample also takes those after it), as `EVENT@T_SECONDS;...` at their "
+                 + "own times (`migrate_set_state:setup@1.2034`); empty in `bench watch`"),
     ]
 
     public static let stallColumns = [

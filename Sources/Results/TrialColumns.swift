@@ -49,7 +49,8 @@ public enum TrialColumns {
         },
         TrialColumn("vmstat_nodes", .context, .text,
                     "where there are two or more NUMA nodes, the change of each monitored counter that a node keeps "
-                        + "(page counts; not events such as `pgfault`) per node, from `/sys/devices/system/node/nodeN/vmstat`: "
+                        + "(its page counts, and NUMA events such as `numa_hit`; not `pgfault` or the `thp_*` events, which "
+                        + "only the system has) per node, from `/sys/devices/system/node/nodeN/vmstat`: "
                         + "`NODE:NAME:DELTA;...`; empty on one node") { record in
             guard record.isOK, let byNode = record.phase.delta.nodeVMStat else { return "" }
             return VMStat.formatNodes(byNode)
@@ -238,8 +239,10 @@ public enum TrialColumns {
             $0.result.setupSeconds
         },
         seconds("teardown_seconds",
-                "of `overhead_seconds`: unmapping the region (and closing its userfaultfd) after the last phase; the "
-                    + "same on each of the trial's rows") { $0.result.teardownSeconds },
+                "of `overhead_seconds`: unmapping the region and closing its file (where a memfd's or hugetlbfs "
+                    + "file's pages are freed) after the last phase; the same on each of the trial's rows") {
+            $0.result.teardownSeconds
+        },
     ]
 
     public static let names = all.map(\.name)

@@ -8,16 +8,18 @@ import LinuxMM
 /// but populate (`ram_write_tracking_prepare`, migration/migration.c `bg_migration_thread`); after
 /// `migration_thread_setup_complete` it stops the VM, saves the devices' state and protects each
 /// RAM block, tracing `ram_write_tracking_ramblock_start` once a block is protected; the copy runs
-/// until `migration_thread_after_loop`. Every name here is in QEMU 6.2 to 10.x; one a build lacks
-/// costs a warning on QEMU's stderr, nothing else.
+/// until `migration_thread_after_loop`. Every name here is in 7.2.0, 7.2.22 and 10.0.2 (checked with
+/// `-trace help`); one a build lacks
+/// costs a warning on QEMU's stderr, nothing else. A build whose trace backend is not `log` writes
+/// nothing, and the steps stay unknown.
 public enum QEMUTrace {
     public static let events = [
         "migrate_set_state", "savevm_state_header", "migration_thread_setup_complete",
         "ram_write_tracking_ramblock_start", "ram_write_tracking_ramblock_stop", "migration_thread_after_loop",
     ]
 
-    /// The options that enable `events` into `path`; `-msg timestamp=on` is what makes QEMU 8.1 and
-    /// later stamp each line with its time (7.2 always does).
+    /// The options that enable `events` into `path`; `-msg timestamp=on` is what makes later QEMUs
+    /// stamp each line with its time (7.2 always does; see `parse` for the two forms).
     public static func arguments(writingTo path: String) -> [String] {
         events.flatMap { ["-trace", "enable=\($0)"] } + ["-D", path, "-msg", "timestamp=on"]
     }
@@ -53,11 +55,18 @@ public enum QEMUTrace {
         }
     }
 
-    /// The events of a log in `TID@SECONDS.MICROSECONDS:name detail` lines; anything else in the
-    /// file (QEMU logs other things there on request) is passed over.
+    /// The events of a log, in either of the forms QEMU's `log` backend has written:
+    /// - `TID@SECONDS.MICROSECONDS:name detail` (up to QEMU 10.0);
+    /// - `YYYY-MM-DDTHH:MM:SS.ffffffZ [prefix] name detail`, where `-msg timestamp=on` stamps every
+    ///   `qemu_log` line (10.1 and later); the thread is not given there (0), and the event is the
+    ///   first word that names one of `events`.
+    /// Anything else in the file (QEMU logs other things there on request) is passed over.
     public static func parse(_ text: String) -> [Event] {
-        text.split(whereSeparator: \.isNewline).compactMap { line -> Event? in
-            guard let at = line.firstIndex(of: "@"), let thread = Int(line[..<at]) else { return nil }
+        text.split(whereSeparator: \.isNewline).compactMap { line in event(in: line) }
+    }
+
+    static func event(in line: Substring) -> Event? {
+        if let at = line.firstIndex(of: "@"), let thread = Int(line[..<at]) {
             let rest = line[line.index(after: at)...]
             guard let colon = rest.firstIndex(of: ":"), let seconds = Double(rest[..<colon]) else { return nil }
             let body = rest[rest.index(after: colon)...]
@@ -66,6 +75,36 @@ public enum QEMUTrace {
             return Event(thread: thread, wallSeconds: seconds, name: String(name),
                          detail: body.dropFirst(name.count).trimmingCharacters(in: .whitespaces))
         }
+        let words = line.split(separator: " ", maxSplits: 1)
+        guard let stamp = words.first, let seconds = isoSeconds(stamp), words.count == 2 else { return nil }
+        var rest = words[1]
+        while !rest.isEmpty {
+            let word = rest.prefix { $0 != " " }
+            rest = rest.dropFirst(word.count).drop { $0 == " " }
+            let name = word.hasSuffix(":") ? word.dropLast() : word
+            if events.contains(String(name)) {
+                return Event(thread: 0, wallSeconds: seconds, name: String(name),
+                             detail: rest.trimmingCharacters(in: .whitespaces))
+            }
+        }
+        return nil
+    }
+
+    /// Seconds since the epoch of a UTC time stamp `2025-07-21T18:43:28.089797Z`.
+    static func isoSeconds(_ text: Substring) -> Double? {
+        guard text.hasSuffix("Z"), let t = text.firstIndex(of: "T") else { return nil }
+        let date = text[..<t].split(separator: "-").compactMap { Int($0) }
+        let time = text[text.index(after: t) ..< text.index(before: text.endIndex)].split(separator: ":")
+        guard date.count == 3, time.count == 3, let hour = Int(time[0]), let minute = Int(time[1]),
+              let second = Double(time[2]) else { return nil }
+        // Days from 1970-01-01 to the date, in the proleptic Gregorian calendar (civil-from-days).
+        let (y, m, d) = (date[1] <= 2 ? date[0] - 1 : date[0], date[1], date[2])
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Double(days * 86400 + hour * 3600 + minute * 60) + second
     }
 
     /// An event on the samples' clock: seconds since sampling began.
@@ -80,7 +119,7 @@ public enum QEMUTrace {
     }
 
     /// `events` on the clock of samples taken from `start` (a `MonotonicClock` reading); `wallOffset`
-    /// is `MonotonicClock.wallOffset()` read during the run.
+    /// is `MonotonicClock.wallOffset()` as read when sampling began (and found unchanged after).
     public static func marks(_ events: [Event], since start: Double, wallOffset: Double) -> [Mark] {
         events.map { Mark(label: $0.label, seconds: $0.wallSeconds - wallOffset - start) }
     }

@@ -69,6 +69,8 @@ public struct RealSnapshot: Sendable {
         /// steps they bound.
         public var qemuEvents: [QEMUTrace.Mark] = []
         public var qemuSteps: QEMUTrace.Steps?
+        /// Why the snapshot has no events or steps, where it has none.
+        public var qemuEventsProblem: String?
         /// The memory blocks the guest offlined (device offsets) for the layout.
         public var offlined: [Int] = []
         /// Write protection over the plugged runs while the copy was held back (QEMU's pagemap).
@@ -180,6 +182,7 @@ public struct RealSnapshot: Sendable {
         let sampler = ProcessSampler(pid: machine.pid, interval: sampleInterval, counters: [.system])
         let sampling = SamplingThread(sampler, phase: "before")
         defer { sampling.stop() }
+        let wallOffset = MonotonicClock.wallOffset()
         Thread.sleep(forTimeInterval: sampleWindow)
 
         do {
@@ -227,8 +230,20 @@ public struct RealSnapshot: Sendable {
         result.samples = sampling.taken
         result.samplesPID = machine.pid
         let events = machine.traceEvents
-        result.qemuEvents = QEMUTrace.marks(events, since: sampling.start, wallOffset: MonotonicClock.wallOffset())
-        result.qemuSteps = events.isEmpty ? nil : QEMUTrace.Steps(events)
+        let drift = MonotonicClock.wallOffset() - wallOffset
+        if events.isEmpty {
+            result.qemuEventsProblem = "QEMU traced no snapshot events (its trace backend is not `log`, or it logs them in a form the harness does not read)"
+        } else if abs(drift) > 0.001 {
+            result.qemuEventsProblem = String(format: "the wall clock moved %+.3f s against the monotonic one during the snapshot: "
+                + "QEMU's events cannot be placed", drift)
+        } else {
+            result.qemuEvents = QEMUTrace.marks(events, since: sampling.start, wallOffset: wallOffset)
+            let steps = QEMUTrace.Steps(events)
+            result.qemuSteps = steps
+            if steps.populateSeconds == nil || steps.protectSeconds == nil || steps.copySeconds == nil {
+                result.qemuEventsProblem = "QEMU's events miss a step's start or end: \(Set(events.map(\.name)).sorted().joined(separator: ", "))"
+            }
+        }
         let during = result.samples.filter { $0.phase == "snapshot" }.map(\.sample.status) + [before.status, after.status]
         result.before = before
         result.after = after

@@ -89,6 +89,9 @@ struct WatchCommand: ParsableCommand, BadInputExitCode {
             + "ended by \(outcome.reason)")
         print(outcome.summary.render())
         fflush(nil)
+        if let problem = outcome.vmstatProblem {
+            FileHandle.standardError.write(Data("bench watch: --monitor: \(problem)\n".utf8))
+        }
         FileHandle.standardError.write(Data("bench watch: samples: \(outPath); summary: \(outcome.summaryPath)\n".utf8))
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }

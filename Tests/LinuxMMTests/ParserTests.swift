@@ -103,11 +103,4 @@ import Testing
         #expect(change == [0: ["nr_shmem": 2, "nr_page_table_pages": 0], 1: ["nr_shmem": 512]])
         #expect(VMStat.formatNodes(change) == "0:nr_page_table_pages:0;0:nr_shmem:2;1:nr_shmem:512")
     }
-
-    /// A node's own file keeps page counts, not events: `pgfault` is the system's alone.
-    @Test func aNodeKeepsPageCountsButNotEvents() throws {
-        let node = try #require(try VMStat.readNodes([0], ["nr_page_table_pages", "pgfault"])[0])
-        #expect(node["nr_page_table_pages"] != nil && node["pgfault"] == nil, "\(node)")
-        #expect(try VMStat.read(["pgfault"])["pgfault"] != nil)
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LinuxMM
 import Testing
 @testable import Experiments
 @testable import PopulateBench
@@ -15,6 +16,17 @@ import Testing
     @Test(arguments: ["", "MiB", "1.5GiB", "-4KiB", "12 apples", "99999999999999999999GiB"])
     func rejects(text: String) {
         #expect(throws: ByteSize.ParseError.self) { try ByteSize.parse(text) }
+    }
+
+    /// `3GB` is 3×10^9 bytes to some and 3 GiB to others: refused, with the binary spelling offered.
+    @Test(arguments: ["3GB", "100MB", "4kb", "1TB"])
+    func refusesDecimalUnits(text: String) {
+        #expect(throws: ByteSize.ParseError.self) { try ByteSize.parse(text) }
+        do {
+            _ = try ByteSize.parse(text)
+        } catch {
+            #expect(error.isDecimalUnit && error.description.contains("\(text.dropLast())iB"), "\(error)")
+        }
     }
 
     @Test func formats() {
@@ -267,5 +279,15 @@ import Testing
         let namedObject = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(named)) as? [String: Any])
         #expect(namedObject["layout"] as? String == "striped" && namedObject["pluggedRanges"] == nil)
         #expect(try JSONDecoder().decode(TrialConfig.self, from: JSONEncoder().encode(named)) == named)
+    }
+}
+
+/// A node's own vmstat file, read from this host: it keeps page counts, not `pgfault`, which is the
+/// system's alone (so `vmstat_nodes` never shows it).
+@Suite(needs(.numa)) struct NodeVMStat {
+    @Test func aNodeKeepsPageCountsButNotPageFaults() throws {
+        let node = try #require(try VMStat.readNodes([0], ["nr_page_table_pages", "pgfault"])[0])
+        #expect(node["nr_page_table_pages"] != nil && node["pgfault"] == nil, "\(node)")
+        #expect(try VMStat.read(["pgfault"])["pgfault"] != nil)
     }
 }
