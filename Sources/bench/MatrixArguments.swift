@@ -12,7 +12,9 @@ struct MatrixArguments: ParsableArguments {
             transform: ArgumentValues.list)
     var backend: [Backend]?
 
-    @Option(help: ArgumentHelp("Region sizes per trial, comma-separated (4096, 64KiB, 256MiB, 1GiB). "
+    // Unconditional: `--size -1GiB` is a bad size to say so about, not a missing value.
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Region sizes per trial, comma-separated (4096, 64KiB, 256MiB, 1GiB). "
         + "(default: per backend: "
         + Backend.allCases.map { "\($0.rawValue) \(ByteSize.format($0.defaultRegionSize))" }.joined(separator: ", ")
         + ")", valueName: "list"),

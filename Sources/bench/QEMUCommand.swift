@@ -41,7 +41,8 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
             transform: ArgumentValues.list)
     var backend: [Backend]?
 
-    @Option(help: ArgumentHelp("Size of the virtio-mem device (and of the control's RAM); a multiple of 128MiB, "
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Size of the virtio-mem device (and of the control's RAM); a multiple of 128MiB, "
         + "Linux's memory block. (default: 1GiB)", valueName: "size"),
             transform: ArgumentValues.size)
     var size: Int = 1 << 30

@@ -51,6 +51,8 @@ extension KernelTests {
             (["--monitor", "all"], "--monitor"),
             (["--monitor", "vmstat:no_such_counter"], "--monitor"),
             (["--size", "1000"], "--size"),
+            (["--size", "-1GiB"], "'-1GiB' is not a size"),
+            (["--size", "3GB"], "write 3GiB"),
             (["--size", "1GiB,", "--backend", "anon-private"], "--size"),
             (["--backend", "anon-privat"], "--backend"),
             (["--backend", ""], "--backend"),
