@@ -84,7 +84,8 @@ public enum VMMColumns {
         },
         Column("qemu_populate_seconds", .context, .seconds,
                "real rows: from QEMU's trace events, `migrate_set_state` setup to `savevm_state_header`: the "
-                   + "migration thread's population of RAM before protecting it; empty where QEMU traced nothing "
+                   + "migration thread's population of RAM before protecting it, after the start of the sink (for "
+                   + "`exec:`, a fork of QEMU) and of the thread; empty where QEMU traced nothing "
                    + "(a build without the `log` trace backend)") { $0.qemuPopulateSeconds.map(CellFormat.seconds) ?? "" },
         Column("qemu_protect_seconds", .context, .seconds,
                "real rows: from `migration_thread_setup_complete` to the last `ram_write_tracking_ramblock_start`: "

@@ -4,14 +4,14 @@ import LinuxMM
 /// QEMU's own trace events around a background snapshot, written by its `log` trace backend to a
 /// file of the harness's: where the real program populated, protected and copied, by its own clock.
 ///
-/// Between `migrate_set_state setup` and `savevm_state_header` the migration thread does nothing
-/// but populate (`ram_write_tracking_prepare`, migration/migration.c `bg_migration_thread`); after
+/// After `migrate_set_state setup` the main thread starts the sink (for `exec:`, a fork) and the
+/// migration thread, which does nothing but populate (`ram_write_tracking_prepare`,
+/// migration/migration.c `bg_migration_thread`) until `savevm_state_header`; after
 /// `migration_thread_setup_complete` it stops the VM, saves the devices' state and protects each
 /// RAM block, tracing `ram_write_tracking_ramblock_start` once a block is protected; the copy runs
-/// until `migration_thread_after_loop`. Every name here is in 7.2.0, 7.2.22 and 10.0.2 (checked with
-/// `-trace help`); one a build lacks
-/// costs a warning on QEMU's stderr, nothing else. A build whose trace backend is not `log` writes
-/// nothing, and the steps stay unknown.
+/// until `migration_thread_after_loop`. Every name here is in 7.2.0, 7.2.22 and 10.0.2 (checked
+/// with `-trace help`); one a build lacks costs a warning on QEMU's stderr, nothing else. A build
+/// whose trace backend is not `log` writes nothing, and the steps stay unknown.
 public enum QEMUTrace {
     public static let events = [
         "migrate_set_state", "savevm_state_header", "migration_thread_setup_complete",
@@ -126,7 +126,7 @@ public enum QEMUTrace {
 
     /// The real program's steps, from its events: each nil where an event is missing.
     public struct Steps: Sendable, Equatable {
-        /// `setup` to `savevm_state_header`: population.
+        /// `setup` to `savevm_state_header`: population, after the sink's and the thread's start.
         public var populateSeconds: Double?
         /// `migration_thread_setup_complete` to the last block's `ram_write_tracking_ramblock_start`:
         /// the VM's stop, its devices' state, and the protection of every RAM block.
