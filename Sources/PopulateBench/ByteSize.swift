@@ -5,12 +5,12 @@ import Foundation
 public enum ByteSize {
     public struct ParseError: Error, CustomStringConvertible {
         public var text: String
-        /// The text ended in a decimal unit (`GB`): a size that would be read 7% off either way.
-        public var isDecimalUnit = false
+        /// The binary spelling of a size given in a decimal unit (`3GB` → `3GiB`), else nil.
+        public var binarySpelling: String?
+        public var isDecimalUnit: Bool { binarySpelling != nil }
         public var description: String {
-            isDecimalUnit
-                ? "'\(text)' is in a decimal unit, which sizes here are not: write \(text.dropLast(1))iB (binary) or the bytes"
-                : "'\(text)' is not a size (use 4096, 64KiB, 256MiB, 1GiB)"
+            binarySpelling.map { "'\(text)' is in a decimal unit, which sizes here are not: write \($0) (binary) or the bytes" }
+                ?? "'\(text)' is not a size (use 4096, 64KiB, 256MiB, 1GiB)"
         }
     }
 
@@ -21,9 +21,9 @@ public enum ByteSize {
     public static func parse(_ text: String) throws(ParseError) -> Int {
         let lowered = text.lowercased().filter { $0 != " " }
         // `3GB` is 3×10^9 bytes to some and 3 GiB to others: refused rather than guessed.
-        for suffix in ["tb", "gb", "mb", "kb"] where lowered.hasSuffix(suffix) {
+        for (suffix, binary) in [("tb", "TiB"), ("gb", "GiB"), ("mb", "MiB"), ("kb", "KiB")] where lowered.hasSuffix(suffix) {
             let digits = lowered.dropLast(suffix.count)
-            if !digits.isEmpty, digits.allSatisfy(\.isNumber) { throw ParseError(text: text, isDecimalUnit: true) }
+            if !digits.isEmpty, digits.allSatisfy(\.isNumber) { throw ParseError(text: text, binarySpelling: digits + binary) }
         }
         for unit in units {
             for suffix in unit.suffixes where lowered.hasSuffix(suffix) {

@@ -13,7 +13,9 @@ public final class SamplingThread: Sendable {
     public let sampler: ProcessSampler
     /// The `MonotonicClock` reading the samples' seconds count from.
     public let start: Double
-    private let phase: Mutex<String>
+    /// Each phase and when it began, in the samples' seconds: a sample belongs to the last phase
+    /// that began before its time, whenever the thread gets to record it.
+    private let phases: Mutex<[(name: String, since: Double)]>
     private let samples = Mutex<[Labelled]>([])
     private let stopRequested = Atomic<Bool>(false)
     private let ending = Mutex<ProcessSampler.Ending?>(nil)
@@ -24,11 +26,11 @@ public final class SamplingThread: Sendable {
     public init(_ sampler: ProcessSampler, phase: String, start: Double = MonotonicClock.now()) {
         self.sampler = sampler
         self.start = start
-        self.phase = Mutex(phase)
+        phases = Mutex([(phase, -Double.infinity)])
         let thread = Thread { [self] in
             let cpuStart = (try? ResourceUsage.currentThread())?.cpuSeconds ?? 0
             let result = sampler.run(since: start, stop: { stopRequested.load(ordering: .acquiring) }) { sample in
-                let label = self.phase.withLock { $0 }
+                let label = phases.withLock { list in (list.last { $0.since <= sample.seconds } ?? list[0]).name }
                 samples.withLock { $0.append(Labelled(phase: label, sample: sample)) }
             }
             let cpuEnd = (try? ResourceUsage.currentThread())?.cpuSeconds ?? cpuStart
@@ -41,7 +43,8 @@ public final class SamplingThread: Sendable {
 
     /// Samples taken from now on belong to `phase`.
     public func enter(_ phase: String) {
-        self.phase.withLock { $0 = phase }
+        let since = MonotonicClock.now() - start
+        phases.withLock { $0.append((phase, since)) }
     }
 
     /// How sampling ended, or nil while it goes on.

@@ -52,8 +52,13 @@ public struct Trial {
         func tearDown() throws {
             tornDown = true
             // The userfaultfd is closed whatever the unmap did, and after it.
-            defer { try? protection?.close() }
-            try region.teardown()
+            do {
+                try region.teardown()
+            } catch {
+                try? protection?.close()
+                throw error
+            }
+            try protection?.close()
         }
         defer { if !tornDown { try? tearDown() } }
         /// The trial's result once the region is gone, with what its set-up and teardown took.

@@ -93,10 +93,21 @@ public enum QEMUTrace {
     /// Seconds since the epoch of a UTC time stamp `2025-07-21T18:43:28.089797Z`.
     static func isoSeconds(_ text: Substring) -> Double? {
         guard text.hasSuffix("Z"), let t = text.firstIndex(of: "T") else { return nil }
-        let date = text[..<t].split(separator: "-").compactMap { Int($0) }
-        let time = text[text.index(after: t) ..< text.index(before: text.endIndex)].split(separator: ":")
-        guard date.count == 3, time.count == 3, let hour = Int(time[0]), let minute = Int(time[1]),
-              let second = Double(time[2]) else { return nil }
+        let dateParts = text[..<t].split(separator: "-", omittingEmptySubsequences: false)
+        let time = text[text.index(after: t) ..< text.index(before: text.endIndex)]
+            .split(separator: ":", omittingEmptySubsequences: false)
+        func digits(_ part: Substring, _ count: Int) -> Int? {
+            part.count == count && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) ? Int(part) : nil
+        }
+        // Seconds: two digits, then optionally a fraction of digits (no exponent, no nan).
+        let whole = time.count == 3 ? time[2].prefix { $0 != "." } : ""
+        let fraction = time.count == 3 ? time[2].dropFirst(whole.count) : ""
+        guard dateParts.count == 3, time.count == 3, let year = digits(dateParts[0], 4), let month = digits(dateParts[1], 2),
+              let day = digits(dateParts[2], 2), let hour = digits(time[0], 2), let minute = digits(time[1], 2),
+              digits(whole, 2) != nil, fraction.isEmpty || (fraction.count > 1 && fraction.dropFirst().allSatisfy(\.isNumber)),
+              let second = Double(time[2]), (1 ... 12).contains(month), (1 ... 31).contains(day), hour < 24, minute < 60,
+              second < 61 else { return nil }
+        let date = [year, month, day]
         // Days from 1970-01-01 to the date, in the proleptic Gregorian calendar (civil-from-days).
         let (y, m, d) = (date[1] <= 2 ? date[0] - 1 : date[0], date[1], date[2])
         let era = (y >= 0 ? y : y - 399) / 400

@@ -36,13 +36,21 @@ enum ArgumentValues {
         }
     }
 
+    /// `--size` takes what follows it whatever it starts with (a negative size is a bad size, not
+    /// a missing one); an option there means the value was left out.
+    static func checkNotAnOption(_ text: String) throws {
+        if text.hasPrefix("--") { throw ValidationError("needs a value (found the option '\(text)')") }
+    }
+
     static func sizes(_ text: String) throws -> [Int] {
-        try items(text).map { item in
+        try checkNotAnOption(text)
+        return try items(text).map { item in
             do { return try ByteSize.parse(item) } catch { throw ValidationError("\(error)") }
         }
     }
 
     static func size(_ text: String) throws -> Int {
+        try checkNotAnOption(text)
         do { return try ByteSize.parse(text) } catch { throw ValidationError("\(error)") }
     }
 

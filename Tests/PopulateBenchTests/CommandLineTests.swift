@@ -53,6 +53,7 @@ extension KernelTests {
             (["--size", "1000"], "--size"),
             (["--size", "-1GiB"], "'-1GiB' is not a size"),
             (["--size", "3GB"], "write 3GiB"),
+            (["--size", "--backend", "anon-private"], "needs a value (found the option '--backend')"),
             (["--size", "1GiB,", "--backend", "anon-private"], "--size"),
             (["--backend", "anon-privat"], "--backend"),
             (["--backend", ""], "--backend"),

@@ -82,6 +82,11 @@ import Testing
         #expect(abs(events[0].wallSeconds - 1_753_123_408.089797) < 1e-6)
         #expect(abs(events[2].wallSeconds - 1_709_164_800.5) < 1e-6)
         #expect(abs(try #require(QEMUTrace.Steps(events).populateSeconds) - 0.007203) < 1e-6)
+        // What is not a time stamp is not an event.
+        for stamp in ["2025-x-07-21T18:43:28Z", "2025-07-21T25:00:00Z", "2025-13-01T00:00:00Z", "2025-07-21T18:43:nanZ",
+                      "2025-07-21T18:43:1e1Z", "99999999999-07-21T00:00:00Z", "2025-07-21T18:43:28"] {
+            #expect(QEMUTrace.parse("\(stamp) migrate_set_state new state setup").isEmpty, "\(stamp)")
+        }
     }
 
     @Test func aTraceWithoutItsEndsHasNoSteps() {
@@ -343,9 +348,11 @@ extension KernelTests {
             let byHeader = rss[try #require(carriedBy["savevm_state_header"])] - rss[lastBefore]
             #expect(gain > 32 << 20 && byHeader >= gain * 9 / 10, "gain \(gain), by the header \(byHeader)")
             #expect(rss[beforeSetup] - rss[lastBefore] < gain / 10, "before setup: \(rss[beforeSetup] - rss[lastBefore]) of \(gain)")
-            // QEMU's population lies inside the harness's own wall time of the snapshot.
+            // QEMU's population lies inside the harness's own wall time of the snapshot, and the row's
+            // step is the span between the events the samples carry (both printed to the microsecond).
             let populate = try #require(Double(real["qemu_populate_seconds"] ?? ""))
             #expect(populate > 0 && populate < (Double(real["seconds"] ?? "") ?? 0), "\(populate) s")
+            #expect(abs(populate - (header - setup)) <= 2e-6, "\(populate) s against \(header - setup) s")
             #expect(try #require(Double(real["qemu_copy_seconds"] ?? "")) > 0)
         }
 
