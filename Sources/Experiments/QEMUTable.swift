@@ -24,7 +24,6 @@ public enum QEMUTable {
         if real.status == .ok, let before = real.before, let after = real.after {
             phase.delta = MemoryDelta(before: before, after: after)
             phase.delta.vmstat = real.vmstat
-            phase.delta.nodeVMStat = real.nodeVMStat
             phase.seconds = real.seconds ?? 0
             phase.peakRSSBytes = real.peakRSS
             phase.peakPTEBytes = real.peakPTE

@@ -48,9 +48,7 @@ public struct WatchSession: Sendable {
         let name = ProcFile.firstLine("/proc/\(pid)/comm") ?? "?"
         var counters: ProcessSampler.Counters = [.system]
         if readsNUMAMaps { counters.insert(.numaMaps) }
-        let monitored = Set(vmstatCounters)
-        let vmstatStart = monitored.isEmpty ? nil : try VMStat.read(monitored)
-        let nodeVMStatStart = monitored.isEmpty || vmstatNodes.isEmpty ? [:] : try VMStat.readNodes(vmstatNodes, monitored)
+        let vmstatStart = try VMStatReading.read(vmstatCounters, nodes: vmstatNodes)
         let start = MonotonicClock.now()
         let sampling = SamplingThread(ProcessSampler(pid: pid, interval: interval, counters: counters), phase: "watch",
                                       start: start)
@@ -83,9 +81,9 @@ public struct WatchSession: Sendable {
         var vmstat: VMStatReadings?
         if let vmstatStart {
             do {
-                vmstat = VMStatReadings(names: vmstatCounters, start: vmstatStart, end: try VMStat.read(monitored),
-                                        nodeStart: nodeVMStatStart,
-                                        nodeEnd: vmstatNodes.isEmpty ? [:] : try VMStat.readNodes(vmstatNodes, monitored))
+                if let vmstatEnd = try VMStatReading.read(vmstatCounters, nodes: vmstatNodes) {
+                    vmstat = VMStatReadings(names: vmstatCounters, start: vmstatStart, end: vmstatEnd)
+                }
             } catch {
                 vmstatProblem = "the vmstat counters could not be read at the end: \(error)"
             }

@@ -11,10 +11,8 @@ public struct Sample: Sendable, Codable {
     public var hugePageSize: Int
     /// PMD-mapped THP, where THP can back the region (nil elsewhere: the read walks every table).
     public var hugeMappings: SmapsRollup?
-    /// The monitored `/proc/vmstat` counters (nil when none are).
-    public var vmstat: [String: Int]?
-    /// The same counters per memory node, where there is more than one (nil elsewhere).
-    public var nodeVMStat: [Int: [String: Int]]?
+    /// The monitored `/proc/vmstat` counters, per node too where asked (nil when none are).
+    public var vmstat: VMStatReading?
 
     /// `vmstatNodes`: the nodes whose own counters are read too (`VMStatMonitor.nodes`).
     public static func take(hugePageSize: Int, readsHugeMappings: Bool = false, vmstat counters: [String] = [],
@@ -26,9 +24,7 @@ public struct Sample: Sendable, Codable {
                       hugePagesFree: SysfsMM.hugePagePool(pageSize: hugePageSize)?.free ?? 0,
                       hugePageSize: hugePageSize,
                       hugeMappings: readsHugeMappings ? try SmapsRollup.current() : nil,
-                      vmstat: counters.isEmpty ? nil : try VMStat.read(Set(counters)),
-                      nodeVMStat: counters.isEmpty || vmstatNodes.isEmpty ? nil
-                          : try VMStat.readNodes(vmstatNodes, Set(counters)))
+                      vmstat: try VMStatReading.read(counters, nodes: vmstatNodes))
     }
 }
 
@@ -46,10 +42,8 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
     /// What THP did: the change of PMD-mapped anonymous and shmem memory (nil where not read).
     public var anonHugeBytes: Int?
     public var shmemPmdMappedBytes: Int?
-    /// The change of each monitored `/proc/vmstat` counter (nil when none are).
-    public var vmstat: [String: Int]?
-    /// Its change per memory node, where there is more than one (nil elsewhere).
-    public var nodeVMStat: [Int: [String: Int]]?
+    /// The change of each monitored `/proc/vmstat` counter, per node too where read (nil when none are).
+    public var vmstat: VMStatReading?
 
     public init() {}
 
@@ -69,10 +63,7 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
         sysPageTablesBytes = after.memInfo.pageTables - before.memInfo.pageTables
         sysHugetlbBytes = (before.hugePagesFree - after.hugePagesFree) * after.hugePageSize
         if let start = before.vmstat, let end = after.vmstat {
-            vmstat = VMStat.change(from: start, to: end)
-        }
-        if let start = before.nodeVMStat, let end = after.nodeVMStat {
-            nodeVMStat = VMStat.change(from: start, to: end)
+            vmstat = end.change(from: start)
         }
         if let start = before.hugeMappings, let end = after.hugeMappings {
             anonHugeBytes = end.anonHugePages - start.anonHugePages

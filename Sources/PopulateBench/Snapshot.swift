@@ -102,9 +102,6 @@ final class SnapshotRun: @unchecked Sendable {
     let writes = Atomic<Int>(0)
     let inconsistent = Atomic<Int>(0)
     let failure = Mutex<String?>(nil)
-    let samples = Mutex<[MemorySample]>([])
-    let samplerStop = Atomic<Bool>(false)
-    let samplerCPUSeconds = Mutex<Double?>(nil)
     let slots: [WriterSlot]
     /// Signalled by each writer as it begins its first write: the guest's vCPUs run before a
     /// snapshot begins, so the copier starts only once every writer does.
@@ -273,21 +270,10 @@ final class SnapshotRun: @unchecked Sendable {
         recorders.withLock { $0.merge(recorder) }
     }
 
-    func sampler(start: Double) {
-        let engine = ProcessSampler(pid: nil, interval: options.sampleInterval)
-        let cpuStart = try? ResourceUsage.currentThread().cpuSeconds
-        _ = engine.run(since: start, stop: { samplerStop.load(ordering: .acquiring) }) { sample in
-            samples.withLock { $0.append(MemorySample(sample)) }
-        }
-        if let cpuStart, let cpuEnd = try? ResourceUsage.currentThread().cpuSeconds {
-            samplerCPUSeconds.withLock { $0 = cpuEnd - cpuStart }
-        }
-    }
-
     /// Runs the phase to its end: every plugged page copied, every writer and the handler stopped.
     func run() throws -> SnapshotOutcome {
-        let start = MonotonicClock.now()
-        let samplerDone = spawn { self.sampler(start: start) }
+        // The same sampler `bench watch` and `bench qemu` run (and the perturbation benchmark measures).
+        let sampling = SamplingThread(ProcessSampler(pid: nil, interval: options.sampleInterval), phase: "snapshot")
         let handlerDone = options.tracking == .sync && options.faultService == .handlerThread
             ? spawn { self.faultHandler() } : nil
         let writersDone = (0 ..< options.writers).map { index in spawn { self.writer(index) } }
@@ -296,8 +282,7 @@ final class SnapshotRun: @unchecked Sendable {
         writersDone.forEach { $0.wait() }
         self.writersDone.store(true, ordering: .releasing)
         handlerDone?.wait()
-        samplerStop.store(true, ordering: .releasing)
-        samplerDone.wait()
+        sampling.stop()
         if let message = failure.withLock({ $0 }) { throw SnapshotError(message: message) }
         var writtenPages: Int?
         if options.tracking == .async {
@@ -312,10 +297,10 @@ final class SnapshotRun: @unchecked Sendable {
         return SnapshotOutcome(wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
                                writtenPages: writtenPages,
                                inconsistentPages: inconsistent.load(ordering: .relaxed),
-                               copiedPages: copied.withLock { $0.count }, samples: samples.withLock { $0 },
+                               copiedPages: copied.withLock { $0.count }, samples: sampling.taken.map { MemorySample($0.sample) },
                                stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
                                faultsServedByCopier: faultsServedByCopier.load(ordering: .relaxed),
-                               samplerCPUSeconds: samplerCPUSeconds.withLock { $0 })
+                               samplerCPUSeconds: sampling.cpuSeconds)
     }
 
     /// Starts `body` on a thread of its own; the semaphore signals its end.

@@ -190,13 +190,14 @@ public struct Trial {
         try placement?.begin(changing: changing)
         let processBefore = wholeProcess ? try ResourceUsage.currentProcess() : nil
         let readsHugeMappings = host.transparentHuge(backend: config.backend, advice: config.thp)
+        let vmstatNodes = VMStatMonitor.nodes(of: host.numaNodes)
         let before = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings,
-                                      vmstat: vmstatCounters, vmstatNodes: VMStatMonitor.nodes(of: host.numaNodes))
+                                      vmstat: vmstatCounters, vmstatNodes: vmstatNodes)
         let start = MonotonicClock.now()
         result.touchedBytes = try body()
         result.seconds = MonotonicClock.now() - start
         let after = try Sample.take(hugePageSize: config.pageBytes, readsHugeMappings: readsHugeMappings,
-                                      vmstat: vmstatCounters, vmstatNodes: VMStatMonitor.nodes(of: host.numaNodes))
+                                      vmstat: vmstatCounters, vmstatNodes: vmstatNodes)
         result.delta = MemoryDelta(from: before, to: after)
         result.startRSSBytes = before.status.vmRSS
         result.startPTEBytes = before.status.vmPTE

@@ -39,11 +39,11 @@ public enum TrialColumns {
     /// The change of each default `/proc/vmstat` counter, then any other counter `--monitor` names.
     static let monitored: [TrialColumn] = VMStatMonitor.defaults.map { counter, meaning in
         count("vmstat_\(counter)", "change of /proc/vmstat `\(counter)` over the phase: \(meaning), system-wide "
-              + "(its own unit; empty with `--monitor none`)") { $0.phase.delta.vmstat?[counter] }
+              + "(its own unit; empty with `--monitor none`)") { $0.phase.delta.vmstat?.system[counter] }
     } + [
         TrialColumn("vmstat_other", .context, .text,
                     "the change of each other counter `--monitor vmstat:NAME,...` named: `NAME:DELTA;...`") { record in
-            guard record.isOK, let deltas = record.phase.delta.vmstat else { return "" }
+            guard record.isOK, let deltas = record.phase.delta.vmstat?.system else { return "" }
             return deltas.keys.filter { !VMStatMonitor.defaultCounters.contains($0) }.sorted()
                 .map { "\($0):\(deltas[$0]!)" }.joined(separator: ";")
         },
@@ -52,7 +52,7 @@ public enum TrialColumns {
                         + "(its page counts, and NUMA events such as `numa_hit`; not `pgfault` or the `thp_*` events, which "
                         + "only the system has) per node, from `/sys/devices/system/node/nodeN/vmstat`: "
                         + "`NODE:NAME:DELTA;...`; empty on one node") { record in
-            guard record.isOK, let byNode = record.phase.delta.nodeVMStat else { return "" }
+            guard record.isOK, let byNode = record.phase.delta.vmstat?.nodes else { return "" }
             return VMStat.formatNodes(byNode)
         },
     ]

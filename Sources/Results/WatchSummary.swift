@@ -1,4 +1,5 @@
 import Foundation
+import LinuxMM
 import PopulateBench
 
 /// Each counter of a series of samples: its first, highest and last value, and last minus first.
@@ -79,32 +80,27 @@ public struct WatchSummary: Sendable, Equatable {
     }
 }
 
-/// The monitored `/proc/vmstat` counters at a watch's start and end, system-wide and per node.
+/// The monitored `/proc/vmstat` counters at a watch's start and end.
 public struct VMStatReadings: Sendable, Equatable {
-    public var start: [String: Int]
-    public var end: [String: Int]
-    public var nodeStart: [Int: [String: Int]]
-    public var nodeEnd: [Int: [String: Int]]
     /// The counters in the order `--monitor` named them.
     public var names: [String]
+    public var start: VMStatReading
+    public var end: VMStatReading
 
-    public init(names: [String], start: [String: Int], end: [String: Int],
-                nodeStart: [Int: [String: Int]] = [:], nodeEnd: [Int: [String: Int]] = [:]) {
+    public init(names: [String], start: VMStatReading, end: VMStatReading) {
         self.names = names
         self.start = start
         self.end = end
-        self.nodeStart = nodeStart
-        self.nodeEnd = nodeEnd
     }
 
     var counters: [WatchSummary.Counter] {
         let system = names.compactMap { name -> WatchSummary.Counter? in
-            guard let first = start[name], let last = end[name] else { return nil }
+            guard let first = start.system[name], let last = end.system[name] else { return nil }
             return WatchSummary.Counter(name: "vmstat \(name)", unit: .count, start: first, peak: nil, end: last)
         }
-        let nodes = nodeEnd.keys.sorted().flatMap { node in
+        let nodes = end.nodes.keys.sorted().flatMap { node in
             names.compactMap { name -> WatchSummary.Counter? in
-                guard let first = nodeStart[node]?[name], let last = nodeEnd[node]?[name] else { return nil }
+                guard let first = start.nodes[node]?[name], let last = end.nodes[node]?[name] else { return nil }
                 return WatchSummary.Counter(name: "vmstat node\(node) \(name)", unit: .count, start: first, peak: nil, end: last)
             }
         }

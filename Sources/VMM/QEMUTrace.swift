@@ -33,13 +33,6 @@ public enum QEMUTrace {
         /// What QEMU printed after the name, trimmed: `new state active`, `mem0: page_size: 4096 …`.
         public var detail: String
 
-        public init(thread: Int, wallSeconds: Double, name: String, detail: String) {
-            self.thread = thread
-            self.wallSeconds = wallSeconds
-            self.name = name
-            self.detail = detail
-        }
-
         /// The event as the samples CSV names it: the name, and the one word that tells two of a
         /// kind apart (the new state; the RAM block).
         public var label: String {
@@ -122,11 +115,6 @@ public enum QEMUTrace {
     public struct Mark: Sendable, Equatable {
         public var label: String
         public var seconds: Double
-
-        public init(label: String, seconds: Double) {
-            self.label = label
-            self.seconds = seconds
-        }
     }
 
     /// `events` on the clock of samples taken from `start` (a `MonotonicClock` reading); `wallOffset`

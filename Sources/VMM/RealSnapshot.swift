@@ -76,9 +76,7 @@ public struct RealSnapshot: Sendable {
         /// Write protection over the plugged runs while the copy was held back (QEMU's pagemap).
         public var midMap: ProtectionMap?
         /// The change of the monitored `/proc/vmstat` counters over the snapshot (system-wide).
-        public var vmstat: [String: Int]?
-        /// The same per memory node, where there are two or more.
-        public var nodeVMStat: [Int: [String: Int]]?
+        public var vmstat: VMStatReading?
         /// The image check: the device pages the harness tried to stamp while the copy was held,
         /// those the kernel let it write (untracked, or already sent), and the pages of the
         /// device's RAMBlock in QEMU's own image that hold the stamp.
@@ -197,9 +195,7 @@ public struct RealSnapshot: Sendable {
                             keepingIn: imageCheck && !controls.isEmpty ? machine.directory + "/stream" : nil)
         try sink.create()
         defer { sink.release() }
-        let vmstatBefore = vmstatCounters.isEmpty ? nil : try VMStat.read(Set(vmstatCounters))
-        let nodeVMStatBefore = vmstatCounters.isEmpty || vmstatNodes.isEmpty ? nil
-            : try VMStat.readNodes(vmstatNodes, Set(vmstatCounters))
+        let vmstatBefore = try VMStatReading.read(vmstatCounters, nodes: vmstatNodes)
         let before = try sampler.take(since: MonotonicClock.now())
         sampling.enter("snapshot")
         let start = MonotonicClock.now()
@@ -218,11 +214,8 @@ public struct RealSnapshot: Sendable {
         }
         result.qemuMilliseconds = info.totalTime
         let after = try sampler.take(since: MonotonicClock.now())
-        if let vmstatBefore {
-            result.vmstat = VMStat.change(from: vmstatBefore, to: try VMStat.read(Set(vmstatCounters)))
-        }
-        if let nodeVMStatBefore {
-            result.nodeVMStat = VMStat.change(from: nodeVMStatBefore, to: try VMStat.readNodes(vmstatNodes, Set(vmstatCounters)))
+        if let vmstatBefore, let vmstatAfter = try VMStatReading.read(vmstatCounters, nodes: vmstatNodes) {
+            result.vmstat = vmstatAfter.change(from: vmstatBefore)
         }
         sampling.enter("after")
         Thread.sleep(forTimeInterval: sampleWindow)
