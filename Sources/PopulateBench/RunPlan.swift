@@ -178,7 +178,7 @@ public struct RunPlan: Codable, Sendable {
                 hugetlbfsMounts[size] = found
             } else if required {
                 throw InputError(flag: "--hugetlbfs", "the hugetlbfs backend needs a mount point (--hugetlbfs PATH); "
-                    + "none with \(ByteSize.format(size)) pages is mounted")
+                    + "none with \(ByteSize.format(size)) pages is mounted (scripts/setup.sh --hugepages N mounts one)")
             }
         }
     }
