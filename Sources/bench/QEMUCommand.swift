@@ -127,6 +127,9 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         } catch {
             throw ValidationError(error.description)
         }
+        // Flags first, then the host: a wrong flag is named on any machine, with or without a guest.
+        try ArgumentValues.checkMonitored(monitor)
+        try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
         _ = try programs()
         let image = GuestImage(directory: guest ?? GuestImage.defaultDirectory)
         guard image.isPresent else {
@@ -140,8 +143,6 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         if accel == .kvm, !FileAccess.isReadWritable("/dev/kvm") {
             throw ValidationError("--accel: kvm needs a usable /dev/kvm")
         }
-        try ArgumentValues.checkMonitored(monitor)
-        try OutputPath.checkWritable(out, flag: "--out", createsDirectories: true)
         if let problem = ChildTrialLauncher.problem(with: ChildTrialLauncher.besideCurrentExecutable) {
             throw ValidationError(problem)
         }
