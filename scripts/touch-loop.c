@@ -4,8 +4,9 @@
  * the harness around it, so that a gap between the two shows overhead in the harness rather
  * than in the kernel.
  *
- * Usage: touch-loop [SIZE_MIB [REPS [WARMUP [METHOD]]]]   (defaults 1024 5 1 touch)
+ * Usage: touch-loop [SIZE_MIB [REPS [WARMUP [METHOD [THP]]]]]   (defaults 1024 5 1 touch nohuge)
  *        METHOD: touch (a byte read per 4 KiB page) or madvise (MADV_POPULATE_READ)
+ *        THP: nohuge (MADV_NOHUGEPAGE) or huge (MADV_HUGEPAGE), as the harness's --thp
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,15 +51,19 @@ static double now(void)
 
 /* A fresh mapping per repetition, as the harness gets from a fresh child per trial: reading
  * pages that are already mapped would time nothing but the loop. */
-static double touch_once(size_t size, int madvise_read)
+static double touch_once(size_t size, int madvise_read, int huge)
 {
-    char *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED)
+    /* Aligned to 2 MiB, as the harness aligns its regions: with huge pages every PMD is whole. */
+    size_t align = 2 << 20;
+    char *padded = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (padded == MAP_FAILED)
         die("mmap");
-    /* Huge pages would fault 512 pages at a time and hide the per-page cost (--thp nohuge). */
-    if (madvise(base, size, MADV_NOHUGEPAGE) != 0)
-        die("madvise(MADV_NOHUGEPAGE)");
+    char *base = (char *)(((uintptr_t)padded + align - 1) & ~(uintptr_t)(align - 1));
+    /* Huge pages fault 512 pages at a time (the huge zero page, on a read): --thp huge and
+     * nohuge time different work, so each side is given the same advice. */
+    if (madvise(base, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0)
+        die(huge ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)");
 
     /* volatile: the loaded bytes are unused, and the compiler would otherwise drop the loop.
      * A moving pointer, not base[off]: for that, gcc -O2 advances off between computing the
@@ -75,7 +80,7 @@ static double touch_once(size_t size, int madvise_read)
     }
     double seconds = now() - start;
 
-    if (munmap(base, size) != 0)
+    if (munmap(padded, size + align) != 0)
         die("munmap");
     return seconds;
 }
@@ -88,8 +93,8 @@ static int by_value(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc > 5) {
-        fprintf(stderr, "usage: %s [SIZE_MIB [REPS [WARMUP [touch|madvise]]]]\n", argv[0]);
+    if (argc > 6) {
+        fprintf(stderr, "usage: %s [SIZE_MIB [REPS [WARMUP [touch|madvise [nohuge|huge]]]]]\n", argv[0]);
         return 2;
     }
     size_t size = (size_t)(argc > 1 ? parse(argv[1], "SIZE_MIB", 1, 1L << 30) : 1024) << 20;
@@ -104,16 +109,25 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    int huge = 0;
+    if (argc > 5) {
+        if (strcmp(argv[5], "huge") == 0)
+            huge = 1;
+        else if (strcmp(argv[5], "nohuge") != 0) {
+            fprintf(stderr, "touch-loop: THP must be nohuge or huge, not '%s'\n", argv[5]);
+            return 2;
+        }
+    }
 
     /* The first touch of fresh memory in a VM is slow and noisy, as in the harness's --warmup. */
     for (long i = 0; i < warmup; i++)
-        touch_once(size, madvise_read);
+        touch_once(size, madvise_read, huge);
 
     double *times = malloc((size_t)reps * sizeof *times);
     if (!times)
         die("malloc");
     for (long i = 0; i < reps; i++) {
-        times[i] = touch_once(size, madvise_read);
+        times[i] = touch_once(size, madvise_read, huge);
         printf("rep %ld seconds %.6f\n", i + 1, times[i]);
     }
 

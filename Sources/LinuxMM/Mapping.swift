@@ -104,4 +104,11 @@ public struct Mapping: Hashable, Sendable {
     public func advise(_ advice: Advice) throws(SystemCallError) {
         _ = try valueOrThrow("madvise(\(advice.name))") { madvise(base, length, advice.rawValue) }
     }
+
+    /// Reads one byte every `stride` bytes, from the first: one read fault per page that is not
+    /// yet mapped. The loop is C's (`clmm_read_every`), so that it runs as plain C would.
+    public func readEvery(stride: Int) {
+        precondition(stride > 0)
+        clmm_read_every(base, length, stride)
+    }
 }

@@ -2,19 +2,9 @@ import LinuxMM
 
 /// Makes pages present before write-protection.
 public enum Population {
-    /// Reads one byte every `stride` bytes (a page, for QEMU's `populate_read_range`); the volatile load keeps the
-    /// optimizer from deleting a loop whose result is unused. Returns a checksum of what was read
-    /// so that callers can consume it.
-    @discardableResult
-    public static func touch(_ range: Mapping, stride: Int) -> UInt64 {
-        var sum: UInt64 = 0
-        var offset = 0
-        let base = UnsafeRawPointer(range.base)
-        while offset < range.length {
-            sum &+= UInt64(VolatileLoad.byte(at: base + offset))
-            offset += stride
-        }
-        return sum
+    /// Reads one byte every `stride` bytes (a page, for QEMU's `populate_read_range`).
+    public static func touch(_ range: Mapping, stride: Int) {
+        range.readEvery(stride: stride)
     }
 
     /// `MADV_POPULATE_READ`: the kernel faults every page of the range in for reading.

@@ -41,6 +41,11 @@ static inline uint8_t clmm_load_volatile(const void *address) {
     return *(const volatile uint8_t *)address;
 }
 
+/// Reads one byte every `stride` bytes of [base, base + length), as QEMU's populate_read_range does.
+/// In C because the loop is the measured work: a faulting load inside a Swift call across a module
+/// boundary made each fault 26% dearer than this loop (docs/scale.md).
+void clmm_read_every(const void *base, size_t length, size_t stride);
+
 extern const int clmm_rusage_thread;
 
 int clmm_memfd_create(const char *name, unsigned int flags);
