@@ -19,6 +19,14 @@ public enum MonotonicClock {
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 
+    /// The clock's resolution in seconds, as the kernel states it (1 ns with a TSC clock source;
+    /// a jiffy with a coarse one). The corresponding C function is `clock_getres(CLOCK_MONOTONIC)`.
+    public static func resolution() -> Double {
+        var time = timespec()
+        guard clock_getres(CLOCK_MONOTONIC, &time) == 0 else { return 0 }
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     /// CLOCK_REALTIME minus this clock, read back to back: turns another program's wall-clock time
     /// stamp (QEMU's trace log) into this clock's seconds. Good to a few microseconds over a run
     /// that no one sets the clock in.

@@ -62,6 +62,9 @@ extension Column {
 public struct CompareRule: Sendable {
     /// Changes smaller than this many units are never findings.
     public var floor: Double
+    /// A time: the floor is the timing's own resolution, or the repetitions' measured noise where
+    /// that is larger (`Comparison.noiseFloor`), not a fixed number.
+    public var isTiming = false
     /// The phases whose values are deterministic enough to compare; nil: every phase.
     public var phases: Set<String>?
     /// Only a change between zero and non-zero counts (a count whose size depends on scheduling).
@@ -71,6 +74,9 @@ public struct CompareRule: Sendable {
     static func memory(floor: Double) -> CompareRule {
         CompareRule(floor: floor, phases: ["populate", "protect"])
     }
+
+    /// A phase's time, judged against the noise its own repetitions show.
+    static let timing = CompareRule(floor: 0, isTiming: true)
 }
 
 /// What a column holds, for the summary, the exports and the docs.

@@ -3,8 +3,9 @@ import PopulateBench
 
 /// `bench compare`: two raw CSVs, matched by config and phase, reduced to medians over their
 /// repetitions. Memory columns are deterministic, so any change beyond 1% (and beyond the noise
-/// of the kernel's per-CPU RSS counters) is a finding; times are compared by the ratio of medians
-/// against a threshold. Laid out like mmtests' compare: the baseline reads 0%, the new run a signed delta.
+/// of the kernel's per-CPU RSS counters) is a finding; a time's change counts when its medians
+/// differ beyond the threshold, by more than the repetitions' own noise and the clock's resolution,
+/// and significantly. Laid out like mmtests' compare: the baseline reads 0%, the new run a signed delta.
 public struct Comparison: Sendable {
     public enum Verdict: Int32, Sendable {
         case same = 0
@@ -21,6 +22,7 @@ public struct Comparison: Sendable {
         public var column: String
         public var isTime: Bool
         public var rule: CompareRule
+        /// The fixed floor of a memory column; a time's floor is `Comparison.noiseFloor`.
         public var floor: Double { rule.floor }
         public var phases: Set<String>? { rule.phases }
         public var zeroCrossingOnly: Bool { rule.zeroCrossingOnly }
@@ -33,6 +35,23 @@ public struct Comparison: Sendable {
     }
 
     public static let memoryTolerance = 0.01
+
+    /// The smallest change in seconds a time comparison can see: the CSV's cells are whole
+    /// microseconds, and the clock may be coarser than that.
+    public static let timingResolution = max(1e-6, MonotonicClock.resolution())
+
+    /// The change of a time's median that the repetitions cannot tell from noise: the larger side's
+    /// spread as a standard deviation estimated robustly (1.4826 × the median absolute deviation,
+    /// which one wild repetition does not move), or the timing's resolution where that is larger.
+    /// With fewer than `repetitionsToJudge` values on a side the noise is unknown: the resolution.
+    public static func noiseFloor(_ base: [Double], _ new: [Double]) -> Double {
+        guard base.count >= repetitionsToJudge, new.count >= repetitionsToJudge else { return timingResolution }
+        func robustDeviation(_ values: [Double]) -> Double {
+            guard let center = Statistics(values)?.median else { return 0 }
+            return 1.4826 * (Statistics(values.map { abs($0 - center) })?.median ?? 0)
+        }
+        return max(timingResolution, robustDeviation(base), robustDeviation(new))
+    }
 
     public struct Finding: Sendable {
         public var config: [String]
@@ -170,8 +189,9 @@ public struct Comparison: Sendable {
                 let change = after - before
                 let relative = before == 0 ? (change == 0 ? 0 : Double.infinity) : abs(change) / before
                 let tolerance = metric.isTime ? threshold : Self.memoryTolerance
+                let floor = metric.rule.isTiming ? Self.noiseFloor(baseValues, newValues) : metric.floor
                 let beyond = metric.zeroCrossingOnly ? (before == 0) != (after == 0)
-                    : abs(change) > metric.floor && relative > tolerance
+                    : abs(change) > floor && relative > tolerance
                 let pValue = WelchTest.pValue(baseValues, newValues)
                 let judged = baseValues.count >= Self.repetitionsToJudge && newValues.count >= Self.repetitionsToJudge
                 let significant = beyond && (!judged || (pValue ?? 1) < alpha)
@@ -252,7 +272,9 @@ public struct Comparison: Sendable {
         case .improvement: verdictText = "improvement only: \(improvements.count) column(s) better"
         }
         let rule = "a change counts beyond the threshold and at p < \(ByteSize.formatDecimal(alpha, digits: 3)) "
-            + "(Welch's t-test; with fewer than \(Self.repetitionsToJudge) repetitions on a side, the threshold alone)"
+            + "(Welch's t-test; with fewer than \(Self.repetitionsToJudge) repetitions on a side, the threshold alone); "
+            + "a time's median must also move by more than its repetitions' noise (1.4826 × MAD) and the timing's "
+            + "resolution (\(ByteSize.formatDecimal(Self.timingResolution * 1e6, digits: 3)) µs)"
         var notes = settingDifferences.map { "differs: \($0)" }
         if !notComparable.isEmpty { notes.append("\(notComparable.count) config(s) not comparable: their THP settings differ") }
         let noteText = notes.map { "note: \($0)\n" }.joined()

@@ -103,9 +103,8 @@ public enum TrialColumns {
         bytes("sys_pagetables_bytes", contract: true,
               "change of `/proc/meminfo` `PageTables` over the phase (the whole system)") { $0.phase.delta.sysPageTablesBytes },
         bytes("touched_bytes", contract: true, "bytes the phase populated or protected") { $0.phase.touchedBytes },
-        // Times that move by less than 10 ms are scheduling noise on a shared VM, whatever their ratio.
         seconds("seconds", contract: true, "wall time of the phase alone") { $0.phase.seconds }
-            .compared(CompareRule(floor: 0.01)),
+            .compared(.timing),
         seconds("cpu_seconds", contract: true,
                 "CPU time of the thread that ran the phase; for the snapshot, of every thread of the trial") {
             $0.phase.cpuSeconds

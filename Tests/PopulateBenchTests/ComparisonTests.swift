@@ -242,6 +242,40 @@ extension KernelTests {
         #expect(!seconds.isSignificant && comparison.verdict == .same, "p = \(seconds.pValue ?? -1)")
     }
 
+    /// A short phase: 45 ms, five repetitions a side with 1–2% spread, as the default matrix's
+    /// populate of 256 MiB measures here. The old 10 ms floor hid a 15% regression of it.
+    func shortPhase(scale: Double = 1, outlierAt: Int? = nil) -> [[String: String]] {
+        let measured = [0.0452, 0.0447, 0.0458, 0.0449, 0.0455]
+        return rows(center: 0).enumerated().map { index, row in
+            let value = measured[index] * scale * (index == outlierAt ? 5 : 1)
+            return row.merging(["seconds": "\(value)"]) { $1 }
+        }
+    }
+
+    @Test func fifteenPercentOfAShortPhaseIsARegression() throws {
+        let comparison = Comparison(base: shortPhase(), new: shortPhase(scale: 1.15), threshold: 0.1)
+        let seconds = try #require(comparison.findings.first { $0.metric.column == "seconds" })
+        #expect(seconds.isRegression && (seconds.pValue ?? 1) < 0.001, "p = \(seconds.pValue ?? -1)")
+        #expect(comparison.verdict == .regression)
+    }
+
+    @Test func oneRepetitionFiveTimesSlowerIsNoRegression() {
+        for index in 0 ..< 5 {
+            let comparison = Comparison(base: shortPhase(), new: shortPhase(outlierAt: index), threshold: 0.1)
+            #expect(comparison.verdict == .same, "outlier at repetition \(index + 1)")
+        }
+    }
+
+    /// The floor is the noisier side's robust spread: a change the repetitions' own scatter covers is
+    /// no finding even where the t-test, misled by tight means, might call it significant.
+    @Test func theNoiseFloorIsTheRobustSpread() {
+        // MAD of [1, 2, 3, 4, 100] around its median 3 is 1: floor 1.4826, whatever the outlier.
+        #expect(abs(Comparison.noiseFloor([1, 2, 3, 4, 100], [3, 3, 3]) - 1.4826) < 1e-9)
+        #expect(Comparison.noiseFloor([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]) == Comparison.timingResolution)
+        #expect(Comparison.noiseFloor([1, 2], [1, 2]) == Comparison.timingResolution, "two values: noise unknown")
+        #expect(Comparison.timingResolution >= 1e-6 && Comparison.timingResolution < 0.01)
+    }
+
     @Test func otherTHPSettingsAreNotComparable() {
         let always = rows(center: 0.3).map { $0.merging(["thp_enabled": "always"]) { $1 } }
         let comparison = Comparison(base: rows(center: 0.2), new: always, threshold: 0.05)
