@@ -109,10 +109,11 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
             }
         }
         progress?.end()
-        report.summary = SummaryTable.rows(from: report.rows)
+        let identity = SummaryTable.configColumns(in: experiment.columns)
+        report.summary = SummaryTable.rows(from: report.rows, identity: identity)
         var summaryWritten = false
         do {
-            let summaryFile = try CSVFile(path: summaryPath, columns: SummaryTable.columns)
+            let summaryFile = try CSVFile(path: summaryPath, columns: SummaryTable.columns(identity: identity))
             try summaryFile.append(report.summary)
             summaryWritten = true
         } catch {

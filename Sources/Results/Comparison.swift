@@ -88,6 +88,9 @@ public struct Comparison: Sendable {
     public let keyColumns: [String]
 
     public let threshold: Double
+    /// A time's change below this many seconds never counts (`--time-floor`): noise between runs
+    /// that the repetitions of one run do not show.
+    public let timeFloor: Double
     /// A change is significant below this p-value of Welch's t-test.
     public let alpha: Double
     /// Fewer repetitions than this on a side: significance is not judged, the threshold alone decides.
@@ -143,8 +146,10 @@ public struct Comparison: Sendable {
         return nil
     }
 
-    public init(base: [[String: String]], new: [[String: String]], threshold: Double, alpha: Double = 0.05) {
+    public init(base: [[String: String]], new: [[String: String]], threshold: Double, alpha: Double = 0.05,
+                timeFloor: Double = 0) {
         self.threshold = threshold
+        self.timeFloor = timeFloor
         self.alpha = alpha
         func info(_ rows: [[String: String]]) -> String {
             let first = rows.first ?? [:]
@@ -152,13 +157,16 @@ public struct Comparison: Sendable {
         }
         baseInfo = info(base)
         newInfo = info(new)
-        let baseSummary = SummaryTable.rows(from: base)
+        // bench qemu's files add the program and its build: rows of two QEMUs are two configs.
+        let bothHave = Array(Set(base.first?.keys.map { $0 } ?? []).intersection(new.first?.keys.map { $0 } ?? []))
         keyColumns = Self.matchColumns.filter { column in
             !ResultTable.extraIdentityColumns.contains(column)
                 || (base.first?[column] != nil && new.first?[column] != nil)
-        }
+        } + SummaryTable.configColumns(in: bothHave).filter { !SummaryTable.configColumns.contains($0) }
         let keyOf = { [keyColumns] (row: [String: String]) in keyColumns.map { row[$0] ?? "" } }
-        let newSummary = Dictionary(SummaryTable.rows(from: new).map { (keyOf($0), $0) },
+        let identity = SummaryTable.configColumns(in: bothHave)
+        let baseSummary = SummaryTable.rows(from: base, identity: identity)
+        let newSummary = Dictionary(SummaryTable.rows(from: new, identity: identity).map { (keyOf($0), $0) },
                                     uniquingKeysWith: { first, _ in first })
         let baseKeys = Set(baseSummary.map(keyOf))
         func okRows(_ rows: [[String: String]]) -> [[String]: [[String: String]]] {
@@ -189,7 +197,7 @@ public struct Comparison: Sendable {
                 let change = after - before
                 let relative = before == 0 ? (change == 0 ? 0 : Double.infinity) : abs(change) / before
                 let tolerance = metric.isTime ? threshold : Self.memoryTolerance
-                let floor = metric.rule.isTiming ? Self.noiseFloor(baseValues, newValues) : metric.floor
+                let floor = metric.rule.isTiming ? max(timeFloor, Self.noiseFloor(baseValues, newValues)) : metric.floor
                 let beyond = metric.zeroCrossingOnly ? (before == 0) != (after == 0)
                     : abs(change) > floor && relative > tolerance
                 let pValue = WelchTest.pValue(baseValues, newValues)
@@ -202,7 +210,7 @@ public struct Comparison: Sendable {
                                         newSpread: WelchTest.Summary(newValues)?.relativeStandardDeviation))
             }
         }
-        onlyInNew = SummaryTable.rows(from: new).map(keyOf).filter { !baseKeys.contains($0) }
+        onlyInNew = SummaryTable.rows(from: new, identity: identity).map(keyOf).filter { !baseKeys.contains($0) }
         let hosts = { (rows: [[String: String]]) in Set(rows.map { "\($0["host"] ?? "") \($0["kernel"] ?? "")" }) }
         differentHost = hosts(base) != hosts(new)
         for column in ["host", "kernel"] + Self.settingColumns {
@@ -234,6 +242,9 @@ public struct Comparison: Sendable {
         parts.append("plugged=\(row["plugged_fraction"] ?? "") resident=\(row["resident_fraction"] ?? "")")
         parts.append("\(row["layout"] ?? "") thp=\(row["thp"] ?? "")")
         if let policy = row["numa_policy"], !policy.isEmpty, policy != "local" { parts.append("numa=\(policy)") }
+        if let build = row["qemu_build"], !build.isEmpty {
+            parts.append("qemu=\(row["qemu_version"] ?? "") \(build)" + (row["qemu_patch"].map { $0.isEmpty ? "" : " " + $0 } ?? ""))
+        }
         return parts.joined(separator: " ")
     }
 
@@ -275,6 +286,7 @@ public struct Comparison: Sendable {
             + "(Welch's t-test; with fewer than \(Self.repetitionsToJudge) repetitions on a side, the threshold alone); "
             + "a time's median must also move by more than its repetitions' noise (1.4826 × MAD) and the timing's "
             + "resolution (\(ByteSize.formatDecimal(Self.timingResolution * 1e6, digits: 3)) µs)"
+            + (timeFloor > 0 ? " and --time-floor (\(ByteSize.formatDecimal(timeFloor * 1e3, digits: 3)) ms)" : "")
         var notes = settingDifferences.map { "differs: \($0)" }
         if !notComparable.isEmpty { notes.append("\(notComparable.count) config(s) not comparable: their THP settings differ") }
         let noteText = notes.map { "note: \($0)\n" }.joined()

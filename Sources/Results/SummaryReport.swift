@@ -62,10 +62,13 @@ public enum SummaryReport {
     public static func render(summary: [[String: String]]) -> String {
         var groups: [[String]: [Entry]] = [:]
         var order: [[String]] = []
-        let groupColumns = ["backend", "region_bytes", "block_bytes", "layout", "thp", "plugged_fraction",
-                            "resident_fraction"]
+        // Every identity column but the strategy and the phase, which the table's rows and columns
+        // are: configs that differ anywhere else (page size, NUMA policy, writers) get tables of their own.
+        let groupColumns = SummaryTable.configColumns.filter { $0 != "strategy" && $0 != "phase" }
+        var headings: [[String]: String] = [:]
         for row in summary {
             let key = groupColumns.map { row[$0] ?? "" }
+            if headings[key] == nil { headings[key] = heading(row) }
             if groups[key] == nil { order.append(key); groups[key] = [] }
             let strategy = row["strategy"] ?? ""
             var entries = groups[key]!
@@ -83,12 +86,9 @@ public enum SummaryReport {
         var out = ""
         for key in order {
             let entries = groups[key]!
-            let backend = Backend(rawValue: key[0]) ?? .anonPrivate
-            let size = Int(key[1]).map(ByteSize.format) ?? key[1]
-            let block = Int(key[2]).map(ByteSize.format) ?? key[2]
+            let backend = Backend(rawValue: key[groupColumns.firstIndex(of: "backend")!]) ?? .anonPrivate
             let reps = entries.compactMap { $0.populate?["ok_repetitions"] }.first ?? "0"
-            out += "\n\(key[0]) \(size), block \(block), \(percent(key[5])) plugged, \(percent(key[6])) of it written,"
-                + " \(key[3]) layout, thp=\(key[4]); data = \(backend.dataCounter)   ("
+            out += "\n" + headings[key]! + "; data = \(backend.dataCounter)   ("
                 + (reps == "0" ? "no ok repetition" : "medians of \(reps) repetitions") + ")\n"
             var table: [[String]] = [[
                 "strategy", "populate PTE", "populate data", "populate s", "protect PTE", "protect s",
@@ -143,6 +143,22 @@ public enum SummaryReport {
             }
         }
         return out
+    }
+
+    /// A table's heading: the config as a sentence, then every other identity value that sets it
+    /// apart (`page_bytes=2MiB numa_policy=bind:1 writers=2`), so that no two tables read alike.
+    static func heading(_ row: [String: String]) -> String {
+        func size(_ column: String) -> String { Int(row[column] ?? "").map(ByteSize.format) ?? (row[column] ?? "") }
+        var text = "\(row["backend"] ?? "") \(size("region_bytes")), block \(size("block_bytes")), "
+            + "\(percent(row["plugged_fraction"] ?? "")) plugged, \(percent(row["resident_fraction"] ?? "")) of it written, "
+            + "\(row["layout"] ?? "") layout, thp=\(row["thp"] ?? "")"
+        let said: Set = ["backend", "region_bytes", "block_bytes", "plugged_fraction", "resident_fraction", "layout", "thp",
+                         "strategy", "phase", "host", "kernel"]
+        for column in SummaryTable.configColumns where !said.contains(column) {
+            guard let value = row[column], !value.isEmpty, value != "local" else { continue }
+            text += ", \(column)=" + (column.hasSuffix("_bytes") ? size(column) : value)
+        }
+        return text
     }
 
     static func bytes(_ value: Double?) -> String {

@@ -3,29 +3,42 @@ import PopulateBench
 /// The summary CSV: per config and phase, median, min, max and IQR of every measured column,
 /// and how many repetitions were ok.
 public enum SummaryTable {
+    /// What makes a trial's configuration distinct: the trial registry's identity columns.
     public static let configColumns = ResultTable.identityColumns.filter { $0 != "repetition" && $0 != "run_id" }
         + ResultTable.extraIdentityColumns
 
-    public static var columns: [String] {
-        configColumns + ["ok_repetitions", "repetitions", "status", "reason"]
+    /// The identity columns of a file with `header`: the trial's, and those of every other registry
+    /// whose columns the file has (`bench qemu`'s program, its build, the preset that emulated it
+    /// and the guest's layout), so that two programs are two configurations, never one median.
+    public static func configColumns(in header: [String]) -> [String] {
+        let present = Set(header)
+        return configColumns + VMMColumns.all.filter { $0.kind == .identity && present.contains($0.name) }.map(\.name)
+    }
+
+    public static func columns(identity: [String] = configColumns) -> [String] {
+        identity + ["ok_repetitions", "repetitions", "status", "reason"]
             + ResultTable.statisticColumns.flatMap { ["\($0)_median", "\($0)_min", "\($0)_max", "\($0)_iqr"] }
     }
 
-    public static func key(_ row: [String: String]) -> [String] { configColumns.map { row[$0] ?? "" } }
+    public static var columns: [String] { columns() }
 
-    /// Groups raw rows by config and phase, in first-seen order.
-    public static func rows(from raw: [[String: String]]) -> [[String: String]] {
+    public static func key(_ row: [String: String], identity: [String] = configColumns) -> [String] {
+        identity.map { row[$0] ?? "" }
+    }
+
+    /// Groups raw rows by config and phase (the `identity` columns), in first-seen order.
+    public static func rows(from raw: [[String: String]], identity: [String] = configColumns) -> [[String: String]] {
         var order: [[String]] = []
         var groups: [[String]: [[String: String]]] = [:]
         for row in raw {
-            let key = key(row)
+            let key = key(row, identity: identity)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(row)
         }
         return order.map { key in
             let members = groups[key]!
             let ok = members.filter { $0["status"] == "ok" }
-            var summary = Dictionary(uniqueKeysWithValues: zip(configColumns, key))
+            var summary = Dictionary(uniqueKeysWithValues: zip(identity, key))
             summary["ok_repetitions"] = "\(ok.count)"
             summary["repetitions"] = "\(members.count)"
             summary["status"] = ok.isEmpty ? (members.first?["status"] ?? "") : "ok"

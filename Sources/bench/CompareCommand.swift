@@ -29,6 +29,13 @@ struct CompareCommand: ParsableCommand, BadInputExitCode {
         + "(with 3 or more repetitions on each side; with fewer, the threshold alone decides).", valueName: "p"))
     var alpha: Double = 0.05
 
+    @Option(name: .customLong("time-floor"),
+            help: ArgumentHelp("A time's change smaller than this never counts, whatever its ratio: the run-to-run noise "
+                + "of short phases on the host (scripts/nightly.sh passes what it measured). (default: the repetitions' "
+                + "own noise and the clock's resolution)", valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var timeFloor: Double?
+
     @Option(help: "text, markdown for CI summaries, or html for a report to attach.")
     var format: Comparison.Format = .text
 
@@ -50,7 +57,7 @@ struct CompareCommand: ParsableCommand, BadInputExitCode {
                 let label = new.count > 1 && columns.contains { $0.label == host } ? "\(host) (\(path))" : host
                 columns.append(.init(label: label,
                                      comparison: Comparison(base: baseRows, new: rows, threshold: threshold / 100,
-                                                            alpha: alpha)))
+                                                            alpha: alpha, timeFloor: timeFloor ?? 0)))
             }
         } catch {
             FileHandle.standardError.write(Data("bench compare: \(error)\n".utf8))

@@ -266,6 +266,20 @@ extension KernelTests {
         }
     }
 
+    /// `--time-floor`: the nightly's run-to-run noise of short phases, which one run's repetitions
+    /// do not show, keeps a 1.5 ms move of a 2 ms phase from counting; a 9.5 ms one still counts.
+    @Test func theTimeFloorHidesOnlyChangesBelowIt() {
+        func phase(_ milliseconds: [Double]) -> [[String: String]] {
+            rows(center: 0).enumerated().map { index, row in row.merging(["seconds": "\(milliseconds[index] / 1000)"]) { $1 } }
+        }
+        let base = phase([2.0, 2.02, 1.98, 2.01, 1.99])
+        #expect(Comparison(base: base, new: phase([3.5, 3.52, 3.48, 3.51, 3.49]), threshold: 0.25).verdict == .regression)
+        #expect(Comparison(base: base, new: phase([3.5, 3.52, 3.48, 3.51, 3.49]), threshold: 0.25, timeFloor: 0.002).verdict
+            == .same)
+        #expect(Comparison(base: base, new: phase([11.5, 11.52, 11.48, 11.51, 11.49]), threshold: 0.25, timeFloor: 0.002)
+            .verdict == .regression)
+    }
+
     /// The floor is the noisier side's robust spread: a change the repetitions' own scatter covers is
     /// no finding even where the t-test, misled by tight means, might call it significant.
     @Test func theNoiseFloorIsTheRobustSpread() {

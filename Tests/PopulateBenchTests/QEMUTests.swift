@@ -313,6 +313,42 @@ extension KernelTests {
             #expect(leftovers.isEmpty, "\(leftovers)")
         }
 
+        /// Two programs, one summary row each: stand-ins that run the system's QEMU, one as Debian's
+        /// build and one described as a source build. Merged, their medians would be one row of two
+        /// repetitions; kept apart, each program's rows are its own repetition.
+        @Test(needs(.qemu))
+        func theSummaryKeepsEachProgramApart() throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("two-qemus-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            var programs: [String] = []
+            for (name, build) in [("debian", nil), ("source", "build=source\n")] {
+                let folder = directory.appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                let binary = folder.appendingPathComponent("qemu-system-x86_64")
+                try Data("#!/bin/sh\nexec \(qemuBinary) \"$@\"\n".utf8).write(to: binary)
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary.path)
+                if let build {
+                    try Data(build.utf8).write(to: folder.appendingPathComponent("populatebench-build"))
+                }
+                programs += ["--qemu", binary.path]
+            }
+            let out = temporaryQEMUOutput()
+            defer { removeQEMUOutput(out) }
+            let result = try bench(["qemu"] + programs + ["--backend", "anon-private", "--size", "256MiB", "--plugged", "0.5",
+                                    "--no-control", "--accel", "tcg", "--quiet", "--out", out.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let summary = try CSV.parse(String(contentsOfFile: OutputFiles.summaryPath(for: out.path), encoding: .utf8))
+            for column in ["qemu_version", "qemu_build", "qemu_patch", "emulated_by", "guest_layout"] {
+                #expect(summary.header.contains(column), "the summary has no \(column) column")
+            }
+            let real = summary.rows.filter { $0["strategy"] == "qemu-real" }
+            #expect(real.map { $0["qemu_build"] ?? "" }.sorted() == ["debian", "source"], "\(real)")
+            #expect(real.allSatisfy { $0["ok_repetitions"] == "1" }, "\(real.map { $0["ok_repetitions"] ?? "" })")
+            let emulated = summary.rows.filter { $0["strategy"] == "qemu-7.2" && $0["phase"] == "populate" }
+            #expect(emulated.map { $0["qemu_build"] ?? "" }.sorted() == ["debian", "source"], "\(emulated)")
+            #expect(emulated.allSatisfy { $0["ok_repetitions"] == "1" })
+        }
+
         /// QEMU's own trace events in the samples: in the program's order, on the samples' clock.
         /// Population allocates every plugged page of the memfd the guest had not written, so the
         /// process has nearly all of its gain by the sample that carries `savevm_state_header`, and
