@@ -113,22 +113,13 @@ public struct StrategyRecommendation: Sendable {
         return Verdict(label: label, best: best, reference: reference, ruledOut: ruledOut, consistent: consistent)
     }
 
-    /// Strategies that cost the same memory, in the order they are recommended: what QEMU can do
-    /// without population first (upstream's way, then the candidate patch's on 7.2), QEMU's own
-    /// presets newest first, and a preset of a bug last.
-    static let preference: [Strategy] = [
-        .wpUnpopulated, .qemu80, .qemu72WPUnpopulated, .qemu72, .discardMadvise, .discardTouch, .none, .fullMadvise, .fullTouch, .qemu61, .qemu62,
-        .qemu720,
-    ]
-
     /// Memory decides (it is exact); then time, but only a difference of over 20% and 1 ms, which
-    /// the noise of a shared VM does not make; then `preference`.
+    /// the noise of a shared VM does not make; then the strategies' declared preference.
     static func isPreferred(_ lhs: Measured, over rhs: Measured) -> Bool {
         if lhs.memoryBytes != rhs.memoryBytes { return lhs.memoryBytes < rhs.memoryBytes }
         let faster = min(lhs.seconds, rhs.seconds), slower = max(lhs.seconds, rhs.seconds)
         if slower - faster > 0.001 && slower > faster * 1.2 { return lhs.seconds < rhs.seconds }
-        return (preference.firstIndex(of: lhs.strategy) ?? preference.count)
-            < (preference.firstIndex(of: rhs.strategy) ?? preference.count)
+        return lhs.strategy.declaration.preference < rhs.strategy.declaration.preference
     }
 
     /// Page tables plus the backend's data counter, over population and protection.

@@ -29,13 +29,8 @@ public struct RunPlan: Codable, Sendable {
     public var vmstatCounters = VMStatMonitor.defaultCounters
 
     public static let defaultSeed: UInt64 = 20211013
-    /// Every strategy (docs/cli.md: `[all]`), `none` first as the floor the others add to.
-    public static let defaultStrategies: [Strategy] = [
-        .none, .fullTouch, .discardTouch, .fullMadvise, .discardMadvise, .qemu61, .qemu62, .qemu720, .qemu72, .qemu80,
-        .wpUnpopulated,
-    ]
 
-    public init(backends: [Backend] = Backend.allCases, strategies: [Strategy] = RunPlan.defaultStrategies,
+    public init(backends: [Backend] = Backend.allCases, strategies: [Strategy] = Strategy.defaultMatrix,
                 sizes: [Int]? = nil, pluggedFractions: [Double] = [0.25], residentFractions: [Double] = [0.5],
                 blockSizes: [Int]? = nil, layouts: [TrialLayout] = [.named(.random)], thpModes: [THPMode] = [.inherit],
                 seed: UInt64 = RunPlan.defaultSeed, hugetlbfsMounts: [Int: String] = [:],

@@ -3,30 +3,97 @@ import LinuxMM
 /// How RAM is made ready for write-protection: what is populated, how, and what is protected.
 /// The presets reproduce QEMU versions (migration/ram.c).
 public enum Strategy: String, CaseIterable, Codable, Sendable {
+    // The order of the cases is the order of every list of strategies: the default matrix, the
+    // tables, `bench doctor`, the charts (`docs/columns.json`). What each is lives in `declaration`.
     case none
     case fullTouch = "full-touch"
-    case fullMadvise = "full-madvise"
     case discardTouch = "discard-touch"
+    case fullMadvise = "full-madvise"
     case discardMadvise = "discard-madvise"
-    /// QEMU 6.0 and 6.1: `ram_block_populate_pages` reads the whole used length, one byte per
-    /// `qemu_real_host_page_size` (4 KiB, even on hugetlb).
     case qemu61 = "qemu-6.1"
-    /// QEMU 6.2 up to 7.2.0: the RamDiscardManager patch, `populate_read_range` with its loop
-    /// bound `offset < size`, one byte per `block->page_size`.
     case qemu62 = "qemu-6.2"
-    /// QEMU 7.2.0 by its own name: the same code as 6.2 (the bound was fixed in 7.2.1).
     case qemu720 = "qemu-7.2.0"
-    /// QEMU 7.2.1 to 7.2.x (Debian 12's 7.2+dfsg is 7.2.22): "migration/ram: Fix populate_read_range()";
-    /// the whole block still protected.
     case qemu72 = "qemu-7.2"
-    /// "Optimize ram_write_tracking_start() for RamDiscardManager": protect plugged runs only (QEMU 8.0).
     case qemu80 = "qemu-8.0"
-    /// No population: `UFFD_FEATURE_WP_UNPOPULATED` (Linux 6.4) marks empty anonymous entries.
     case wpUnpopulated = "wp-unpopulated"
-    /// QEMU 7.2.x with the candidate patch `patches/qemu/wp-unpopulated-7.2.patch`: no population
-    /// (`UFFD_FEATURE_WP_UNPOPULATED`), but 7.2's protection of the whole block, so markers, and
-    /// the page tables that hold them, cover unplugged memory too.
     case qemu72WPUnpopulated = "qemu-7.2-wp-unpopulated"
+
+    /// Everything the harness holds of one strategy, in one place: adding a strategy is a case and
+    /// its declaration (then `bench columns --update-docs docs` for the charts' copy).
+    public struct Declaration: Sendable {
+        public var populate: PopulateScope
+        public var method: PopulateMethod = .touch
+        public var protect: ProtectScope = .wholeRegion
+        /// Features the userfaultfd must grant beyond what the backend needs.
+        public var requiredFeatures: Userfaultfd.Features = []
+        /// Runs when `--strategy` names none.
+        public var inDefaultMatrix = true
+        /// The full population the table measures its saving against, for a discard-aware one.
+        public var savesAgainst: Strategy?
+        /// Among strategies of equal measured cost, `bench doctor --recommend` names the lowest: what
+        /// QEMU can do without population first (upstream's way, then the candidate patch's on 7.2),
+        /// QEMU's own presets newest first, and a preset of a bug last.
+        public var preference: Int
+        /// What it stands for: the QEMU versions, or the idea.
+        public var standsFor: String
+    }
+
+    public var declaration: Declaration {
+        switch self {
+        case .none:
+            Declaration(populate: .nothing, preference: 6, standsFor: "no population: the floor the others add to")
+        case .fullTouch:
+            Declaration(populate: .wholeRegion, preference: 8, standsFor: "the whole region, a byte read per page")
+        case .discardTouch:
+            Declaration(populate: .pluggedRuns, savesAgainst: .fullTouch, preference: 5,
+                        standsFor: "the plugged runs, byte reads: the 6.2 patch's idea")
+        case .fullMadvise:
+            Declaration(populate: .wholeRegion, method: .madvise, preference: 7,
+                        standsFor: "the whole region, MADV_POPULATE_READ (Linux 5.14)")
+        case .discardMadvise:
+            Declaration(populate: .pluggedRuns, method: .madvise, savesAgainst: .fullMadvise, preference: 4,
+                        standsFor: "the plugged runs, MADV_POPULATE_READ")
+        // `ram_block_populate_pages` reads the whole used length, one byte per
+        // `qemu_real_host_page_size` (4 KiB, even on hugetlb): `touchStride`.
+        case .qemu61:
+            Declaration(populate: .wholeRegion, preference: 9, standsFor: "QEMU 6.0 and 6.1, before the patch")
+        // The RamDiscardManager patch: `populate_read_range` with its loop bound `offset < size`, one
+        // byte per `block->page_size`.
+        case .qemu62:
+            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 10, standsFor: "QEMU 6.2 up to 7.2.0")
+        case .qemu720:
+            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 11,
+                        standsFor: "QEMU 7.2.0 by its own name: 6.2's code (the bound was fixed in 7.2.1)")
+        // "migration/ram: Fix populate_read_range()"; the whole block still protected.
+        case .qemu72:
+            Declaration(populate: .pluggedRuns, savesAgainst: .qemu61, preference: 3,
+                        standsFor: "QEMU 7.2.1 and later 7.2.x (Debian 12's 7.2.22)")
+        // "Optimize ram_write_tracking_start() for RamDiscardManager".
+        case .qemu80:
+            Declaration(populate: .pluggedRuns, protect: .pluggedRuns, savesAgainst: .qemu61, preference: 1,
+                        standsFor: "QEMU 8.0 and later")
+        case .wpUnpopulated:
+            Declaration(populate: .nothing, protect: .pluggedRuns, requiredFeatures: .wpUnpopulated,
+                        savesAgainst: .qemu61, preference: 0,
+                        standsFor: "what QEMU could do: UFFD_FEATURE_WP_UNPOPULATED (Linux 6.4) on the plugged runs")
+        // 7.2's protection of the whole block: markers, and the page tables that hold them, cover
+        // unplugged memory too.
+        case .qemu72WPUnpopulated:
+            Declaration(populate: .nothing, requiredFeatures: .wpUnpopulated, inDefaultMatrix: false, preference: 2,
+                        standsFor: "QEMU 7.2.x with patches/qemu/wp-unpopulated-7.2.patch")
+        }
+    }
+
+    /// The strategies `bench run` runs when `--strategy` names none.
+    public static let defaultMatrix = allCases.filter(\.declaration.inDefaultMatrix)
+
+    /// Each discard-aware strategy and the full population its saving is measured against.
+    public static let savings = allCases.compactMap { strategy in
+        strategy.declaration.savesAgainst.map { (discardAware: strategy, full: $0) }
+    }
+
+    /// Every strategy, the one `bench doctor --recommend` names first among equals first.
+    public static let preference = allCases.sorted { $0.declaration.preference < $1.declaration.preference }
 
     public enum PopulateScope: String, Codable, Sendable {
         case nothing, wholeRegion, pluggedRuns
@@ -46,21 +113,9 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         case wholeRegion, pluggedRuns
     }
 
-    public var populateScope: PopulateScope {
-        switch self {
-        case .none, .wpUnpopulated, .qemu72WPUnpopulated: .nothing
-        case .fullTouch, .fullMadvise, .qemu61: .wholeRegion
-        case .discardTouch, .discardMadvise, .qemu72, .qemu80: .pluggedRuns
-        case .qemu62, .qemu720: .pluggedRunsQEMU62Bound
-        }
-    }
+    public var populateScope: PopulateScope { declaration.populate }
 
-    public var populateMethod: PopulateMethod {
-        switch self {
-        case .fullMadvise, .discardMadvise: .madvise
-        default: .touch
-        }
-    }
+    public var populateMethod: PopulateMethod { declaration.method }
 
     /// The distance between two reads of a touching population: one per page of the region, but
     /// QEMU before 6.2 stepped by the host's base page even over huge pages (the same pages end
@@ -69,18 +124,10 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         self == .qemu61 ? min(pageSize, basePageSize) : pageSize
     }
 
-    public var protectScope: ProtectScope {
-        switch self {
-        case .qemu80, .wpUnpopulated: .pluggedRuns
-        default: .wholeRegion
-        }
-    }
+    public var protectScope: ProtectScope { declaration.protect }
 
     /// Features the userfaultfd must grant beyond what the backend needs.
-    public var requiredFeatures: Userfaultfd.Features {
-        self == .wpUnpopulated || self == .qemu72WPUnpopulated ? .wpUnpopulated : []
-    }
-
+    public var requiredFeatures: Userfaultfd.Features { declaration.requiredFeatures }
 
     /// The byte ranges of the region this strategy populates.
     public func populateRanges(regionSize: Int, map: DiscardMap) -> [Range<Int>] {

@@ -1,4 +1,5 @@
 import Foundation
+import PopulateBench
 
 /// Every table the harness writes and its columns, for people (docs/cli.md's column tables) and for
 /// programs (`docs/columns.json`, which `scripts/plot.py` reads): both are made from here by
@@ -89,11 +90,50 @@ public enum ColumnCatalog {
         ]
     }
 
-    /// The schema as `docs/columns.json` holds it.
+    /// A strategy as the charts need it: the values of the `strategy` column in their order, and what
+    /// each does (`Strategy.Declaration`).
+    public struct StrategyInfo: Sendable, Codable, Equatable {
+        public var name: String
+        public var populates: String
+        public var method: String
+        public var protects: String
+        public var defaultMatrix: Bool
+        public var savesAgainst: String?
+        public var standsFor: String
+    }
+
+    /// A backend as the charts need it: the values of the `backend` column in their order.
+    public struct BackendInfo: Sendable, Codable, Equatable {
+        public var name: String
+        public var dataColumn: String
+        public var dataCounter: String
+    }
+
+    public static let strategies = Strategy.allCases.map { strategy in
+        let declared = strategy.declaration
+        return StrategyInfo(name: strategy.rawValue, populates: declared.populate.rawValue, method: declared.method.rawValue,
+                            protects: declared.protect.rawValue, defaultMatrix: declared.inDefaultMatrix,
+                            savesAgainst: declared.savesAgainst?.rawValue, standsFor: declared.standsFor)
+    }
+
+    public static let backends = Backend.allCases.map {
+        BackendInfo(name: $0.rawValue, dataColumn: $0.dataColumn, dataCounter: $0.dataCounter)
+    }
+
+    struct Schema: Codable {
+        var tables: [Table]
+        var strategies: [StrategyInfo]
+        var backends: [BackendInfo]
+    }
+
+    /// The schema as `docs/columns.json` holds it: every table's columns, and the strategies and
+    /// backends in the order the harness lists them, so that the charts hold no list of their own.
     public static func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(["tables": tables]), as: UTF8.self) + "\n"
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let schema = Schema(tables: tables, strategies: strategies, backends: backends)
+        return String(decoding: try encoder.encode(schema), as: UTF8.self) + "\n"
     }
 
     /// One table as Markdown. The summary's statistics are one line per column they reduce.

@@ -3,11 +3,6 @@ import PopulateBench
 /// The table on stdout: per backend, each strategy's median cost, how far the kernel is from the
 /// model, and what discard-aware population saves.
 public enum SummaryReport {
-    /// The discard-aware strategy and the full one it saves against.
-    public static let savings: [(discardAware: Strategy, full: Strategy)] = [
-        (.discardTouch, .fullTouch), (.discardMadvise, .fullMadvise), (.qemu72, .qemu61), (.qemu80, .qemu61),
-        (.wpUnpopulated, .qemu61),
-    ]
 
     struct Entry {
         var strategy: String
@@ -131,7 +126,7 @@ public enum SummaryReport {
                 }
                 out += TextTable.render(snapshotTable)
             }
-            for pair in savings {
+            for pair in Strategy.savings {
                 guard let aware = entries.first(where: { $0.strategy == pair.discardAware.rawValue })?.totalMemory(backend),
                       let full = entries.first(where: { $0.strategy == pair.full.rawValue })?.totalMemory(backend) else {
                     continue

@@ -6,12 +6,16 @@ import textwrap
 from collections import Counter, defaultdict, namedtuple
 
 from . import needs, text
+from . import schema as schemas
 
-BACKENDS = ["anon-private", "anon-shared", "memfd-shmem", "memfd-hugetlb", "hugetlbfs"]
-STRATEGIES = [
-    "none", "full-touch", "full-madvise", "discard-touch", "discard-madvise",
-    "qemu-6.1", "qemu-6.2", "qemu-7.2", "qemu-8.0", "wp-unpopulated",
-]
+# The harness's own order of backends and strategies, from its declarations (docs/columns.json): no
+# list here to fall behind. An unreadable schema leaves them empty; the command reports it on load.
+try:
+    _DECLARED = schemas.load()
+except schemas.SchemaError:
+    _DECLARED = schemas.Schema({}, schemas.PATH)
+BACKENDS = _DECLARED.backends
+STRATEGIES = _DECLARED.strategies
 MAX_PANELS = 12
 
 # Identity columns that are not the configuration: where() names the host and kernel, the charts put

@@ -50,8 +50,10 @@ class Table:
 
 
 class Schema:
-    def __init__(self, tables, path):
+    def __init__(self, tables, path, strategies=(), backends=()):
         self.tables, self.path = tables, path
+        # The values of the strategy and backend columns in the harness's own order (its declarations).
+        self.strategies, self.backends = list(strategies), list(backends)
 
     def __getitem__(self, name):
         try:
@@ -86,8 +88,11 @@ def load(path=PATH):
         raw_tables = {t["name"]: t for t in data["tables"]}
         own = {name: [Column(c["name"], c["kind"], c["unit"], bool(c["contract"]), c.get("description", ""))
                       for c in t["columns"]] for name, t in raw_tables.items()}
+        strategies = [s["name"] for s in data["strategies"]]
+        backends = [b["name"] for b in data["backends"]]
     except (KeyError, TypeError) as e:
-        raise SchemaError(f"{path}: not a column schema ({{\"tables\": [{{\"name\", \"file\", \"columns\"}}]}}): {e}")
+        raise SchemaError(f"{path}: not a column schema ({{\"tables\": [{{\"name\", \"file\", \"columns\"}}], "
+                          f"\"strategies\", \"backends\"}}): {e}")
     tables = {}
     for name, t in raw_tables.items():
         base = None
@@ -98,7 +103,7 @@ def load(path=PATH):
                                   f"(populateplot/schema.py's EXTENDS needs updating)")
             base = Table(base_name, raw_tables[base_name].get("file", ""), own[base_name])
         tables[name] = Table(name, t.get("file", ""), own[name], base)
-    return Schema(tables, path)
+    return Schema(tables, path, strategies, backends)
 
 
 def problems(schema):
