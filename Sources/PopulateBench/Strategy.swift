@@ -92,9 +92,6 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         strategy.declaration.savesAgainst.map { (discardAware: strategy, full: $0) }
     }
 
-    /// Every strategy, the one `bench doctor --recommend` names first among equals first.
-    public static let preference = allCases.sorted { $0.declaration.preference < $1.declaration.preference }
-
     public enum PopulateScope: String, Codable, Sendable {
         case nothing, wholeRegion, pluggedRuns
         /// Plugged runs with QEMU 6.2's bound: each run `[offset, offset+size)` is read only over
