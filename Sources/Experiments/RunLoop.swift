@@ -1,3 +1,4 @@
+import LinuxMM
 import Foundation
 import PopulateBench
 import Results

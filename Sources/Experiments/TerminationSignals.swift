@@ -1,3 +1,4 @@
+import LinuxMM
 import Dispatch
 import PopulateBench
 import Synchronization

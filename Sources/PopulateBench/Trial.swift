@@ -1,6 +1,6 @@
 import LinuxMM
 import SystemPackage
-import Glibc
+import Foundation
 
 /// One trial in the calling process, top to bottom as the data flows: allocate, plug, discard,
 /// populate, protect, tear down. Run it in a process of its own (`bench-trial`, started by `ChildTrialLauncher`): VmPTE and

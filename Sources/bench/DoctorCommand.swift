@@ -1,3 +1,4 @@
+import LinuxMM
 import ArgumentParser
 import Foundation
 import PopulateBench
