@@ -29,7 +29,7 @@ struct CompareCommand: ParsableCommand, BadInputExitCode {
         + "(with 3 or more repetitions on each side; with fewer, the threshold alone decides).", valueName: "p"))
     var alpha: Double = 0.05
 
-    @Option(name: .customLong("time-floor"),
+    @Option(name: .customLong("time-floor"), parsing: .unconditional,
             help: ArgumentHelp("A time's change smaller than this never counts, whatever its ratio: the run-to-run noise "
                 + "of short phases on the host (scripts/nightly.sh passes what it measured). (default: the repetitions' "
                 + "own noise and the clock's resolution)", valueName: "duration"),

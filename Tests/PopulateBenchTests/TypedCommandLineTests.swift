@@ -79,6 +79,10 @@ struct TypedCommandLine {
         let result = try bench(["compare", "--threshold", "lots", "a.csv", "b.csv"])
         #expect(result.status == 1, "compare's unusable input is 1, not run's 2: \(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains("--threshold"))
+        // A negative duration is the flag's value, not another flag: it is named as a bad duration.
+        let floor = try bench(["compare", "a.csv", "b.csv", "--time-floor", "-1ms"])
+        #expect(floor.status == 1 && floor.stderr.split(separator: "\n").count == 1
+            && floor.stderr.contains("not a positive duration"), "\(floor.stderr)")
         let run = try bench(["run", "--repetitions", "lots"])
         #expect(run.status == 2)
     }
