@@ -113,8 +113,9 @@ def leaks_against(before, mount):
     for _ in range(50):
         after = system_state(mount)
         problems = []
-        if after["memfds"]:
-            problems.append(f"memfds left open: {', '.join(after['memfds'])}")
+        left_open = sorted(set(after["memfds"]) - set(before["memfds"]))
+        if left_open:
+            problems.append(f"memfds left open: {', '.join(left_open)}")
         for key in ("hugepages_total", "hugepages_free", "mount_free"):
             if after[key] != before[key]:
                 problems.append(f"{key} {before[key]} -> {after[key]}")

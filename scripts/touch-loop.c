@@ -68,7 +68,7 @@ static double touch_once(size_t size, int madvise_read, int huge)
     /* volatile: the loaded bytes are unused, and the compiler would otherwise drop the loop.
      * A moving pointer, not base[off]: for that, gcc -O2 advances off between computing the
      * address and the load, and on the AMD EPYC KVM guest this was written on, that order made
-     * every fault ~20% dearer. This form loads first, as the harness's Swift loop does. */
+     * every fault ~20% dearer. This form loads first; the harness runs this same loop (clmm_read_every). */
     const volatile char *end = base + size;
     double start = now();
     if (madvise_read) {

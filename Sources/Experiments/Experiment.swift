@@ -12,9 +12,6 @@ public protocol Experiment: Sendable {
     var host: HostCapabilities { get }
     /// The columns of the raw CSV.
     var columns: [String] { get }
-    /// The columns the summary groups repetitions by: the registry's identity columns of `columns`,
-    /// less any whose value this experiment measures rather than sets.
-    var summaryIdentity: [String] { get }
     /// The CSVs written beside the raw one (`<out>-samples.csv`, ...): their suffix and columns.
     var sideTables: [SideTable] { get }
     var cases: [Case] { get }
@@ -41,8 +38,6 @@ public protocol Experiment: Sendable {
 
 extension Experiment {
     public func cases(repetition: Int) -> [Case] { cases }
-
-    public var summaryIdentity: [String] { SummaryTable.configColumns(in: columns) }
 
     /// A case is cut short when it failed: its child or VMM was killed.
     public func isWhole(_ outcome: Outcome) -> Bool { status(outcome).status != .failed }

@@ -146,10 +146,6 @@ public final class QEMUExperiment: Experiment {
     }
 
     public var columns: [String] { QEMUTable.columns }
-    /// A row's `resident_fraction` is what the guest had written of its plugged memory before the
-    /// snapshot (its kernel touches a block or not, by chance), measured, not asked for: the
-    /// repetitions of one case stay one summary row.
-    public var summaryIdentity: [String] { SummaryTable.configColumns(in: columns).filter { $0 != "resident_fraction" } }
     public var sideTables: [SideTable] { [SideTable(suffix: "samples", columns: WatchTable.columns)] }
     public var cases: [QEMUPlan.Case] { plan.cases }
     public func cases(repetition: Int) -> [QEMUPlan.Case] { plan.cases(repetition: repetition) }

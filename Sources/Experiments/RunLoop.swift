@@ -110,7 +110,7 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
             }
         }
         progress?.end()
-        let identity = experiment.summaryIdentity
+        let identity = SummaryTable.configColumns(in: experiment.columns)
         report.summary = SummaryTable.rows(from: report.rows, identity: identity)
         var summaryWritten = false
         do {

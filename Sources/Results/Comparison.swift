@@ -43,9 +43,11 @@ public struct Comparison: Sendable {
     /// The change of a time's median that the repetitions cannot tell from noise: the larger side's
     /// spread as a standard deviation estimated robustly (1.4826 × the median absolute deviation,
     /// which one wild repetition does not move), or the timing's resolution where that is larger.
-    /// With fewer than `repetitionsToJudge` values on a side the noise is unknown: the resolution.
+    /// With fewer than `repetitionsToJudge` values on a side the noise is unknown: 10 ms.
     public static func noiseFloor(_ base: [Double], _ new: [Double]) -> Double {
-        guard base.count >= repetitionsToJudge, new.count >= repetitionsToJudge else { return timingResolution }
+        // Too few to measure the noise (nor is significance judged): the 10 ms a shared VM's
+        // scheduling moves a short phase by, as before the floor was measured.
+        guard base.count >= repetitionsToJudge, new.count >= repetitionsToJudge else { return max(timingResolution, 0.01) }
         func robustDeviation(_ values: [Double]) -> Double {
             guard let center = Statistics(values)?.median else { return 0 }
             return 1.4826 * (Statistics(values.map { abs($0 - center) })?.median ?? 0)
@@ -159,10 +161,10 @@ public struct Comparison: Sendable {
         newInfo = info(new)
         // bench qemu's files add the program and its build: rows of two QEMUs are two configs.
         let bothHave = Array(Set(base.first?.keys.map { $0 } ?? []).intersection(new.first?.keys.map { $0 } ?? []))
-        keyColumns = Self.matchColumns.filter { column in
-            !ResultTable.extraIdentityColumns.contains(column)
-                || (base.first?[column] != nil && new.first?[column] != nil)
-        } + SummaryTable.configColumns(in: bothHave).filter { !SummaryTable.configColumns.contains($0) }
+        keyColumns = SummaryTable.configColumns(in: bothHave).filter { column in
+            column != "host" && column != "kernel" && (!ResultTable.extraIdentityColumns.contains(column)
+                || (base.first?[column] != nil && new.first?[column] != nil))
+        }
         let keyOf = { [keyColumns] (row: [String: String]) in keyColumns.map { row[$0] ?? "" } }
         let identity = SummaryTable.configColumns(in: bothHave)
         let baseSummary = SummaryTable.rows(from: base, identity: identity)

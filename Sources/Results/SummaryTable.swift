@@ -10,9 +10,12 @@ public enum SummaryTable {
     /// The identity columns of a file with `header`: the trial's, and those of every other registry
     /// whose columns the file has (`bench qemu`'s program, its build, the preset that emulated it
     /// and the guest's layout), so that two programs are two configurations, never one median.
+    /// In those files a row's `resident_fraction` is what the guest had written of its plugged memory
+    /// before the snapshot (its kernel touches a block or not, by chance): measured, not asked for.
     public static func configColumns(in header: [String]) -> [String] {
         let present = Set(header)
-        return configColumns + VMMColumns.all.filter { $0.kind == .identity && present.contains($0.name) }.map(\.name)
+        let programs = VMMColumns.all.filter { $0.kind == .identity && present.contains($0.name) }.map(\.name)
+        return programs.isEmpty ? configColumns : configColumns.filter { $0 != "resident_fraction" } + programs
     }
 
     public static func columns(identity: [String] = configColumns) -> [String] {

@@ -21,7 +21,8 @@ from .load import PlotError
 
 __all__ = ["plt", "Line2D", "Patch", "FuncFormatter", "NullFormatter"]
 
-STRATEGY_COLORS = dict(zip(config.STRATEGIES, plt.get_cmap("tab10").colors))
+# tab20's dark colours, then its light ones: a distinct colour for each declared strategy, in order.
+STRATEGY_COLORS = dict(zip(config.STRATEGIES, plt.get_cmap("tab20").colors[0::2] + plt.get_cmap("tab20").colors[1::2]))
 KIND_COLORS = {"page tables": "#d62728", "anon": "#1f77b4", "shmem": "#2ca02c", "hugetlb": "#9467bd"}
 MODEL_STYLE = {"color": "black", "linewidth": 2.5}
 
