@@ -78,15 +78,11 @@ public struct Comparison: Sendable {
         }
     }
 
-    /// What matches a row of BASE to a row of NEW: the config and phase, not the host or kernel
-    /// (comparing across machines and kernel upgrades is what the gate is for).
-    public static let matchColumns = SummaryTable.configColumns.filter { $0 != "host" && $0 != "kernel" }
-
-    static func matchKey(_ row: [String: String]) -> [String] { matchColumns.map { row[$0] ?? "" } }
-
-    /// The columns this comparison matches on: `matchColumns`, less the added identity columns that
-    /// BASE or NEW predates (a CSV of an older bench has no `writers` column; its rows match
-    /// whatever NEW has there, as they did before the column existed).
+    /// The columns this comparison matches on: the config and phase (the identity columns of the
+    /// files, `bench qemu`'s program included), not the host or kernel (comparing across machines and
+    /// kernel upgrades is what the gate is for), less the added identity columns that BASE or NEW
+    /// predates (a CSV of an older bench has no `writers` column; its rows match whatever NEW has
+    /// there, as they did before the column existed).
     public let keyColumns: [String]
 
     public let threshold: Double
