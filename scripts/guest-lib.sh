@@ -151,3 +151,127 @@ guest_root() {
 guest_cpio() {
     (cd "$1" && find . | "$guest_busybox" cpio -o -H newc -R 0:0 2>/dev/null >"$2")
 }
+
+# --- kernels of other Debian releases (scripts/kernels.sh) ---------------------------------------
+# Each release's package lists live in the cache, apart from the host's: the host's apt sources
+# and state are never touched. The release key comes from the host's debian-archive-keyring.
+
+# The Debian suite whose cloud kernel is this series: guest_suite_of 5.10 -> bullseye.
+guest_suite_of() {
+    case $1 in
+        5.10) echo bullseye ;;
+        6.1) echo bookworm ;;
+        6.12) echo trixie ;;
+        7.3) echo trixie-backports ;;
+        *) return 1 ;;
+    esac
+}
+
+# apt-get or apt-cache on a suite's private lists: guest_suite_apt SUITE apt-get|apt-cache ARGS...
+guest_suite_apt() {
+    local dir=$guest_cache/apt/$1 tool=$2
+    shift 2
+    "$tool" -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+        -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" -o Dir::State::Status=/dev/null \
+        -o Debug::NoLocking=1 -o APT::Sandbox::User=root "$@"
+}
+
+# Fetches a suite's package lists into the cache (once per call of the script; an old copy does
+# when the mirror cannot be reached).
+guest_suite_update() {
+    local suite=$1 dir=$guest_cache/apt/$1 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+    # The point release and its security updates: the kernel a user of that release runs today.
+    {
+        echo "deb $mirror $suite main"
+        [[ $suite == *-backports ]] || echo "deb ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $suite-security main"
+    } >"$dir/sources.list"
+    if ! guest_suite_apt "$suite" apt-get update -qq >"$dir/update.log" 2>&1; then
+        if compgen -G "$dir/lists/*Packages*" >/dev/null; then
+            echo "$GUEST_NAME: apt-get update of $suite failed ($(tail -n 1 "$dir/update.log")); using the cached lists" >&2
+        else
+            echo "$GUEST_NAME: apt-get update of $suite failed: $(tail -n 3 "$dir/update.log" | tr '\n' ' ')" >&2
+            return 1
+        fi
+    fi
+}
+
+# Downloads a package of a suite into the kernel cache once; prints the .deb's path.
+guest_suite_download() {
+    local suite=$1 pkg=$2 version dl f
+    version=$(guest_suite_apt "$suite" apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
+    [[ -n $version ]] || { echo "$GUEST_NAME: $suite has no package $pkg" >&2; return 1; }
+    mkdir -p "$guest_cache/kernels"
+    f=$guest_cache/kernels/${pkg}_${version//:/%3a}_amd64.deb
+    if [[ ! -s $f ]]; then
+        echo "$GUEST_NAME:    downloading $pkg $version ($suite)" >&2
+        dl=$(mktemp -d "$guest_cache/kernels/download.XXXXXX")
+        guest_partial+=("$dl")
+        (cd "$dl" && guest_suite_apt "$suite" apt-get download -qq "$pkg" >&2) || { rm -rf "$dl"; return 1; }
+        mv "$dl"/*.deb "$f" && rm -rf "$dl"
+    fi
+    echo "$f"
+}
+
+# Unpacks a kernel package's image once; prints the vmlinuz, or nothing when the package has none.
+# Older packages keep it in ./boot/vmlinuz-<abi>, newer ones (7.x) in ./usr/lib/modules/<abi>/vmlinuz.
+guest_deb_vmlinuz() {
+    local deb=$1 dir
+    dir=${deb%.deb}.image
+    if [[ ! -d $dir ]]; then
+        rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+        guest_partial+=("$dir.tmp")
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --wildcards './boot/vmlinuz-*' './usr/lib/modules/*/vmlinuz' 2>/dev/null || true
+        mv "$dir.tmp" "$dir"
+    fi
+    find "$dir" \( -path '*/boot/vmlinuz-*' -o -path '*/usr/lib/modules/*/vmlinuz' \) -type f 2>/dev/null | head -n 1
+}
+
+# The cloud kernel of a suite: sets guest_vmlinuz and guest_kernel_label (package and version).
+# Newer kernel packages keep the image in linux-binary-<abi> (a dependency of linux-image-<abi>).
+guest_suite_kernel() {
+    local suite=$1 image binary deb
+    image=$(guest_suite_apt "$suite" apt-cache depends linux-image-cloud-amd64 2>/dev/null \
+        | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+    [[ -n $image ]] || { echo "$GUEST_NAME: $suite's linux-image-cloud-amd64 names no kernel" >&2; return 1; }
+    deb=$(guest_suite_download "$suite" "$image") || return 1
+    guest_vmlinuz=$(guest_deb_vmlinuz "$deb")
+    if [[ -z $guest_vmlinuz ]]; then
+        binary=$(guest_suite_apt "$suite" apt-cache depends "$image" 2>/dev/null \
+            | awk '$1 == "Depends:" && $2 ~ /^linux-binary-/ { print $2; exit }')
+        [[ -n $binary ]] || { echo "$GUEST_NAME: $image holds no vmlinuz and names no linux-binary package" >&2; return 1; }
+        deb=$(guest_suite_download "$suite" "$binary") || return 1
+        guest_vmlinuz=$(guest_deb_vmlinuz "$deb")
+        [[ -n $guest_vmlinuz ]] || { echo "$GUEST_NAME: $binary holds no vmlinuz" >&2; return 1; }
+    fi
+    guest_kernel_label=$(basename "$deb" .deb)
+}
+
+# bench and bench-trial linked against the Swift runtime statically (the guest has none), built
+# once into .build-static; sets guest_bench and guest_trial. guest_build_bench LOG
+guest_build_bench() {
+    if ! swift build -c release --static-swift-stdlib --scratch-path .build-static --product bench >"$1" 2>&1; then
+        tail -n 40 "$1" >&2
+        guest_die "swift build failed (the log above)"
+    fi
+    guest_bench=$PWD/.build-static/release/bench
+    guest_trial=$PWD/.build-static/release/bench-trial
+    [[ -x $guest_bench ]] || guest_die "no executable $guest_bench after the build"
+    # Each trial runs in bench-trial, which bench starts from its own folder.
+    [[ -x $guest_trial ]] || guest_die "no executable $guest_trial after the build"
+}
+
+# Copies bench, bench-trial and every library ldd names, at the path the loader looks for it,
+# into a guest root: guest_install_bench ROOT
+guest_install_bench() {
+    local root=$1 libs lib
+    cp "$guest_bench" "$root/bin/bench"
+    cp "$guest_trial" "$root/bin/bench-trial"
+    libs=$(ldd "$guest_bench" "$guest_trial" | awk '/:$/ { next } /not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' | sort -u)
+    if grep -q '^MISSING' <<<"$libs"; then guest_die "ldd: $(grep '^MISSING' <<<"$libs" | tr '\n' ' ')"; fi
+    for lib in $libs; do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+    guest_note "libraries: $(tr '\n' ' ' <<<"$libs")"
+}

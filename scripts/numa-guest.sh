@@ -103,32 +103,14 @@ done_step kernel
 
 # --- 2. bench, statically linked against the Swift stdlib, and the initramfs --------------------
 step "build: bench with --static-swift-stdlib"
-if ! swift build -c release --static-swift-stdlib --scratch-path .build-static \
-    --product bench >"$work/build.log" 2>&1; then
-    tail -n 40 "$work/build.log" >&2
-    die "swift build failed (the log above)"
-fi
+guest_build_bench "$work/build.log"
 echo "numa-guest:    $(tail -n 1 "$work/build.log")"
-bench=$repo/.build-static/release/bench
-[[ -x $bench ]] || die "no executable $bench after the build"
-# Each trial runs in bench-trial, which bench starts from its own folder.
-trial=$repo/.build-static/release/bench-trial
-[[ -x $trial ]] || die "no executable $trial after the build"
 done_step build
 
 step "initramfs: busybox, bench, bench-trial, the libraries ldd names, /init"
 root=$work/root
 guest_root "$root"
-cp "$bench" "$root/bin/bench"
-cp "$trial" "$root/bin/bench-trial"
-# Each library at the path the loader looks for it (ldd's), followed to the real file.
-libs=$(ldd "$bench" "$trial" | awk '/:$/ { next } /not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' | sort -u)
-if grep -q '^MISSING' <<<"$libs"; then die "ldd: $(grep '^MISSING' <<<"$libs" | tr '\n' ' ')"; fi
-for lib in $libs; do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-done
-echo "numa-guest:    libraries: $(tr '\n' ' ' <<<"$libs")"
+guest_install_bench "$root"
 
 # The runs as shell lines for /init: label, then the arguments.
 run_lines=""

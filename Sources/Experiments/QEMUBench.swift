@@ -234,7 +234,8 @@ public final class QEMUExperiment: Experiment {
         // left the page untracked (neither present nor protected) as its copy began.
         if let stamped = real.stampAttempts, var result = emulation, result.status == .ok,
            let index = result.phases.firstIndex(where: { $0.phase == .snapshot }),
-           let untracked = result.phases[index].protectionMap?.unprotectedEmptyRuns {
+           let map = result.phases[index].protectionMap, map.showsProtection {
+            let untracked = map.unprotectedEmptyRuns
             let lost = stamped.reduce(0) { total, run in
                 total + untracked.reduce(0) { $0 + max(0, min($1.upperBound, run.upperBound) - max($1.lowerBound, run.lowerBound)) }
             }

@@ -77,13 +77,14 @@ public struct Mapping: Hashable, Sendable {
     }
 
     public enum Advice: Sendable, CaseIterable {
-        case dontNeed, remove, populateRead, hugePage, noHugePage
+        case dontNeed, remove, populateRead, populateWrite, hugePage, noHugePage
 
         public var rawValue: CInt {
             switch self {
             case .dontNeed: MADV_DONTNEED
             case .remove: MADV_REMOVE
             case .populateRead: clmm_madv_populate_read
+            case .populateWrite: clmm_madv_populate_write
             case .hugePage: MADV_HUGEPAGE
             case .noHugePage: MADV_NOHUGEPAGE
             }
@@ -94,6 +95,7 @@ public struct Mapping: Hashable, Sendable {
             case .dontNeed: "MADV_DONTNEED"
             case .remove: "MADV_REMOVE"
             case .populateRead: "MADV_POPULATE_READ"
+            case .populateWrite: "MADV_POPULATE_WRITE"
             case .hugePage: "MADV_HUGEPAGE"
             case .noHugePage: "MADV_NOHUGEPAGE"
             }

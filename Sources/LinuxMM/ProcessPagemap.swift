@@ -83,6 +83,9 @@ public struct ProtectionMap: Codable, Sendable, Equatable {
     public var exclusiveBytes = 0
     public var protectedBytes = 0
     public var unprotectedEmptyBytes = 0
+    /// False where the kernel has no pagemap bit 57 (before Linux 5.13): protection cannot be
+    /// read there, and `protectedBytes` and the unprotected counts mean nothing.
+    public var showsProtection = true
     /// Where those untracked pages are, as byte offsets into the mapping.
     public var unprotectedEmptyRuns: [Range<Int>] = []
 

@@ -44,6 +44,21 @@ public struct Userfaultfd: Sendable {
             (.wpUnpopulated, "WP_UNPOPULATED"), (.poison, "POISON"), (.wpAsync, "WP_ASYNC"), (.move, "MOVE"),
         ]
 
+        /// The Linux release that brought each feature (include/uapi/linux/userfaultfd.h's history).
+        public static let linuxVersion: [Features: String] = [
+            .eventFork: "4.11", .eventRemap: "4.11", .eventRemove: "4.11", .eventUnmap: "4.11",
+            .missingHugetlbfs: "4.11", .missingShmem: "4.11", .sigbus: "4.14", .threadID: "4.14",
+            .minorHugetlbfs: "5.13", .minorShmem: "5.14", .exactAddress: "5.18", .wpHugetlbfsShmem: "5.19",
+            .wpUnpopulated: "6.4", .poison: "6.6", .wpAsync: "6.7", .move: "6.8",
+        ]
+
+        /// Each bit set as `UFFD_FEATURE_<NAME> (Linux X.Y)`, lowest bit first: what a skip names.
+        public var requirementNames: [String] {
+            Self.named.filter { contains($0.feature) }.map { named in
+                "UFFD_FEATURE_\(named.name)" + (Self.linuxVersion[named.feature].map { " (Linux \($0))" } ?? "")
+            }
+        }
+
         /// The kernel's names of the bits set, lowest bit first; unknown bits as `bit<N>`.
         public var names: [String] {
             var result = Self.named.filter { contains($0.feature) }.map(\.name)
@@ -69,10 +84,18 @@ public struct Userfaultfd: Sendable {
         public static let standard: OpenFlags = [.closeOnExec, .nonBlocking, .userModeOnly]
     }
 
-    /// Opens a userfaultfd and negotiates `features` with `UFFDIO_API`.
+    /// Opens a userfaultfd and negotiates `features` with `UFFDIO_API`. `UFFD_USER_MODE_ONLY` came
+    /// with Linux 5.11; an older kernel rejects the unknown flag with `EINVAL`, and is asked again
+    /// without it (it reports kernel faults too, which the harness never causes).
     /// The corresponding C functions are `userfaultfd` and `ioctl(UFFDIO_API)`.
     public static func open(features: Features, flags: OpenFlags = .standard) throws(SystemCallError) -> Userfaultfd {
-        let fd = FileDescriptor(rawValue: try valueOrThrow("userfaultfd") { clmm_userfaultfd(flags.rawValue) })
+        let raw: CInt
+        do {
+            raw = try valueOrThrow("userfaultfd") { clmm_userfaultfd(flags.rawValue) }
+        } catch where error.errno == EINVAL && flags.contains(.userModeOnly) {
+            raw = try valueOrThrow("userfaultfd") { clmm_userfaultfd(flags.subtracting(.userModeOnly).rawValue) }
+        }
+        let fd = FileDescriptor(rawValue: raw)
         var api = uffdio_api(api: UInt64(UFFD_API), features: features.rawValue, ioctls: 0)
         do {
             _ = try valueOrThrow("ioctl(UFFDIO_API)") { clmm_uffdio_api(fd.rawValue, &api) }

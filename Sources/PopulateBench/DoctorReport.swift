@@ -37,10 +37,19 @@ public struct DoctorReport: Codable, Sendable {
         lines.append("kernel      \(host.kernel), base page \(ByteSize.format(host.basePageSize))")
         if let features = host.userfaultfdFeatures {
             lines.append("userfaultfd \(features.names.joined(separator: " "))")
-            let missing = Userfaultfd.Features.named.filter { !features.contains($0.feature) }.map(\.name)
-            if !missing.isEmpty { lines.append("            missing: \(missing.joined(separator: " "))") }
+            let missing = Userfaultfd.Features.named.filter { !features.contains($0.feature) }.map { named in
+                named.name + (Userfaultfd.Features.linuxVersion[named.feature].map { " (Linux \($0))" } ?? "")
+            }
+            if !missing.isEmpty { lines.append("            missing: \(missing.joined(separator: ", "))") }
         } else {
             lines.append("userfaultfd unavailable: \(host.userfaultfdError ?? "unknown")")
+        }
+        let interfaces = host.interfaces.listed
+        let present = interfaces.filter(\.present).map(\.name)
+        lines.append("interfaces  " + (present.isEmpty ? "none of the newer ones" : present.joined(separator: ", ")))
+        let lacking = interfaces.filter { !$0.present }
+        if !lacking.isEmpty {
+            lines.append("            missing: " + lacking.map { "\($0.name) (Linux \($0.linux))" }.joined(separator: ", "))
         }
         let thp = host.thp
         lines.append("THP         enabled=\(thp.enabled ?? "-") defrag=\(thp.defrag ?? "-") "

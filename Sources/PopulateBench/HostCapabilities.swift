@@ -11,6 +11,8 @@ public struct HostCapabilities: Codable, Sendable {
     /// What `UFFDIO_API` offers, or nil when no userfaultfd can be opened.
     public var userfaultfdFeatures: Userfaultfd.Features?
     public var userfaultfdError: String?
+    /// The interfaces newer than uffd-wp that the harness uses or falls back from.
+    public var interfaces: KernelInterfaces
     public var numaAvailable: Bool
     public var numaNodes: [NUMA.Node]
     public var memInfo: MemInfo
@@ -22,7 +24,7 @@ public struct HostCapabilities: Codable, Sendable {
         return HostCapabilities(hostName: KernelInfo.hostName, kernel: KernelInfo.release, basePageSize: KernelInfo.pageSize,
                     cpus: KernelInfo.onlineCPUs, thp: SysfsMM.transparentHugePages(),
                     hugePagePools: SysfsMM.hugePagePools(), userfaultfdFeatures: features,
-                    userfaultfdError: uffdError, numaAvailable: NUMA.isAvailable, numaNodes: NUMA.nodes(),
+                    userfaultfdError: uffdError, interfaces: KernelInterfaces.probe(), numaAvailable: NUMA.isAvailable, numaNodes: NUMA.nodes(),
                     memInfo: (try? MemInfo.current()) ?? MemInfo())
     }
 
@@ -68,6 +70,16 @@ public struct HostCapabilities: Codable, Sendable {
         return features
     }
 
+    /// The Linux releases a skip reason names, as `(Linux 5.19)`: every skip for something the
+    /// kernel is too old for names the release that brought it, and `bench compare` tells a
+    /// difference that comes with the kernel by it.
+    public static func linuxReleases(namedIn reason: String) -> [String] {
+        reason.split(separator: "(Linux ").dropFirst().compactMap { part in
+            let release = part.prefix { $0.isNumber || $0 == "." }
+            return part.dropFirst(release.count).first == ")" && !release.isEmpty ? String(release) : nil
+        }
+    }
+
     /// Why this host cannot run the trial, or nil when it can. Decided before anything is mapped.
     /// Without `checkingPoolSize` (`--force`) a too-small hugetlb pool is left to the kernel: mmap
     /// fails, or surplus pages (`nr_overcommit_hugepages`) back it.
@@ -93,7 +105,10 @@ public struct HostCapabilities: Codable, Sendable {
         }
         let missing = requiredFeatures(for: config).subtracting(offered)
         if !missing.isEmpty {
-            return "the kernel's userfaultfd lacks \(missing.names.map { "UFFD_FEATURE_\($0)" }.joined(separator: ", "))"
+            return "the kernel's userfaultfd lacks \(missing.requirementNames.joined(separator: ", "))"
+        }
+        if config.strategy.populateMethod == .madvise && !interfaces.populateRead {
+            return "the kernel lacks MADV_POPULATE_READ (Linux 5.14)"
         }
         return nil
     }

@@ -142,7 +142,8 @@ public struct Trial {
         }
         // One pass over the plugged runs for the map and what is there before the copy: nothing
         // else of the region changes in the snapshot.
-        let tracked = try ProcessPagemap.protectionMap(pid: getpid(), start: region.mapping.address, runs: map.pluggedRuns)
+        var tracked = try ProcessPagemap.protectionMap(pid: getpid(), start: region.mapping.address, runs: map.pluggedRuns)
+        tracked.showsProtection = host.interfaces.pagemapWriteProtectBit
         snapshot.protectionMap = tracked
         let anonymous = config.backend == .anonPrivate
         let presentBefore = anonymous ? tracked.exclusiveBytes : tracked.populatedBytes

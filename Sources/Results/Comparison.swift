@@ -104,6 +104,9 @@ public struct Comparison: Sendable {
     public private(set) var settingDifferences: [String] = []
     /// Configurations whose THP settings differ between BASE and NEW: not compared.
     public private(set) var notComparable: [(config: [String], why: String)] = []
+    /// Configurations one side ran and the other skipped for a kernel feature it lacks (BASE and
+    /// NEW from different kernels): what the kernel changed, not a regression.
+    public private(set) var withTheKernel: [(config: [String], why: String)] = []
 
     /// The host settings a row records that change what a configuration costs (THP: the huge
     /// zeropage, PMD-mapped shmem): rows that differ in them measure different things.
@@ -171,8 +174,24 @@ public struct Comparison: Sendable {
             Dictionary(grouping: rows.filter { $0["status"] == "ok" }, by: keyOf)
         }
         let baseGroups = okRows(base), newGroups = okRows(new)
+        let kernels = { (rows: [[String: String]]) in Set(rows.compactMap { $0["kernel"] }) }
+        let acrossKernels = kernels(base) != kernels(new)
+        // A skip on one side only, for a feature that side's kernel lacks, is the kernel's doing.
+        func kernelSkip(_ row: [String: String]) -> String? {
+            guard acrossKernels, row["ok_repetitions"] == "0", row["status"] == TrialStatus.skipped.rawValue,
+                  let reason = row["reason"], !HostCapabilities.linuxReleases(namedIn: reason).isEmpty else { return nil }
+            return reason
+        }
         for baseRow in baseSummary {
             let key = keyOf(baseRow)
+            if let newRow = newSummary[key], baseRow["ok_repetitions"] != "0", let reason = kernelSkip(newRow) {
+                withTheKernel.append((key, "skipped in new: \(reason)"))
+                continue
+            }
+            if let newRow = newSummary[key], newRow["ok_repetitions"] != "0", let reason = kernelSkip(baseRow) {
+                withTheKernel.append((key, "runs in new; skipped in base: \(reason)"))
+                continue
+            }
             // A config with no ok repetition in NEW (failed or skipped) lost its measurements.
             guard let newRow = newSummary[key],
                   newRow["ok_repetitions"] != "0" || baseRow["ok_repetitions"] == "0" else {
@@ -272,6 +291,9 @@ public struct Comparison: Sendable {
         for item in notComparable {
             rows.append([describe(item.config), "-", "", "", "", "", "", "", "not comparable: \(item.why)"])
         }
+        for item in withTheKernel {
+            rows.append([describe(item.config), "-", "", "", "", "", "", "", "with the kernel: \(item.why)"])
+        }
         for key in onlyInNew { rows.append([describe(key), "-", "absent", "", "new config", "", "", "", ""]) }
         let percent = ByteSize.formatDecimal(threshold * 100, digits: 0)
         let verdictText: String
@@ -287,6 +309,9 @@ public struct Comparison: Sendable {
             + (timeFloor > 0 ? " and --time-floor (\(ByteSize.formatDecimal(timeFloor * 1e3, digits: 3)) ms)" : "")
         var notes = settingDifferences.map { "differs: \($0)" }
         if !notComparable.isEmpty { notes.append("\(notComparable.count) config(s) not comparable: their THP settings differ") }
+        if !withTheKernel.isEmpty {
+            notes.append("\(withTheKernel.count) config(s) run on one kernel only: the other lacks a feature they need")
+        }
         let noteText = notes.map { "note: \($0)\n" }.joined()
         switch format {
         case .text:

@@ -217,12 +217,15 @@ public enum TrialColumns {
               "snapshot: bytes of the plugged runs present (the shared zeropage included) as the copy starts, from "
                   + "the pagemap (`bench qemu`: QEMU's, with the copy held back)") { $0.phase.protectionMap?.populatedBytes },
         bytes("mid_protected_bytes",
-              "snapshot: bytes of the plugged runs write-protected as the copy starts (pagemap bit 57, markers included)") {
-            $0.phase.protectionMap?.protectedBytes
+              "snapshot: bytes of the plugged runs write-protected as the copy starts (pagemap bit 57, markers included; "
+                  + "empty on a kernel without bit 57, before Linux 5.13)") {
+            $0.phase.protectionMap.flatMap { $0.showsProtection ? $0.protectedBytes : nil }
         },
         bytes("unprotected_plugged_bytes",
               "snapshot: plugged bytes neither present nor protected as the copy starts: a write there is not "
-                  + "tracked, and the image gets the new data (a lost write)") { $0.phase.protectionMap?.unprotectedEmptyBytes },
+                  + "tracked, and the image gets the new data (a lost write); empty before Linux 5.13") {
+            $0.phase.protectionMap.flatMap { $0.showsProtection ? $0.unprotectedEmptyBytes : nil }
+        },
         count("image_lost_writes",
               "snapshot: pages of the image holding what the guest wrote after the snapshot began (`bench qemu`'s "
                   + "real rows: found in QEMU's own image; its emulation: the pages its oracle says are lost, of "

@@ -70,6 +70,32 @@ func csvText(_ rows: [[String: String]]) -> String {
         #expect(comparison.differentHost)
     }
 
+    /// 5.10 against 6.1: a config NEW's kernel cannot run is the kernel's doing, not a lost
+    /// measurement; on one kernel the same skip is still a regression.
+    @Test func aSkipForAKernelFeatureComesWithTheKernel() {
+        let reason = "the kernel's userfaultfd lacks UFFD_FEATURE_WP_HUGETLBFS_SHMEM (Linux 5.19)"
+        let older = runRows().map { row in
+            row["strategy"] == "full-touch"
+                ? row.merging(["status": "skipped", "reason": reason, "pte_bytes": "", "seconds": "", "kernel": "5.10"]) { $1 }
+                : row.merging(["kernel": "5.10"]) { $1 }
+        }
+        let newer = runRows().map { $0.merging(["kernel": "6.1"]) { $1 } }
+        let downgrade = Comparison(base: newer, new: older, threshold: 0.1)
+        #expect(downgrade.verdict == .same)
+        #expect(downgrade.missingInNew.isEmpty)
+        #expect(downgrade.withTheKernel.count == 2)
+        #expect(downgrade.render(.text).contains("with the kernel: skipped in new: \(reason)"))
+        let upgrade = Comparison(base: older, new: newer, threshold: 0.1)
+        #expect(upgrade.verdict == .same)
+        #expect(upgrade.withTheKernel.map(\.why).allSatisfy { $0.hasPrefix("runs in new") })
+        #expect(upgrade.withTheKernel.count == 2)
+        let sameKernel = Comparison(base: newer, new: older.map { $0.merging(["kernel": "6.1"]) { $1 } }, threshold: 0.1)
+        #expect(sameKernel.verdict == .regression)
+        #expect(sameKernel.missingInNew.count == 2)
+        #expect(HostCapabilities.linuxReleases(namedIn: "lacks A (Linux 5.19), B (Linux 6.4)") == ["5.19", "6.4"])
+        #expect(HostCapabilities.linuxReleases(namedIn: "no hugetlbfs mount given (--hugetlbfs PATH)").isEmpty)
+    }
+
     @Test func aConfigThatFailedInNewIsARegression() {
         let failed = runRows().map { row in
             row["strategy"] == "full-touch" ? row.merging(["status": "failed", "pte_bytes": ""]) { $1 } : row

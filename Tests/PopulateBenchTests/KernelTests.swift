@@ -222,6 +222,25 @@ extension KernelTests {
             #expect(result.phases.isEmpty)
         }
 
+        /// The madvise strategies on a kernel without `MADV_POPULATE_READ` (before 5.14): a skip
+        /// that names the call and the version, whatever this host offers.
+        @Test func aMissingPopulateReadIsASkipNamingIt() {
+            var limited = host
+            limited.interfaces.populateRead = false
+            let madvise = Strategy.allCases.filter { $0.populateMethod == .madvise }
+            #expect(madvise.count >= 2)
+            for strategy in Strategy.allCases {
+                let reason = limited.skipReason(for: config(.anonPrivate, 16 << 20, strategy)) ?? "runs"
+                if madvise.contains(strategy) {
+                    #expect(reason.contains("MADV_POPULATE_READ (Linux 5.14)"), "\(strategy): \(reason)")
+                } else {
+                    #expect(!reason.contains("MADV_POPULATE_READ"), "\(strategy): \(reason)")
+                }
+            }
+            let result = Trial(config: config(.anonPrivate, 16 << 20, .fullMadvise), host: limited).run()
+            #expect(result.status == .skipped && result.phases.isEmpty)
+        }
+
         /// Every ok row: the kernel within 5% of the model wherever the model expects something, and
         /// where it expects nothing, no page table (VmPTE is exact) and no more data than the per-CPU
         /// RSS counters can lag by (64 pages): a phase that spends what the model says it does not fails.

@@ -30,6 +30,7 @@ static const unsigned int clmm_mfd_cloexec = MFD_CLOEXEC;
 static const unsigned int clmm_mfd_hugetlb = MFD_HUGETLB;
 static const unsigned int clmm_mfd_huge_shift = MFD_HUGE_SHIFT;
 static const int clmm_madv_populate_read = MADV_POPULATE_READ;
+static const int clmm_madv_populate_write = MADV_POPULATE_WRITE;
 static const int clmm_falloc_punch_hole = FALLOC_FL_PUNCH_HOLE;
 static const int clmm_falloc_keep_size = FALLOC_FL_KEEP_SIZE;
 static const long clmm_hugetlbfs_magic = HUGETLBFS_MAGIC;

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Checks one kernel's results from scripts/kernels.sh: kernel-check.py DIR LABEL...
+
+Every row of every run must be ok, or skipped for a feature the kernel is too old for (its reason
+names the Linux version that brought it, and that version is newer than the guest's); an ok row's
+memory figures must equal the model's (page tables within 5%, exactly 0 where the model says 0;
+data within 5%, or within the 64 pages per-CPU RSS counters lag by where the model says 0); the
+snapshot strategies that protect every plugged page must be consistent. Prints one line a check
+and a summary; exits 1 if any check fails.
+"""
+import csv
+import os
+import re
+import sys
+
+MODEL_TOLERANCE = 0.05
+RSS_LAG_BYTES = 64 * 4096
+# Strategies whose snapshot holds no lost write on any backend where they run.
+CONSISTENT = {"qemu-7.2", "qemu-8.0", "wp-unpopulated", "qemu-7.2-wp-unpopulated", "qemu-7.2.0"}
+
+
+def version_tuple(text):
+    match = re.match(r"(\d+)\.(\d+)", text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def main():
+    out, labels = sys.argv[1], sys.argv[2:]
+    results = []
+
+    def check(name, ok, detail=""):
+        results.append(bool(ok))
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f": {detail}" if detail else ""))
+
+    def read(name):
+        path = os.path.join(out, name)
+        return open(path).read() if os.path.exists(path) else None
+
+    uname = (read("uname.txt") or "").strip()
+    kernel = version_tuple(uname)
+    check("the guest booted and said its kernel", kernel is not None, uname or "no uname block on the console")
+    doctor = read("doctor.txt")
+    check("bench doctor ran", doctor is not None and "kernel" in doctor,
+          "" if doctor else "no doctor block on the console")
+
+    for label in labels:
+        rc = (read(f"{label}.rc") or "none (the guest never got there)").strip()
+        path = os.path.join(out, f"{label}.csv")
+        rows = list(csv.DictReader(open(path, newline=""))) if os.path.exists(path) and os.path.getsize(path) else []
+        check(f"{label}: bench run exited 0 and wrote rows", rc == "0" and rows,
+              f"exit {rc}, {len(rows)} rows" + ("" if rc == "0" else f" (see {label}.txt)"))
+        ok = [r for r in rows if r["status"] == "ok"]
+        skipped = [r for r in rows if r["status"] == "skipped"]
+        failed = [r for r in rows if r["status"] not in ("ok", "skipped")]
+        print(f"        {label}: {len(ok)} ok, {len(skipped)} skipped, {len(failed)} failed rows")
+        check(f"{label}: no row failed", not failed,
+              "; ".join(f"{r['backend']}/{r['strategy']}/{r['phase']}: {r['reason']}" for r in failed[:4]))
+
+        # A skip is honest when it names a Linux version newer than this one.
+        reasons = {}
+        unexplained = []
+        for r in skipped:
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+            needed = [version_tuple(v) for v in re.findall(r"Linux (\d+\.\d+)", r["reason"])]
+            if not needed or kernel is None or not any(v > kernel for v in needed):
+                unexplained.append(f"{r['backend']}/{r['strategy']}: {r['reason']}")
+        for reason, count in sorted(reasons.items()):
+            print(f"        skipped x{count}: {reason}")
+        check(f"{label}: every skip names a feature newer than {uname or 'the kernel'}", not unexplained,
+              "; ".join(sorted(set(unexplained))[:4]))
+
+        # The model: only rows it predicts (a snapshot with writers leaves expected_* empty).
+        off = []
+        modelled = 0
+        for r in ok:
+            if r["expected_pte_bytes"] == "" or r["expected_data_bytes"] == "":
+                continue
+            modelled += 1
+            where = f"{r['backend']}/{r['strategy']}/{r['phase']}#{r['repetition']}"
+            pte, expected_pte = int(r["pte_bytes"]), int(r["expected_pte_bytes"])
+            data = int(r["rss_bytes"]) + int(r["hugetlb_bytes"] or 0)
+            expected_data = int(r["expected_data_bytes"])
+            if expected_pte > 0 and abs(pte - expected_pte) > MODEL_TOLERANCE * expected_pte:
+                off.append(f"{where}: VmPTE {pte} vs model {expected_pte}")
+            if expected_pte == 0 and pte != 0:
+                off.append(f"{where}: VmPTE {pte} vs model 0")
+            if expected_data > 0 and abs(data - expected_data) > MODEL_TOLERANCE * expected_data:
+                off.append(f"{where}: data {data} vs model {expected_data}")
+            if expected_data <= 0 and abs(data - expected_data) > RSS_LAG_BYTES:
+                off.append(f"{where}: data {data} vs model {expected_data}")
+        if modelled:
+            check(f"{label}: the memory figures of {modelled} modelled ok rows equal the model", not off,
+                  f"{len(off)} off: " + "; ".join(off[:6]) if off else "")
+
+        snapshots = [r for r in ok if r["phase"] == "snapshot"]
+        if snapshots:
+            lost = [f"{r['backend']}/{r['strategy']}#{r['repetition']}: {r['inconsistent_pages']} pages"
+                    for r in snapshots if r["strategy"] in CONSISTENT and r["inconsistent_pages"] not in ("", "0")]
+            check(f"{label}: the strategies that protect every plugged page lose no write", not lost, "; ".join(lost[:4]))
+            for r in snapshots:
+                if r["strategy"] not in CONSISTENT:
+                    print(f"        {r['backend']}/{r['strategy']}#{r['repetition']}: "
+                          f"{r['inconsistent_pages'] or '-'} inconsistent pages")
+
+    failed = results.count(False)
+    print(f"  {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
