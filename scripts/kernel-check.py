@@ -38,7 +38,7 @@ def main():
 
     uname = (read("uname.txt") or "").strip()
     kernel = version_tuple(uname)
-    check("the guest booted and said its kernel", kernel is not None, uname or "no uname block on the console")
+    check("the kernel said its release", kernel is not None, uname or "no uname block on the console")
     doctor = read("doctor.txt")
     check("bench doctor ran", doctor is not None and "kernel" in doctor,
           "" if doctor else "no doctor block on the console")

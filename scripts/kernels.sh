@@ -12,7 +12,7 @@ KNOWN_KERNELS="5.10 6.1 6.12 7.3"
 
 usage() {
     cat <<EOF
-usage: scripts/kernels.sh [--kernel LIST] [--out DIR] [--short] [--keep] [--compare] [-- BENCH-RUN-ARGS]
+usage: scripts/kernels.sh [--kernel LIST] [--out DIR] [--short] [--host] [--keep] [--compare] [-- BENCH-RUN-ARGS]
 
 Boots each kernel of LIST under QEMU TCG (q35, 2 CPUs, \${GUEST_MEMORY:-2G}) with bench inside, runs
 'bench doctor' and 'bench run', and writes, per kernel, DIR/KERNEL/doctor.txt, run.csv,
@@ -24,6 +24,9 @@ bench printed (run.txt), the console log and check.txt.
                  kernel .deb. [all four]
   --out DIR      where the results go [results/kernels]
   --short        the CI matrix: fewer strategies, 32 MiB, one repetition
+  --host         also run the matrices on this host, without a guest, into DIR/host-\$(uname -r): the
+                 reference the guests' kernels are read against (the pool and hugetlbfs mount are
+                 the host's: scripts/setup.sh --hugepages 160)
   --compare      after the runs, write DIR/report.md and DIR/report.html over every kernel in DIR
                  (with only --compare and no --kernel, just the report, from the results there)
   --keep         keep the work dir (initramfs root, console logs) and print its path
@@ -54,6 +57,7 @@ out_dir=""
 short=0
 keep=0
 compare=0
+host=0
 bench_args=()
 while (($#)); do
     case $1 in
@@ -62,6 +66,7 @@ while (($#)); do
         --short) short=1; shift ;;
         --keep) keep=1; shift ;;
         --compare) compare=1; shift ;;
+        --host) host=1; shift ;;
         --help | -h) usage; exit 0 ;;
         --) shift; bench_args=("$@"); break ;;
         *) echo "kernels: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -74,7 +79,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Every name is checked before anything is downloaded or built: an unknown one is one line, exit 2.
 kernels=()
-if [[ -n $kernel_list || $compare == 0 ]]; then
+if [[ -n $kernel_list || ($compare == 0 && $host == 0) ]]; then
     IFS=, read -r -a requested <<<"${kernel_list:-${KNOWN_KERNELS// /,}}"
     for k in "${requested[@]}"; do
         if [[ $k == */* || $k == *.deb || -f $k ]]; then
@@ -123,7 +128,7 @@ start_all=$SECONDS
 failed_kernels=()
 timings=()
 
-if ((${#kernels[@]})); then
+if ((${#kernels[@]} || host)); then
     # --- packages and bench, once --------------------------------------------------------------
     extra_packages=()
     command -v python3 >/dev/null || extra_packages+=(python3)
@@ -189,6 +194,32 @@ EOF
     initrd=$work/initrd.cpio
     guest_cpio "$root" "$initrd"
     guest_note "$(du -h "$initrd" | cut -f1) initramfs; runs: ${runs[*]%%|*}"
+
+    if ((host)); then
+        name=host-$(uname -r)
+        step_start=$SECONDS
+        echo "kernels: == $name (this host, no guest)"
+        dir=$out_dir/$name
+        mkdir -p "$dir"
+        rm -f "$dir"/{run,snapshot}{.csv,-summary.csv,.txt,.rc} "$dir"/{doctor,uname,check}.txt
+        uname -r >"$dir/uname.txt"
+        "$guest_bench" doctor >"$dir/doctor.txt" 2>&1 || true
+        for entry in "${runs[@]}"; do
+            label=${entry%%|*}
+            guest_note "$name: bench run ${entry#*|}"
+            set +e
+            # shellcheck disable=SC2086
+            "$guest_bench" run ${entry#*|} --quiet --out "$dir/$label.csv" >"$dir/$label.txt" 2>&1
+            echo $? >"$dir/$label.rc"
+            set -e
+        done
+        timings+=("$(printf '%-10s %5ds' host $((SECONDS - step_start)))")
+        set +e
+        python3 "$repo/scripts/kernel-check.py" "$dir" "${runs[@]%%|*}" | tee "$dir/check.txt"
+        check_rc=${PIPESTATUS[0]}
+        set -e
+        ((check_rc == 0)) || failed_kernels+=("$name (checks)")
+    fi
 
     declare -A updated=()
     for kernel in "${kernels[@]}"; do

@@ -16,16 +16,25 @@ repetitions=${REPETITIONS:-5}
 usage() {
     cat <<'USAGE'
 usage: scripts/nightly.sh [--out DIR] [--baseline DIR] [--threshold PCT] [--time-floor DURATION] [--update-baseline]
+                          [--kernels LIST] [--short]
   --out DIR          where CSVs, plots and compare.md go            [results/nightly]
   --baseline DIR     the CSVs to compare against                     [results/baseline]
   --threshold PCT    time change that counts, passed to bench compare [25, or $THRESHOLD]
   --time-floor D     time change below which nothing counts, passed to bench compare [2ms, or $TIME_FLOOR]
   --update-baseline  copy this run's CSVs into the baseline folder after comparing
+  --kernels LIST     also run scripts/kernels.sh on these kernels (5.10,6.1,6.12,7.3) and this host,
+                     and put its report (DIR/kernels/report.md) beside the host's comparison
+  --short            the same steps on small matrices (32 MiB, 2 repetitions): CI runs it so that
+                     the nightly cannot rot; its baseline must be a --short run too
 USAGE
 }
 update=0
+kernels=""
+short=0
 while [ $# -gt 0 ]; do
     case "$1" in
+        --kernels) kernels=${2:?}; shift 2 ;;
+        --short) short=1; shift ;;
         --out) out=${2:?}; shift 2 ;;
         --baseline) baseline=${2:?}; shift 2 ;;
         --threshold) threshold=${2:?}; shift 2 ;;
@@ -52,10 +61,15 @@ bench=.build/release/bench
 mkdir -p "$out"
 
 # name|arguments: the nightly matrices. Each writes $out/<name>.csv (and its summary).
+size_args=""
+if [ "$short" -eq 1 ]; then
+    repetitions=2
+    size_args="--size 32MiB --warmup 0"
+fi
 matrices=(
-    "default|--repetitions $repetitions"
-    "plugged-sweep|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy full-touch,discard-touch,qemu-8.0 --plugged 0,0.25,0.5,0.75,1 --resident 0 --repetitions $repetitions"
-    "snapshot|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy none,qemu-6.1,qemu-6.2,qemu-7.2,qemu-8.0,wp-unpopulated --snapshot --writers 1 --write-rate 20000 --repetitions 3"
+    "default|--repetitions $repetitions $size_args"
+    "plugged-sweep|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy full-touch,discard-touch,qemu-8.0 --plugged 0,0.25,0.5,0.75,1 --resident 0 --repetitions $repetitions $size_args"
+    "snapshot|--backend anon-private,memfd-shmem,memfd-hugetlb --strategy none,qemu-6.1,qemu-6.2,qemu-7.2,qemu-8.0,wp-unpopulated --snapshot --writers 1 --write-rate 20000 --repetitions $([ "$short" -eq 1 ] && echo 2 || echo 3) $size_args"
 )
 
 worst=0
@@ -101,6 +115,20 @@ for entry in "${matrices[@]}"; do
         step "baseline $baseline/$name.csv updated"
     fi
 done
+if [ -n "$kernels" ]; then
+    step "the kernels $kernels and this host (scripts/kernels.sh)"
+    kernel_args=(--kernel "$kernels" --host --compare --out "$out/kernels")
+    [ "$short" -eq 1 ] && kernel_args+=(--short)
+    set +e
+    bash scripts/kernels.sh "${kernel_args[@]}" > "$out/kernels.txt" 2>&1
+    code=$?
+    set -e
+    grep -E '^kernels: (==|FAIL|PASS)|  FAIL ' "$out/kernels.txt" || true
+    { echo; echo "## kernels ($kernels and this host; scripts/kernels.sh exited $code)"; echo;
+      if [ -f "$out/kernels/report.md" ]; then sed '1d' "$out/kernels/report.md"; else tail -n 20 "$out/kernels.txt"; fi; } >> "$summary"
+    # A kernel that failed to boot or a check that failed is the worst outcome: unusable.
+    [ "$code" -eq 0 ] || worst=1
+fi
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$summary" >> "$GITHUB_STEP_SUMMARY"; fi
 step "done: CSVs, plots and $summary in $out; exit $worst"
 exit "$worst"

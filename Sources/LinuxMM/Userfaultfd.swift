@@ -34,6 +34,10 @@ public struct Userfaultfd: Sendable {
         /// Linux 6.7: the kernel resolves WP faults itself; `PAGEMAP_SCAN` finds written pages.
         public static let wpAsync = Features(rawValue: 1 << 15)
         public static let move = Features(rawValue: 1 << 16)
+        /// Read-write protection tracking (`UFFDIO_RWPROTECT`), found in Debian's 7.3 and not in 6.18.
+        public static let readWriteProtect = Features(rawValue: 1 << 17)
+        /// Its asynchronous mode: the kernel restores access itself, as `WP_ASYNC` does for writes.
+        public static let readWriteProtectAsync = Features(rawValue: 1 << 18)
 
         public static let named: [(feature: Features, name: String)] = [
             (.pagefaultFlagWP, "PAGEFAULT_FLAG_WP"), (.eventFork, "EVENT_FORK"), (.eventRemap, "EVENT_REMAP"),
@@ -42,6 +46,7 @@ public struct Userfaultfd: Sendable {
             (.threadID, "THREAD_ID"), (.minorHugetlbfs, "MINOR_HUGETLBFS"), (.minorShmem, "MINOR_SHMEM"),
             (.exactAddress, "EXACT_ADDRESS"), (.wpHugetlbfsShmem, "WP_HUGETLBFS_SHMEM"),
             (.wpUnpopulated, "WP_UNPOPULATED"), (.poison, "POISON"), (.wpAsync, "WP_ASYNC"), (.move, "MOVE"),
+            (.readWriteProtect, "RWP"), (.readWriteProtectAsync, "RWP_ASYNC"),
         ]
 
         /// The Linux release that brought each feature (include/uapi/linux/userfaultfd.h's history).

@@ -55,6 +55,19 @@ public enum ColumnCatalog {
                  + "own times (`migrate_set_state:setup@1.2034`); empty in `bench watch`"),
     ]
 
+    /// `bench watch`'s summary beside its samples: one row per counter.
+    public static let watchSummaryColumns = [
+        info("counter", "identity", "text",
+             "`VmRSS`, `RssAnon`, `RssFile`, `RssShmem`, `VmPTE`, `HugetlbPages`, `sys Shmem`, `sys PageTables`, "
+                 + "`sys hugetlb in use`, `node N`, then `vmstat NAME` (and `vmstat nodeN NAME`) for each `--monitor vmstat:NAME`"),
+        info("start_bytes", "measure", "bytes", "the first sample's value (in `unit`)"),
+        info("peak_bytes", "measure", "bytes", "the highest sample (in `unit`); empty for a vmstat counter, read only at the start and end"),
+        info("end_bytes", "measure", "bytes", "the last sample's value (in `unit`)"),
+        info("delta_bytes", "measure", "bytes", "end minus start (in `unit`)"),
+        info("unit", "context", "text",
+             "`bytes`, or `count` for a `/proc/vmstat` counter, whose `*_bytes` cells then hold its own unit (pages or events)"),
+    ]
+
     public static let stallColumns = [
         info("trial", "identity", "text", "as in the samples CSV"),
         info("backend", "identity", "text", "the trial's backend"),
@@ -86,6 +99,7 @@ public enum ColumnCatalog {
             Table(name: "samples", file: "<out>-samples.csv (with --snapshot)", columns: sampleColumns),
             Table(name: "watch", file: "bench watch --out and bench qemu's samples: the samples' columns, then these",
                   columns: watchExtraColumns),
+            Table(name: "watch-summary", file: "bench watch: <out>-summary.csv", columns: watchSummaryColumns),
             Table(name: "stalls", file: "<out>-stalls.csv (with --snapshot)", columns: stallColumns),
         ]
     }

@@ -51,7 +51,7 @@ public struct WatchSummary: Sendable, Equatable {
 
     /// `unit` came after the first release: the `*_bytes` cells of a `count` row hold the counter's
     /// own unit.
-    public static let csvColumns = ["counter", "start_bytes", "peak_bytes", "end_bytes", "delta_bytes", "unit"]
+    public static let csvColumns = ColumnCatalog.watchSummaryColumns.map(\.name)
 
     public var csvRows: [[String: String]] {
         counters.map { counter -> [String: String] in

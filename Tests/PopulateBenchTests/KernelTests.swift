@@ -222,6 +222,21 @@ extension KernelTests {
             #expect(result.phases.isEmpty)
         }
 
+        /// Each interface probed on this kernel is there exactly when its release is at least the
+        /// one that brought it (a kernel with a backport would be the exception to name here).
+        @Test func theProbedInterfacesFollowTheRelease() throws {
+            func version(_ text: String) -> [Int] { text.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) } }
+            let release = version(KernelInfo.release)
+            try #require(release.count == 2, "\(KernelInfo.release)")
+            let interfaces = KernelInterfaces.probe()
+            #expect(interfaces.listed.count == 4)
+            for interface in interfaces.listed {
+                let needed = version(interface.linux)
+                #expect(interface.present == !release.lexicographicallyPrecedes(needed),
+                        "\(interface.name) (Linux \(interface.linux)) on \(KernelInfo.release): \(interface.present)")
+            }
+        }
+
         /// The madvise strategies on a kernel without `MADV_POPULATE_READ` (before 5.14): a skip
         /// that names the call and the version, whatever this host offers.
         @Test func aMissingPopulateReadIsASkipNamingIt() {
