@@ -25,6 +25,8 @@ public struct Pagemap: Sendable {
         var start = UInt64(range.address)
         let end = UInt64(range.address) + UInt64(range.length)
         let flags = clmm_pm_scan_check_wpasync | (reprotect ? clmm_pm_scan_wp_matching : 0)
+        // As in `categoryRuns`: a `walk_end` short of what was reported must not count it twice.
+        var covered = start
         while start < end {
             var walkEnd: UInt64 = 0
             let count = try valueOrThrow("ioctl(PAGEMAP_SCAN)") {
@@ -33,9 +35,13 @@ public struct Pagemap: Sendable {
                                       clmm_page_is_written, buffer.baseAddress, UInt64(buffer.count), &walkEnd)
                 }
             }
-            runs += regions.prefix(Int(count)).map { UInt($0.start) ..< UInt($0.end) }
-            if walkEnd <= start { break }
-            start = walkEnd
+            for region in regions.prefix(Int(count)) where region.end > covered {
+                runs.append(UInt(max(region.start, covered)) ..< UInt(region.end))
+                covered = region.end
+            }
+            let next = max(walkEnd, covered)
+            if next <= start { break }
+            start = next
         }
         return runs
     }

@@ -36,6 +36,10 @@ extension Pagemap {
         for range in ranges {
             var start = UInt64(range.address)
             let end = UInt64(range.address) + UInt64(range.length)
+            // Where the runs reported so far end. The kernel (6.12, 6.18 and 7.3 here) may set
+            // `walk_end` short of a region it has already reported, with room left in the buffer:
+            // a call from `walk_end` reports those pages again, and they would count twice.
+            var covered = start
             while start < end {
                 var walkEnd: UInt64 = 0
                 let count = try valueOrThrow("ioctl(PAGEMAP_SCAN)") {
@@ -44,9 +48,10 @@ extension Pagemap {
                                           buffer.baseAddress, UInt64(buffer.count), &walkEnd)
                     }
                 }
-                for region in regions.prefix(Int(count)) {
-                    let run = CategoryRun(addresses: UInt(region.start) ..< UInt(region.end),
+                for region in regions.prefix(Int(count)) where region.end > covered {
+                    let run = CategoryRun(addresses: UInt(max(region.start, covered)) ..< UInt(region.end),
                                           categories: PageCategories(rawValue: region.categories))
+                    covered = region.end
                     // The kernel merges within one call; a full buffer splits a run across two.
                     if let last = runs.last, last.categories == run.categories,
                        last.addresses.upperBound == run.addresses.lowerBound {
@@ -55,8 +60,9 @@ extension Pagemap {
                         runs.append(run)
                     }
                 }
-                if walkEnd <= start { break }
-                start = walkEnd
+                let next = max(walkEnd, covered)
+                if next <= start { break }
+                start = next
             }
         }
         return runs

@@ -99,6 +99,44 @@ extension KernelTests {
                     "the case has all three kinds: \(placement.columnText)")
         }
 
+        /// More runs than one `PAGEMAP_SCAN` call holds (4096): the next call starts where the
+        /// kernel stopped, which may be inside a run already reported; no page may count twice.
+        @Test func moreRunsThanOneScanHolds() throws {
+            let region = try Region.allocate(.init(backend: .anonPrivate, size: 64 << 20, pageSize: 4096, thp: .nohuge))
+            defer { try? region.teardown() }
+            Population.touch(region.slice(0 ..< 48 << 20), stride: 4096)
+            for offset in stride(from: 0, to: 40 << 20, by: 2 * 4096) {
+                region.mapping.base.storeBytes(of: 0xA5, toByteOffset: offset, as: UInt8.self)
+            }
+            try expectAgreement(region, "anon-private, 10240 runs")
+            let placement = try NUMA.placement(of: region.mapping, pageSize: 4096)
+            #expect(placement.absentPages == 4096 && placement.zeroPages == 7168,
+                    "16 MiB never touched, 28 MiB of zeropages: \(placement.columnText)")
+        }
+
+        /// A trial's own pattern (the guest's writes in random plugged blocks, the rest discarded,
+        /// then every page read): here the kernel set `walk_end` 60 KiB short of the region's end
+        /// after reporting all of it, and the placement counted 15 pages twice (`none:-15`).
+        @Test func aTrialsPatternCountsEveryPageOnce() throws {
+            let trial = config(.anonPrivate, 32 << 20, .fullTouch, resident: 0.5)
+            let region = try Region.allocate(.init(backend: trial.backend, size: trial.regionBytes,
+                                                   pageSize: trial.pageBytes, thp: trial.thp))
+            defer { try? region.teardown() }
+            var model = CostModel(backing: host.backing(for: trial), regionSize: trial.regionBytes)
+            trial.guestPattern.plug(region, map: trial.discardMap, model: &model)
+            try trial.discardMap.replayDiscarded { try region.discard($0) }
+            try expectAgreement(region, "plugged and discarded")
+            Population.touch(region.slice(0 ..< region.size), stride: 4096)
+            try expectAgreement(region, "plugged, discarded, every page read")
+            let reader = try PagemapPlacement.open()
+            defer { try? reader.close() }
+            if reader.scans {
+                let runs = try reader.pagemap.categoryRuns(in: [region.mapping], reporting: [.present, .pfnZero])
+                #expect(runs.reduce(0) { $0 + $1.addresses.count } == region.size)
+                #expect(zip(runs, runs.dropFirst()).allSatisfy { $0.addresses.upperBound <= $1.addresses.lowerBound })
+            }
+        }
+
         @Test func shmemAgreesWithNumaMaps() throws {
             let region = try Region.allocate(.init(backend: .memfdShmem, size: 64 << 20, pageSize: 4096, thp: .nohuge))
             defer { try? region.teardown() }
