@@ -92,6 +92,22 @@ def main():
             check(f"{label}: the memory figures of {modelled} modelled ok rows equal the model", not off,
                   f"{len(off)} off: " + "; ".join(off[:6]) if off else "")
 
+        # numa_pages accounts for every page of the region once: no count below zero, and their sum
+        # is the region's pages (nodes, zeropage and absent together).
+        miscounted = []
+        for r in ok:
+            if not r.get("numa_pages"):
+                continue
+            counts = [int(part.rpartition(":")[2]) for part in r["numa_pages"].split(";") if part]
+            pages = int(r["region_bytes"]) // int(r["page_bytes"])
+            if any(c < 0 for c in counts) or sum(counts) != pages:
+                miscounted.append(f"{r['backend']}/{r['strategy']}/{r['phase']}#{r['repetition']}: "
+                                  f"{r['numa_pages']} for {pages} pages")
+        placed = sum(1 for r in ok if r.get("numa_pages"))
+        if placed:
+            check(f"{label}: numa_pages of {placed} ok rows counts every page once", not miscounted,
+                  f"{len(miscounted)} off: " + "; ".join(miscounted[:4]) if miscounted else "")
+
         snapshots = [r for r in ok if r["phase"] == "snapshot"]
         if snapshots:
             lost = [f"{r['backend']}/{r['strategy']}#{r['repetition']}: {r['inconsistent_pages']} pages"
