@@ -17,7 +17,7 @@ KIND:
   debian                      Debian's qemu-system-x86 (7.2.x) from apt; prints /usr/bin/qemu-system-x86_64
   backports [VERSION]         qemu-system-x86 from bookworm-backports (10.0.x), unpacked with dpkg -x
                               (VERSION: a Debian version of it; default the newest)
-  source VERSION [--patch F]  QEMU built from Debian's bookworm source package: its upstream 7.2.0
+  source VERSION [--patch F]  QEMU built from source. 7.2.N: Debian's bookworm source package, its upstream 7.2.0
                               tarball with Debian's stable-release diffs v7.2.1 ... v7.2.N applied
                               (VERSION 7.2.N; 7.2.0 applies none; the newest applies Debian's whole
                               series, like Debian's binary), x86_64-softmmu only (5 to 11 minutes on
@@ -25,6 +25,14 @@ KIND:
                               from the source's top; checked before the build starts), a build of
                               its own. A line 'PopulateBench-Preset: NAME' in F's header names
                               the preset that emulates the patched QEMU.
+                              Any other VERSION (10.2.2, 11.1.3): the Debian source package of that
+                              upstream version from the first of sid, forky, trixie-backports and
+                              trixie that carries it (its package lists kept in the cache, the host's
+                              apt sources untouched), with Debian's patches, configured with a meson
+                              from PyPI in a private venv (bookworm's is too old for QEMU 8.1+).
+  source PATH [--patch F]     QEMU built from an upstream tarball (qemu-X.Y.Z.tar.xz) or a source tree
+                              you already have (11.1, master): the tree is built out of tree, never
+                              changed (F is applied to a copy).
 
   --cache DIR   where builds are kept (default: .build/qemu in the repository)
   --jobs N      make -j N (default: the number of cores)
@@ -55,6 +63,7 @@ shift
 
 version=
 patch_file=
+source_path=
 case $kind in
     debian) (($# == 0)) || die "debian takes no arguments, not '$*'" ;;
     backports)
@@ -62,10 +71,16 @@ case $kind in
         version=${1:-}
         ;;
     source)
-        (($#)) || die "source needs a VERSION (7.2.0 ... 7.2.N)"
+        (($#)) || die "source needs a VERSION (7.2.0 ... 7.2.N, 10.2.2, ...) or a PATH to a tarball or tree"
         version=$1
         shift
-        [[ $version =~ ^7\.2\.(0|[1-9][0-9]{0,2})$ ]] || die "source $version: Debian's bookworm source is QEMU 7.2; VERSION is 7.2.0 ... 7.2.N"
+        if [[ $version == */* || -e $version ]]; then
+            [[ -f $version || -f $version/configure ]] \
+                || die "source $version: neither a tarball nor a QEMU source tree (no configure in it)"
+            source_path=$(cd "$(dirname "$version")" && pwd)/$(basename "$version")
+        elif [[ ! $version =~ ^[1-9][0-9]?\.[0-9]{1,2}\.[0-9]{1,3}$ ]]; then
+            die "source $version: VERSION is an upstream version like 7.2.22 or 10.2.2, or a path"
+        fi
         while (($#)); do
             case $1 in
                 --patch)
@@ -234,22 +249,118 @@ fi
 # SeaBIOS; installing them leaves the system's QEMU binary, if any, as it is.
 firmware_dirs=/usr/share/qemu:/usr/share/seabios
 
-micro=$((10#${version##*.}))
 patch_name=
 preset=
 dir=$cache/source-$version
+# A tarball or tree of the user's: a build folder named after its path.
+[[ -n $source_path ]] && dir=$cache/source-path-$(sha256sum <<<"$source_path" | cut -c1-12)
 if [[ -n $patch_file ]]; then
     patch_name=$(basename "$patch_file")
     preset=$(sed -n 's/^PopulateBench-Preset:[[:space:]]*\([a-z0-9.-]*\).*/\1/p' "$patch_file" | head -1)
-    dir=$cache/source-$version+${patch_name%.*}
+    dir=$dir+${patch_name%.*}
 fi
-binary=$dir/src/build/qemu-system-x86_64
+# 7.2.N builds in its source tree (as it always has); the others out of tree, in $dir/build.
+bookworm_source=0
+[[ -z $source_path && $version == 7.2.* ]] && bookworm_source=1
+if ((bookworm_source)); then build=$dir/src/build; else build=$dir/build; fi
+binary=$build/qemu-system-x86_64
 stamp=none
 [[ -n $patch_file ]] && stamp=$(sha256sum "$patch_file" | cut -c1-16)
-if [[ -x $binary && -f $dir/src/build/populatebench-build && $(cat "$dir/patch-sha256" 2>/dev/null) == "$stamp" ]]; then
+# A tree of the user's may have changed since: its build is checked against the tree's HEAD or mtime.
+[[ -n $source_path ]] && stamp+=-$(cd "$source_path" 2>/dev/null && git rev-parse HEAD 2>/dev/null || stat -c %Y "$source_path")
+if [[ -x $binary && -f $build/populatebench-build && $(cat "$dir/patch-sha256" 2>/dev/null) == "$stamp" ]]; then
     echo "$binary"
     exit 0
 fi
+
+# --- source: a newer QEMU (Debian's source of that version, or the user's tarball or tree) -------
+
+if ((!bookworm_source)); then
+    apt_install dpkg-dev gcc make pkg-config python3 python3-venv xz-utils bzip2 patch ninja-build libglib2.0-dev \
+        libpixman-1-dev flex bison libfdt-dev qemu-system-data seabios
+    [[ -d $dir ]] && { say "removing the unfinished or outdated build in $dir"; rm -rf "$dir"; }
+    mkdir -p "$dir"
+    partial=$dir
+    logs=$cache/logs
+    mkdir -p "$logs"
+    log_name=${dir##*/}
+    # Debian's +ds tarballs are stripped of firmware blobs: Debian's qemu-system-data and SeaBIOS
+    # stand in, as for the 7.2 builds. An upstream tarball or tree has its own (pc-bios).
+    firmware_dirs=/usr/share/qemu:/usr/share/seabios
+    if [[ -n $source_path && -f $source_path ]]; then
+        say "unpacking $source_path"
+        mkdir -p "$dir/src"
+        tar -xf "$source_path" -C "$dir/src" --strip-components=1 || die "tar -xf $source_path failed"
+        [[ -f $dir/src/configure ]] || die "$source_path holds no QEMU source tree (no configure at its top)"
+        tree=$dir/src
+    elif [[ -n $source_path ]]; then
+        tree=$source_path
+        if [[ -n $patch_file ]]; then
+            say "copying $source_path (the patch goes on the copy)"
+            cp -a "$source_path" "$dir/src" && tree=$dir/src
+        fi
+    else
+        GUEST_NAME=get-qemu
+        # shellcheck source=scripts/guest-lib.sh
+        source "$repo/scripts/guest-lib.sh"
+        found=
+        for suite in sid forky trixie-backports trixie; do
+            guest_suite_update "$suite-src" || continue
+            found=$(guest_suite_apt "$suite-src" apt-cache showsrc qemu 2>/dev/null | awk -v want="$version" '
+                /^Version:/ { v = $2; u = v; sub(/^[0-9]+:/, "", u); sub(/[+~-].*$/, "", u); if (u == want) print v }' | sort -V | tail -1 || true)
+            [[ -n $found ]] && break
+        done
+        [[ -n $found ]] || die "source $version: no Debian source list (sid, forky, trixie-backports, trixie) carries QEMU $version; give a tarball's path instead"
+        say "downloading Debian's source package qemu $found ($suite)"
+        (cd "$dir" && guest_suite_apt "$suite-src" apt-get source --download-only -qq "qemu=$found" >"$logs/$log_name-download.log" 2>&1) \
+            || die "apt-get source qemu=$found failed (log: $logs/$log_name-download.log)"
+        dsc=$(ls "$dir"/qemu_*.dsc 2>/dev/null | head -1)
+        [[ -n $dsc ]] || die "apt-get source fetched no qemu package"
+        # With Debian's patches applied, as Debian's own binary is built.
+        (cd "$dir" && dpkg-source -x "$(basename "$dsc")" src >"$logs/$log_name-unpack.log" 2>&1) \
+            || die "dpkg-source -x failed (log: $logs/$log_name-unpack.log)"
+        rm -f "$dir"/*.orig.tar.* "$dir"/*.debian.tar.* "$dir"/*.dsc
+        tree=$dir/src
+    fi
+    [[ -f $tree/VERSION ]] && version=$(tr -d '[:space:]' <"$tree/VERSION")
+    if [[ -n $patch_file ]]; then
+        patch -d "$tree" -p1 -N <"$patch_file" >"$logs/$log_name-patch.log" 2>&1 \
+            || die "--patch $patch_name does not apply to QEMU $version (log: $logs/$log_name-patch.log)"
+    fi
+    # QEMU 8.1 and later configure with a meson newer than bookworm's; its own python/wheels copy
+    # is gone from Debian's +ds tarballs. The version QEMU names in pythondeps.toml, from PyPI, in a
+    # venv of its own: never the system's Python packages.
+    meson_version=$(sed -n 's/^meson = .*installed = "\([0-9.]*\)".*/\1/p' "$tree/pythondeps.toml" 2>/dev/null | head -1)
+    meson_version=${meson_version:-1.9.0}
+    venv=$cache/meson-$meson_version
+    if [[ ! -x $venv/bin/meson ]]; then
+        say "installing meson $meson_version from PyPI into $venv"
+        rm -rf "$venv"
+        { python3 -m venv "$venv" && "$venv/bin/pip" install -q "meson==$meson_version"; } >"$logs/meson-$meson_version.log" 2>&1 \
+            || { rm -rf "$venv"; die "pip install meson==$meson_version failed (log: $logs/meson-$meson_version.log)"; }
+    fi
+    mkdir -p "$build"
+    [[ -z $source_path || ! -d $tree/pc-bios ]] || firmware_dirs=$build/pc-bios:/usr/share/seabios
+    say "configuring QEMU $version${patch_name:+ with $patch_name} (meson $meson_version)"
+    (cd "$build" && "$tree/configure" --target-list=x86_64-softmmu --disable-docs --disable-tools --disable-werror \
+        --disable-install-blobs --python="$venv/bin/python3" >"$logs/$log_name-configure.log" 2>&1) \
+        || die "configure of QEMU $version failed (log: $logs/$log_name-configure.log)"
+    say "building QEMU $version${patch_name:+ with $patch_name}: nice make -j$jobs (10 to 20 minutes on 2 cores)"
+    nice make -C "$build" -j"$jobs" qemu-system-x86_64 >"$logs/$log_name-make.log" 2>&1 \
+        || die "the build of QEMU $version${patch_name:+ with $patch_name} failed (log: $logs/$log_name-make.log)"
+    "$binary" --version >/dev/null 2>&1 || die "the built QEMU does not run ($binary --version fails)"
+    echo "$stamp" >"$dir/patch-sha256"
+    if [[ -n $patch_file ]]; then
+        describe "$build" patched "$version" "$patch_name" "$preset" "$firmware_dirs"
+    else
+        describe "$build" source "$version" "" "" "$firmware_dirs"
+    fi
+    partial=
+    echo "$binary"
+    exit 0
+fi
+
+micro=$((10#${version##*.}))
 
 apt_install dpkg-dev gcc make pkg-config python3 xz-utils patch ninja-build libglib2.0-dev libpixman-1-dev \
     flex bison meson libfdt-dev qemu-system-data seabios

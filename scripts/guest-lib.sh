@@ -168,6 +168,7 @@ guest_suite_of() {
 }
 
 # apt-get or apt-cache on a suite's private lists: guest_suite_apt SUITE apt-get|apt-cache ARGS...
+# (SUITE-src for its source packages).
 guest_suite_apt() {
     local dir=$guest_cache/apt/$1 tool=$2
     shift 2
@@ -177,20 +178,23 @@ guest_suite_apt() {
 }
 
 # Fetches a suite's package lists into the cache (once per call of the script; an old copy does
-# when the mirror cannot be reached).
+# when the mirror cannot be reached): guest_suite_update SUITE, or guest_suite_update SUITE-src for
+# its source packages (then used as guest_suite_apt SUITE-src).
 guest_suite_update() {
-    local suite=$1 dir=$guest_cache/apt/$1 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+    local key=$1 suite=${1%-src} type=deb dir=$guest_cache/apt/$1 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+    [[ $key == *-src ]] && type=deb-src
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
     # The point release and its security updates: the kernel a user of that release runs today.
     {
-        echo "deb $mirror $suite main"
-        [[ $suite == *-backports ]] || echo "deb ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $suite-security main"
+        echo "$type $mirror $suite main"
+        [[ $suite == *-backports || $suite == sid || $type == deb-src ]] \
+            || echo "$type ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $suite-security main"
     } >"$dir/sources.list"
-    if ! guest_suite_apt "$suite" apt-get update -qq >"$dir/update.log" 2>&1; then
+    if ! guest_suite_apt "$key" apt-get update -qq >"$dir/update.log" 2>&1; then
         if compgen -G "$dir/lists/*Packages*" >/dev/null; then
-            echo "$GUEST_NAME: apt-get update of $suite failed ($(tail -n 1 "$dir/update.log")); using the cached lists" >&2
+            echo "$GUEST_NAME: apt-get update of $key failed ($(tail -n 1 "$dir/update.log")); using the cached lists" >&2
         else
-            echo "$GUEST_NAME: apt-get update of $suite failed: $(tail -n 3 "$dir/update.log" | tr '\n' ' ')" >&2
+            echo "$GUEST_NAME: apt-get update of $key failed: $(tail -n 3 "$dir/update.log" | tr '\n' ' ')" >&2
             return 1
         fi
     fi
