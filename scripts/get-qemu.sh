@@ -78,8 +78,8 @@ case $kind in
             [[ -f $version || -f $version/configure ]] \
                 || die "source $version: neither a tarball nor a QEMU source tree (no configure in it)"
             source_path=$(cd "$(dirname "$version")" && pwd)/$(basename "$version")
-        elif [[ ! $version =~ ^[1-9][0-9]?\.[0-9]{1,2}\.[0-9]{1,3}$ ]]; then
-            die "source $version: VERSION is an upstream version like 7.2.22 or 10.2.2, or a path"
+        elif [[ ! $version =~ ^7\.2\.(0|[1-9][0-9]{0,2})$ && ! $version =~ ^([89]|[1-9][0-9])\.(0|[1-9][0-9]?)\.(0|[1-9][0-9]{0,2})$ ]]; then
+            die "source $version: VERSION is 7.2.0 ... 7.2.N (bookworm's source) or 8.0.0 and later (Debian's newer source lists, e.g. 10.2.2), or a path to a tarball or tree"
         fi
         while (($#)); do
             case $1 in

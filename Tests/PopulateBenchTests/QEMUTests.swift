@@ -436,6 +436,8 @@ extension KernelTests {
         (["source"], "needs a VERSION"),
         (["source", "6.2.0"], "7.2"),
         (["source", "7.2.01"], "7.2"),
+        (["source", "10.2.02"], "10.2.2"),
+        (["source", "/nonexistent/qemu-11.1.0.tar.xz"], "neither a tarball"),
         (["source", "7.2.0", "--patch", "/nonexistent/fix.patch"], "--patch"),
         (["source", "7.2.0", "--patch"], "--patch"),
         (["source", "7.2.0", "--debug"], "--debug"),
