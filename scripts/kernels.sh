@@ -295,7 +295,7 @@ EOF
                 echo "kernels: $name: the guest stopped before the end (qemu exit $qemu_rc); last console lines:" >&2
                 sed 's/^/  qemu: /' "$kwork/qemu.err" >&2
             fi
-            grep -av '^@@@' "$console" | tail -n 20 | sed 's/^/  /' >&2
+            { grep -av '^@@@' "$console" || echo "(the console is empty)"; } | tail -n 20 | sed 's/^/  /' >&2
             failed_kernels+=("$name (did not finish)")
         fi
         echo "kernels: $name: guest took $((SECONDS - step_start)) s"
