@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-out=results/nightly
-baseline=results/baseline
+out=""
+baseline=""
 threshold=${THRESHOLD:-25}
 time_floor=${TIME_FLOOR:-2ms}
 repetitions=${REPETITIONS:-5}
@@ -17,15 +17,17 @@ usage() {
     cat <<'USAGE'
 usage: scripts/nightly.sh [--out DIR] [--baseline DIR] [--threshold PCT] [--time-floor DURATION] [--update-baseline]
                           [--kernels LIST] [--short]
-  --out DIR          where CSVs, plots and compare.md go            [results/nightly]
-  --baseline DIR     the CSVs to compare against                     [results/baseline]
+  --out DIR          where CSVs, plots and compare.md go            [results/nightly; --short: results/nightly-short]
+  --baseline DIR     the CSVs to compare against                     [results/baseline; --short: results/baseline-short]
   --threshold PCT    time change that counts, passed to bench compare [25, or $THRESHOLD]
   --time-floor D     time change below which nothing counts, passed to bench compare [2ms, or $TIME_FLOOR]
   --update-baseline  copy this run's CSVs into the baseline folder after comparing
   --kernels LIST     also run scripts/kernels.sh on these kernels (5.10,6.1,6.12,7.3) and this host,
                      and put its report (DIR/kernels/report.md) beside the host's comparison
   --short            the same steps on small matrices (32 MiB, 2 repetitions): CI runs it so that
-                     the nightly cannot rot; its baseline must be a --short run too
+                     the nightly cannot rot; its baseline must be a --short run too, so its
+                     defaults are folders of their own (results/baseline is never compared with,
+                     or overwritten by, a short run)
 USAGE
 }
 update=0
@@ -44,6 +46,14 @@ while [ $# -gt 0 ]; do
         *) echo "nightly.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
+
+if [ "$short" -eq 1 ]; then
+    out=${out:-results/nightly-short}
+    baseline=${baseline:-results/baseline-short}
+else
+    out=${out:-results/nightly}
+    baseline=${baseline:-results/baseline}
+fi
 
 start=$(date +%s)
 step() { echo "nightly.sh: [$(( $(date +%s) - start ))s] $*"; }
