@@ -88,6 +88,7 @@ int clmm_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, (u
 
 int clmm_uffdio_api(int fd, struct uffdio_api *api) { return ioctl(fd, UFFDIO_API, api); }
 int clmm_uffdio_register(int fd, struct uffdio_register *reg) { return ioctl(fd, UFFDIO_REGISTER, reg); }
+int clmm_uffdio_unregister(int fd, struct uffdio_range *range) { return ioctl(fd, UFFDIO_UNREGISTER, range); }
 int clmm_uffdio_writeprotect(int fd, struct uffdio_writeprotect *wp) { return ioctl(fd, UFFDIO_WRITEPROTECT, wp); }
 
 void clmm_read_every(const void *base, size_t length, size_t stride) {

@@ -9,6 +9,11 @@ public struct SmapsEntry: Equatable, Sendable {
     public var rss: Int
     /// `Shared_Hugetlb` + `Private_Hugetlb` in bytes (not in `Rss`).
     public var hugetlb: Int
+    /// The mapping's `VmFlags` (two letters each: `uw` is registered for userfaultfd write-protection).
+    public var vmFlags: [String] = []
+
+    /// A userfaultfd has the mapping registered in write-protect mode (`VM_UFFD_WP`).
+    public var registeredForWriteProtect: Bool { vmFlags.contains("uw") }
 
     public var length: Int { Int(end - start) }
     /// Pages of data in memory, whatever their kind.
@@ -28,6 +33,8 @@ public enum Smaps {
                 let name = fields.count > 5 ? fields[5].trimmingPrefix(while: { $0 == " " }) : ""
                 entries.append(SmapsEntry(start: start, end: end, permissions: String(fields[1]), name: String(name),
                                           rss: 0, hugetlb: 0))
+            } else if !entries.isEmpty, fields.first == "VmFlags:" {
+                entries[entries.count - 1].vmFlags = line.split(separator: " ").dropFirst().map(String.init)
             } else if !entries.isEmpty, fields.count >= 2, let value = Int(fields[1]) {
                 switch fields[0] {
                 case "Rss:": entries[entries.count - 1].rss = value * 1024

@@ -131,6 +131,13 @@ public struct Userfaultfd: Sendable {
         _ = try valueOrThrow("ioctl(UFFDIO_REGISTER)") { clmm_uffdio_register(fileDescriptor.rawValue, &request) }
     }
 
+    /// Ends the registration of a range: its protection goes with it, and a thread waiting on one
+    /// of its faults is woken. The corresponding C function is `ioctl(UFFDIO_UNREGISTER)`.
+    public func unregister(_ range: Mapping) throws(SystemCallError) {
+        var request = uffdio_range(start: UInt64(range.address), len: UInt64(range.length))
+        _ = try valueOrThrow("ioctl(UFFDIO_UNREGISTER)") { clmm_uffdio_unregister(fileDescriptor.rawValue, &request) }
+    }
+
 
     /// Sets (`true`) or clears write protection on a registered range; clearing wakes the faulting
     /// thread unless `wake` is false. The corresponding C function is `ioctl(UFFDIO_WRITEPROTECT)`.

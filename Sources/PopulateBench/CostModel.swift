@@ -67,6 +67,9 @@ public struct CostModel: Sendable {
     /// The bytes of the region whose data pages exist.
     public var presentBytes: Int { present.count * backing.pageSize }
 
+    /// The pages (of `backing.pageSize`) whose data exist.
+    public var presentPages: PageSet { present }
+
     /// THP allocates, maps and frees a PMD-sized span at once.
     private var allocationUnit: Int {
         backing.transparentHuge ? max(geometry.pteSpan, backing.pageSize) : backing.pageSize

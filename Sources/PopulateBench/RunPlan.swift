@@ -81,6 +81,9 @@ public struct RunPlan: Codable, Sendable {
         for fraction in residentFractions where !(0 ... 1).contains(fraction) {
             throw InputError(flag: "--resident", "\(fraction) is outside 0...1")
         }
+        if snapshot?.cancelAt != nil, pluggedFractions.contains(0), layouts.contains(where: { $0.pluggedRanges == nil }) {
+            throw InputError(flag: "--cancel-at", "nothing is plugged at --plugged 0, so there is no copy to cancel")
+        }
         guard repetitions >= 1 else { throw InputError(flag: "--repetitions", "must be at least 1, not \(repetitions)") }
         guard warmup >= 0 else { throw InputError(flag: "--warmup", "must be 0 or more, not \(warmup)") }
         guard trialTimeout > 0 else { throw InputError(flag: "--trial-timeout", "must be more than 0 seconds") }

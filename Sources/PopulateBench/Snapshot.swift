@@ -38,6 +38,16 @@ public struct SnapshotOptions: Codable, Hashable, Sendable {
     public var writeRate: Double
     public var sampleInterval: Double
     public var outputPath: String?
+    /// Cancel the snapshot once this fraction of the plugged pages is copied (0 < f < 1), then
+    /// read what the cancel left behind (`CancelOutcome`); nil: the snapshot runs to its end.
+    public var cancelAt: Double?
+    /// Seconds a guest writer is given, after a cancel, to write every plugged page once: ample for
+    /// pages nobody protects (a few milliseconds for 1 GiB), so a writer still waiting at the
+    /// bound waits on a protected page that nobody will release.
+    public static let afterCancelWriteBound = 2.0
+    /// Seconds between the cancel and the reading of what it left, as a real QEMU's is read a fixed
+    /// time after it says `cancelled`.
+    public static let afterCancelSettle = 0.05
 
     public init(tracking: Tracking = .sync, faultService: FaultService = .migrationThread, writers: Int = 1,
                 writeRate: Double = 0, sampleInterval: Double = 0.001, outputPath: String? = nil) {
@@ -60,6 +70,9 @@ public struct MemorySample: Codable, Sendable, Equatable {
 }
 
 public struct SnapshotOutcome: Sendable {
+    /// What a cancel left (`cancelAt`), without the model's prediction, and the pages copied by then.
+    public var cancel: CancelOutcome?
+    public var copiedAtCancel: PageSet?
     public var wpFaults: Int
     public var writes: Int
     /// Pages `PAGEMAP_SCAN` reports written (async tracking only).
@@ -87,6 +100,9 @@ final class SnapshotRun: @unchecked Sendable {
     let pattern: GuestPattern
     let pluggedPages: [Int]
     let pluggedRuns: [Range<Int>]
+    /// What the strategy write-protected, and what a cancel does to it.
+    let protectRanges: [Range<Int>]
+    let onCancel: Strategy.CancelEnd
     let options: SnapshotOptions
     let seed: UInt64
     let sink: FileDescriptor?
@@ -96,6 +112,8 @@ final class SnapshotRun: @unchecked Sendable {
     let copied: Mutex<PageSet>
     let copierDone = Atomic<Bool>(false)
     let writersDone = Atomic<Bool>(false)
+    /// Set by a cancel: from then on nobody serves a fault.
+    let cancelled = Atomic<Bool>(false)
     let faults = Atomic<Int>(0)
     /// Faults the copier served itself (QEMU's scheme), as opposed to a handler thread.
     let faultsServedByCopier = Atomic<Int>(0)
@@ -108,9 +126,11 @@ final class SnapshotRun: @unchecked Sendable {
     let writersRunning = DispatchSemaphore(value: 0)
     let recorders = Mutex<WriteStallRecorder>(WriteStallRecorder())
 
-    init(region: Region, tracker: Userfaultfd, pattern: GuestPattern, map: DiscardMap, options: SnapshotOptions,
-         seed: UInt64, sink: FileDescriptor?, guestNode: Int?) {
+    init(region: Region, tracker: Userfaultfd, pattern: GuestPattern, map: DiscardMap, protectRanges: [Range<Int>],
+         onCancel: Strategy.CancelEnd, options: SnapshotOptions, seed: UInt64, sink: FileDescriptor?, guestNode: Int?) {
         self.region = region
+        self.protectRanges = protectRanges
+        self.onCancel = onCancel
         self.tracker = tracker
         self.pattern = pattern
         self.options = options
@@ -155,12 +175,20 @@ final class SnapshotRun: @unchecked Sendable {
         try tracker.writeProtect(region.slice(page * region.pageSize ..< (page + 1) * region.pageSize), false)
     }
 
+    /// The pages the copy saves before a cancel (`cancelAt`), else all of them.
+    var pagesBeforeCancel: Int {
+        options.cancelAt.map { Int(($0 * Double(pluggedPages.count)).rounded(.up)) } ?? pluggedPages.count
+    }
+
+    var copiedCount: Int { copied.withLock { $0.count } }
+
     func copier() {
         do {
             if options.tracking == .sync && options.faultService == .migrationThread {
                 try migrationThread()
             } else {
                 for page in pluggedPages {
+                    if copiedCount >= pagesBeforeCancel { break }
                     try copyOnce(page)
                     // In async mode a write un-protects by itself; un-protecting here would make every
                     // copied page look written to PAGEMAP_SCAN.
@@ -182,7 +210,8 @@ final class SnapshotRun: @unchecked Sendable {
         var pending = PageSet(capacity: region.pageCount)
         for run in pluggedRuns { pending.insert(run.lowerBound / region.pageSize ..< run.upperBound / region.pageSize) }
         var cursor = 0
-        while pending.count > 0 {
+        let stopAt = pagesBeforeCancel
+        while pending.count > 0 && copiedCount < stopAt {
             let page: Int
             if let fault = try tracker.readPageFaults(maximum: 1).first {
                 page = Int(fault.address - region.mapping.address) / region.pageSize
@@ -205,8 +234,9 @@ final class SnapshotRun: @unchecked Sendable {
     /// Serves faults until the writers are done. A page whose copy fails is un-protected all the
     /// same: the trial fails with the error, but no writer is left waiting.
     func faultHandler() {
+        // A cancel ends the service: a fault after it waits as it would in QEMU.
         do {
-            while true {
+            while !cancelled.load(ordering: .acquiring) {
                 if try tracker.waitForMessages(milliseconds: 5) {
                     for fault in try tracker.readPageFaults() {
                         let page = Int(fault.address - region.mapping.address) / region.pageSize
@@ -228,6 +258,47 @@ final class SnapshotRun: @unchecked Sendable {
     /// nobody else may be left to do it.
     func releaseEveryPage() {
         for run in pluggedRuns { try? tracker.writeProtect(region.slice(run), false) }
+    }
+
+    /// The guest after a cancel: one word in every plugged page, in address order.
+    func writeEveryPluggedPage() {
+        for page in pluggedPages {
+            let target = UnsafeMutablePointer<UInt64>(OpaquePointer(region.mapping.base + page * region.pageSize))
+            target.pointee = ~pattern.initialWord(page: page, plugged: true)
+        }
+    }
+
+    /// The cancel, once the copy has stopped: tracking stops or stays as the strategy declares, and
+    /// a fixed time later the harness reads what is still protected and registered, then lets a
+    /// guest writer write every plugged page once. A writer that does not finish within the bound
+    /// is left waiting on a protected page; the harness then releases everything (as QEMU's exit
+    /// would), so that the trial can end.
+    func cancel() throws -> CancelOutcome {
+        cancelled.store(true, ordering: .releasing)
+        let copiedBytes = copiedCount * region.pageSize
+        if onCancel == .stopsTracking {
+            for range in protectRanges { try tracker.writeProtect(region.slice(range), false) }
+            try tracker.unregister(region.mapping)
+        }
+        try MonotonicClock.sleep(until: MonotonicClock.now() + SnapshotOptions.afterCancelSettle)
+        let protection = try ProcessPagemap.protectionMap(pid: getpid(), start: region.mapping.address,
+                                                          runs: [0 ..< region.size])
+        let registered = try Smaps.read(pid: getpid()).first { $0.start == region.mapping.address }?
+            .registeredForWriteProtect ?? false
+        let done = DispatchSemaphore(value: 0)
+        let start = MonotonicClock.now()
+        Thread {
+            self.writeEveryPluggedPage()
+            done.signal()
+        }.start()
+        let alive = done.wait(timeout: .now() + SnapshotOptions.afterCancelWriteBound) == .success
+        let waited = alive ? MonotonicClock.now() - start : SnapshotOptions.afterCancelWriteBound
+        if !alive {
+            for range in protectRanges { try? tracker.writeProtect(region.slice(range), false) }
+            done.wait()
+        }
+        return CancelOutcome(copiedBytes: copiedBytes, protectedBytes: protection.protectedBytes, uffdRegistered: registered,
+                             guestAlive: alive, guestWaitSeconds: waited)
     }
 
     func writer(_ index: Int) {
@@ -279,6 +350,15 @@ final class SnapshotRun: @unchecked Sendable {
         let writersDone = (0 ..< options.writers).map { index in spawn { self.writer(index) } }
         for _ in 0 ..< options.writers { writersRunning.wait() }
         copier()
+        var cancelOutcome: CancelOutcome?
+        if options.cancelAt != nil {
+            do {
+                cancelOutcome = try cancel()
+            } catch {
+                record(error, in: "cancel")
+                for range in protectRanges { try? tracker.writeProtect(region.slice(range), false) }
+            }
+        }
         writersDone.forEach { $0.wait() }
         self.writersDone.store(true, ordering: .releasing)
         handlerDone?.wait()
@@ -294,7 +374,8 @@ final class SnapshotRun: @unchecked Sendable {
             }
             writtenPages = written
         }
-        return SnapshotOutcome(wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
+        return SnapshotOutcome(cancel: cancelOutcome, copiedAtCancel: options.cancelAt == nil ? nil : copied.withLock { $0 },
+                               wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
                                writtenPages: writtenPages,
                                inconsistentPages: inconsistent.load(ordering: .relaxed),
                                copiedPages: copied.withLock { $0.count }, samples: sampling.taken.map { MemorySample($0.sample) },

@@ -15,6 +15,7 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     case qemu720 = "qemu-7.2.0"
     case qemu72 = "qemu-7.2"
     case qemu80 = "qemu-8.0"
+    case qemu81 = "qemu-8.1"
     case wpUnpopulated = "wp-unpopulated"
     case qemu72WPUnpopulated = "qemu-7.2-wp-unpopulated"
 
@@ -36,42 +37,64 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         public var preference: Int
         /// What it stands for: the QEMU versions, or the idea.
         public var standsFor: String
+        /// What a cancelled snapshot leaves: QEMU before 8.1 left its write tracking armed.
+        public var onCancel: CancelEnd = .stopsTracking
+    }
+
+    /// What happens to write tracking when a background snapshot is cancelled (or fails) before
+    /// its copy is done.
+    public enum CancelEnd: String, Codable, Sendable {
+        /// Nothing: the pages the copy had not reached stay write-protected and registered, with
+        /// nobody left to serve a fault, so the guest's next write to one of them waits forever.
+        /// QEMU before 8.1 stopped tracking (`ram_write_tracking_stop`) on the success path only.
+        case leavesTrackingArmed = "leaves-tracking-armed"
+        /// Every range is un-protected and unregistered (QEMU 8.1's "stop tracking ram writes when
+        /// cancelling background migration").
+        case stopsTracking = "stops-tracking"
     }
 
     public var declaration: Declaration {
         switch self {
         case .none:
-            Declaration(populate: .nothing, preference: 6, standsFor: "no population: the floor the others add to")
+            Declaration(populate: .nothing, preference: 7, standsFor: "no population: the floor the others add to")
         case .fullTouch:
-            Declaration(populate: .wholeRegion, preference: 8, standsFor: "the whole region, a byte read per page")
+            Declaration(populate: .wholeRegion, preference: 9, standsFor: "the whole region, a byte read per page")
         case .discardTouch:
-            Declaration(populate: .pluggedRuns, savesAgainst: .fullTouch, preference: 5,
+            Declaration(populate: .pluggedRuns, savesAgainst: .fullTouch, preference: 6,
                         standsFor: "the plugged runs, byte reads: the 6.2 patch's idea")
         case .fullMadvise:
-            Declaration(populate: .wholeRegion, method: .madvise, preference: 7,
+            Declaration(populate: .wholeRegion, method: .madvise, preference: 8,
                         standsFor: "the whole region, MADV_POPULATE_READ (Linux 5.14)")
         case .discardMadvise:
-            Declaration(populate: .pluggedRuns, method: .madvise, savesAgainst: .fullMadvise, preference: 4,
+            Declaration(populate: .pluggedRuns, method: .madvise, savesAgainst: .fullMadvise, preference: 5,
                         standsFor: "the plugged runs, MADV_POPULATE_READ")
         // `ram_block_populate_pages` reads the whole used length, one byte per
         // `qemu_real_host_page_size` (4 KiB, even on hugetlb): `touchStride`.
         case .qemu61:
-            Declaration(populate: .wholeRegion, preference: 9, standsFor: "QEMU 6.0 and 6.1, before the patch")
+            Declaration(populate: .wholeRegion, preference: 10, standsFor: "QEMU 6.0 and 6.1, before the patch",
+                        onCancel: .leavesTrackingArmed)
         // The RamDiscardManager patch: `populate_read_range` with its loop bound `offset < size`, one
         // byte per `block->page_size`.
         case .qemu62:
-            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 10, standsFor: "QEMU 6.2 up to 7.2.0")
+            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 11, standsFor: "QEMU 6.2 up to 7.2.0",
+                        onCancel: .leavesTrackingArmed)
         case .qemu720:
-            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 11,
-                        standsFor: "QEMU 7.2.0 by its own name: 6.2's code (the bound was fixed in 7.2.1)")
+            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 12,
+                        standsFor: "QEMU 7.2.0 by its own name: 6.2's code (the bound was fixed in 7.2.1)",
+                        onCancel: .leavesTrackingArmed)
         // "migration/ram: Fix populate_read_range()"; the whole block still protected.
         case .qemu72:
-            Declaration(populate: .pluggedRuns, savesAgainst: .qemu61, preference: 3,
-                        standsFor: "QEMU 7.2.1 and later 7.2.x (Debian 12's 7.2.22)")
+            Declaration(populate: .pluggedRuns, savesAgainst: .qemu61, preference: 4,
+                        standsFor: "QEMU 7.2.1 and later 7.2.x (Debian 12's 7.2.22)", onCancel: .leavesTrackingArmed)
         // "Optimize ram_write_tracking_start() for RamDiscardManager".
         case .qemu80:
-            Declaration(populate: .pluggedRuns, protect: .pluggedRuns, savesAgainst: .qemu61, preference: 1,
-                        standsFor: "QEMU 8.0 and later")
+            Declaration(populate: .pluggedRuns, protect: .pluggedRuns, savesAgainst: .qemu61, preference: 2,
+                        standsFor: "QEMU 8.0", onCancel: .leavesTrackingArmed)
+        // "migration: stop tracking ram writes when cancelling background migration": what 8.0
+        // does until a snapshot ends early; a cancelled or failed one stops tracking too.
+        case .qemu81:
+            Declaration(populate: .pluggedRuns, protect: .pluggedRuns, inDefaultMatrix: false, savesAgainst: .qemu61,
+                        preference: 1, standsFor: "QEMU 8.1 and later (Debian's 10.0.2 and 10.2.2)")
         case .wpUnpopulated:
             Declaration(populate: .nothing, protect: .pluggedRuns, requiredFeatures: .wpUnpopulated,
                         savesAgainst: .qemu61, preference: 0,
@@ -79,8 +102,8 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         // 7.2's protection of the whole block: markers, and the page tables that hold them, cover
         // unplugged memory too.
         case .qemu72WPUnpopulated:
-            Declaration(populate: .nothing, requiredFeatures: .wpUnpopulated, inDefaultMatrix: false, preference: 2,
-                        standsFor: "QEMU 7.2.x with patches/qemu/wp-unpopulated-7.2.patch")
+            Declaration(populate: .nothing, requiredFeatures: .wpUnpopulated, inDefaultMatrix: false, preference: 3,
+                        standsFor: "QEMU 7.2.x with patches/qemu/wp-unpopulated-7.2.patch", onCancel: .leavesTrackingArmed)
         }
     }
 

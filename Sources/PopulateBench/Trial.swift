@@ -132,7 +132,13 @@ public struct Trial {
         }
         defer { try? sink?.close() }
         let run = SnapshotRun(region: region, tracker: tracker, pattern: config.guestPattern, map: map,
+                              protectRanges: protectRanges, onCancel: config.strategy.declaration.onCancel,
                               options: options, seed: config.seed, sink: sink, guestNode: config.guestNode)
+        // What the copy starts from, for what a cancel leaves: protection holds where an entry exists
+        // (populated, or written by the guest) or where the kernel marks empty entries.
+        let protectedAtStart = options.cancelAt == nil ? nil
+            : Self.protectedPages(protectRanges, populated: populateRanges, model: model, marksEmpty: marksEmpty,
+                                  pageSize: region.pageSize)
         var outcome: SnapshotOutcome?
         // The copier, the writers, the sampler and the fault handler all spend the phase's CPU.
         // Writers write plugged pages and the copier reads them; nothing else is touched.
@@ -169,8 +175,40 @@ public struct Trial {
                 snapshot.stalls = outcome.stalls
                 snapshot.faultsServedByCopier = outcome.faultsServedByCopier
             }
+            if var cancel = outcome.cancel, let protectedAtStart, let copied = outcome.copiedAtCancel {
+                if !host.interfaces.pagemapWriteProtectBit { cancel.protectedBytes = nil }
+                cancel.modelProtectedBytes = config.strategy.declaration.onCancel == .stopsTracking ? 0
+                    : Self.pagesLeftProtected(protectedAtStart, copied: copied) * region.pageSize
+                snapshot.cancel = cancel
+            }
         }
         return try finished([populate, protect, snapshot], setupSeconds: setupSeconds)
+    }
+
+    /// The pages `protectRanges` write-protect: with markers, all of them; else those with an entry.
+    static func protectedPages(_ protectRanges: [Range<Int>], populated: [Range<Int>], model: CostModel, marksEmpty: Bool,
+                               pageSize: Int) -> PageSet {
+        let pages = model.regionSize / pageSize
+        var entries = model.presentPages
+        for range in populated { _ = entries.insert(range.lowerBound / pageSize ..< range.upperBound / pageSize) }
+        var result = PageSet(capacity: pages)
+        for range in protectRanges {
+            for page in range.lowerBound / pageSize ..< range.upperBound / pageSize where marksEmpty || entries.contains(page) {
+                _ = result.insert(page ..< page + 1)
+            }
+        }
+        return result
+    }
+
+    /// Of the pages protected when the copy began, those it had not copied (and so not released).
+    static func pagesLeftProtected(_ protectedAtStart: PageSet, copied: PageSet) -> Int {
+        var left = 0
+        var page = protectedAtStart.first(atOrAfter: 0)
+        while let current = page {
+            if !copied.contains(current) { left += 1 }
+            page = protectedAtStart.first(atOrAfter: current + 1)
+        }
+        return left
     }
 
     /// Maps the region; a hugetlb mapping the pool cannot back (mmap reserves every huge page) is a skip.

@@ -127,6 +127,8 @@ public struct PhaseResult: Codable, Sendable, Equatable {
     /// The snapshot: pages of the image that hold what the guest wrote after the snapshot began
     /// (`bench qemu`: counted in QEMU's image, or, for the emulation, its oracle on the same writes).
     public var imageLostWrites: Int?
+    /// The snapshot with `cancelAt`: what the cancel left behind.
+    public var cancel: CancelOutcome?
 
     public var peakRSSDeltaBytes: Int? { peakRSSBytes.map { $0 - startRSSBytes } }
     public var peakPTEDeltaBytes: Int? { peakPTEBytes.map { $0 - startPTEBytes } }

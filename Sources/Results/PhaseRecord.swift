@@ -19,7 +19,9 @@ public struct PhaseRecord: Sendable {
     public var config: TrialConfig { result.config }
     public var isOK: Bool { result.status == .ok }
     /// Whether the model predicts this phase: population, protection and a snapshot without writers.
-    public var modelsPhase: Bool { phase.phase != .snapshot || config.snapshot?.writers == 0 }
+    public var modelsPhase: Bool {
+        phase.phase != .snapshot || (config.snapshot?.writers == 0 && config.snapshot?.cancelAt == nil)
+    }
 
     /// The records of one trial: one per phase it has, or, skipped or failed, per phase it would have had.
     public static func records(_ result: TrialResult, repetition: Int, run: RunInfo) -> [PhaseRecord] {

@@ -245,6 +245,32 @@ public enum TrialColumns {
                     + "file's pages are freed) after the last phase; the same on each of the trial's rows") {
             $0.result.teardownSeconds
         },
+        TrialColumn("cancel_at", .identity, .fraction,
+                    "see `--cancel-at`: the fraction of the plugged pages copied when the snapshot was cancelled; empty "
+                        + "when it ran to its end") { $0.config.snapshot?.cancelAt.map { "\($0)" } ?? "" },
+        bytes("cancel_copied_bytes", "snapshot with `--cancel-at`: plugged bytes the copy had saved at the cancel") {
+            $0.phase.cancel?.copiedBytes
+        },
+        bytes("after_cancel_protected_bytes",
+              "snapshot with `--cancel-at`: bytes of the memory under test still write-protected (pagemap bit 57, "
+                  + "markers included) a fixed time after the cancel; empty before Linux 5.13") { $0.phase.cancel?.protectedBytes },
+        bytes("after_cancel_protected_model_bytes",
+              "snapshot with `--cancel-at`: what the strategy predicts for `after_cancel_protected_bytes`: 0 where "
+                  + "tracking stops (QEMU 8.1 on), else the pages protected as the copy began that it had not copied") {
+            $0.phase.cancel?.modelProtectedBytes
+        },
+        count("after_cancel_uffd_registered",
+              "snapshot with `--cancel-at`: 1 when a userfaultfd still has the memory registered for write-protection "
+                  + "after the cancel (smaps `VmFlags: uw`), else 0") { $0.phase.cancel.map { $0.uffdRegistered ? 1 : 0 } },
+        count("after_cancel_guest_alive",
+              "snapshot with `--cancel-at`: 1 when a guest writer wrote once to every plugged page within the bound "
+                  + "after the cancel (docs/cancel.md), 0 when it was still waiting on a protected page: a hung guest") {
+            $0.phase.cancel.map { $0.guestAlive ? 1 : 0 }
+        },
+        seconds("after_cancel_guest_wait_seconds",
+                "snapshot with `--cancel-at`: how long that writer took, or the bound where it hung") {
+            $0.phase.cancel?.guestWaitSeconds
+        },
     ]
 
     public static let names = all.map(\.name)

@@ -19,11 +19,14 @@ public enum QEMUHistory {
     public static let optimizeWriteTrackingStart = Commit(
         title: "migration/ram: Optimize ram_write_tracking_start() for RamDiscardManager", hash: "e41c57702e94",
         release: "8.0")
+    public static let stopTrackingOnCancel = Commit(
+        title: "migration: stop tracking ram writes when cancelling background migration", hash: "3a8b81f2e6",
+        release: "8.1")
 
     /// The upstream line of presets and the commit that leads from each to the next.
     static let line: [(preset: Strategy, commit: Commit?)] = [
         (.qemu61, nil), (.qemu62, handleRamDiscardManager), (.qemu72, fixPopulateReadRange),
-        (.qemu80, optimizeWriteTrackingStart),
+        (.qemu80, optimizeWriteTrackingStart), (.qemu81, stopTrackingOnCancel),
     ]
 
     static func position(_ preset: Strategy) -> Int? {

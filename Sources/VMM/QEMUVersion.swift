@@ -45,6 +45,10 @@ public struct QEMUVersion: Equatable, Sendable {
         let version = (major, minor, micro)
         if version < (6, 0, 0) { return nil }
         if version < (6, 2, 0) { return (.qemu61, "\(text) populates the whole RAM block (before the RamDiscardManager patch of 6.2)") }
+        if version >= (8, 1, 0) {
+            return (.qemu81, "\(text) populates and protects plugged runs only (8.0) and stops tracking writes when a "
+                + "snapshot is cancelled (8.1)")
+        }
         if version >= (8, 0, 0) { return (.qemu80, "\(text) populates and protects plugged runs only (8.0)") }
         if version >= (7, 2, 1) {
             return (.qemu72, "\(text) has the populate_read_range() bound fixed (7.2.1 stable)")

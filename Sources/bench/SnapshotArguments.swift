@@ -41,15 +41,29 @@ struct SnapshotArguments: ParsableArguments {
                 + "(default: \(defaults.faultService.rawValue))"))
     var faultService: SnapshotOptions.FaultService?
 
+    @Option(name: .customLong("cancel-at"), parsing: .unconditional,
+            help: ArgumentHelp("Cancel the snapshot once this fraction of the plugged memory is copied (0 < f < 1) and "
+                + "measure what the cancel leaves: protection, registration, whether a guest writer hangs.",
+                valueName: "fraction"))
+    var cancelAt: Double?
+
     mutating func validate() throws {
         if snapshot, faultService != nil, tracking == .async {
             throw ValidationError("--fault-service: async tracking has no faults to serve; drop one of them")
+        }
+        if let cancelAt {
+            try Self.checkCancelFraction(cancelAt)
+            if snapshot, tracking == .async {
+                throw ValidationError("--cancel-at: async tracking never holds a writer, so there is nothing for a cancel "
+                    + "to leave behind; use --tracking sync")
+            }
         }
         guard !snapshot else { return }
         let given: [(String, Bool)] = [("--fault-service", faultService != nil),
                                        ("--writers", writers != nil), ("--write-rate", writeRate != nil),
                                        ("--sample-interval", sampleInterval != nil),
-                                       ("--snapshot-out", snapshotOut != nil), ("--tracking", tracking != nil)]
+                                       ("--snapshot-out", snapshotOut != nil), ("--tracking", tracking != nil),
+                                       ("--cancel-at", cancelAt != nil)]
         if let (flag, _) = given.first(where: \.1) {
             throw ValidationError("\(flag): applies to the snapshot phase only; add --snapshot")
         }
@@ -73,6 +87,14 @@ struct SnapshotArguments: ParsableArguments {
         }
         if let tracking { options.tracking = tracking }
         if let faultService { options.faultService = faultService }
+        options.cancelAt = cancelAt
         return options
+    }
+
+    /// A cancel needs a copy under way: strictly between nothing copied and everything.
+    static func checkCancelFraction(_ fraction: Double) throws {
+        guard fraction > 0, fraction < 1 else {
+            throw ValidationError("--cancel-at: '\(fraction)' is not a fraction of the copy strictly between 0 and 1")
+        }
     }
 }

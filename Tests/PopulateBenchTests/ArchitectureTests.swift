@@ -66,7 +66,9 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
             "stall_p99_us", "stall_max_us", "peak_rss_delta_bytes", "peak_pte_delta_bytes", "register_seconds",
             "writeprotect_seconds", "anon_huge_bytes", "shmem_pmd_mapped_bytes", "overhead_seconds", "peak_hugetlb_bytes",
             "region_data_bytes", "mid_populated_bytes", "mid_protected_bytes", "unprotected_plugged_bytes",
-            "image_lost_writes", "sampler_cpu_seconds", "setup_seconds", "teardown_seconds", "vmstat_nr_page_table_pages", "vmstat_pgfault", "vmstat_thp_fault_alloc", "vmstat_thp_zero_page_alloc",
+            "image_lost_writes", "sampler_cpu_seconds", "setup_seconds", "teardown_seconds", "cancel_copied_bytes",
+            "after_cancel_protected_bytes", "after_cancel_protected_model_bytes", "after_cancel_uffd_registered",
+            "after_cancel_guest_alive", "after_cancel_guest_wait_seconds", "vmstat_nr_page_table_pages", "vmstat_pgfault", "vmstat_thp_fault_alloc", "vmstat_thp_zero_page_alloc",
             "vmstat_thp_split_pmd", "vmstat_nr_shmem", "vmstat_nr_anon_pages", "vmstat_nr_anon_transparent_hugepages",
             "vmstat_nr_shmem_hugepages",
         ])

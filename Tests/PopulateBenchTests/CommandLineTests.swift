@@ -83,6 +83,13 @@ extension KernelTests {
         (["--snapshot", "--snapshot-out", "/nonexistent/dir/x"], "--snapshot-out"),
         (["--snapshot", "--writers", "5000000"], "--writers"),
         (["--snapshot", "--sample-interval", "1ns"], "--sample-interval"),
+        (["--snapshot", "--cancel-at", "0"], "--cancel-at"),
+        (["--snapshot", "--cancel-at", "1"], "--cancel-at"),
+        (["--snapshot", "--cancel-at", "1.5"], "--cancel-at"),
+        (["--snapshot", "--cancel-at", "half"], "--cancel-at"),
+        (["--cancel-at", "0.5"], "add --snapshot"),
+        (["--snapshot", "--tracking", "async", "--cancel-at", "0.5"], "--cancel-at"),
+        (["--snapshot", "--cancel-at", "0.5", "--plugged", "0"], "nothing is plugged"),
         ]
 
         @Test(arguments: badInputs)

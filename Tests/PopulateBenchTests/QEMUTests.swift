@@ -15,7 +15,10 @@ import Testing
         ("QEMU emulator version 6.2.0 (Debian 1:6.2+dfsg-2ubuntu6)", .qemu62),
         ("QEMU emulator version 6.1.1", .qemu61),
         ("QEMU emulator version 8.0.0", .qemu80),
-        ("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-1~bpo12+1)", .qemu80),
+        ("QEMU emulator version 8.0.5", .qemu80),
+        ("QEMU emulator version 8.1.0", .qemu81),
+        ("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-1~bpo12+1)", .qemu81),
+        ("QEMU emulator version 10.2.2 (Debian 1:10.2.2+ds-1)", .qemu81),
     ])
     func versionPicksThePreset(text: String, preset: Strategy) throws {
         #expect(try #require(QEMUVersion(versionOutput: text)).preset?.strategy == preset)
@@ -195,6 +198,7 @@ import Testing
         let both = QEMUHistory.change(from: .qemu720, to: .qemu80)
         #expect(both.contains("5f19a4491941") && both.contains("e41c57702e94"))
         #expect(QEMUHistory.change(from: .qemu80, to: .qemu72).hasPrefix("without "))
+        #expect(QEMUHistory.change(from: .qemu72, to: .qemu81).contains("3a8b81f2e6"))
         #expect(QEMUHistory.change(from: .qemu72, to: .qemu72).hasPrefix("no change"))
         let patch = QEMUHistory.change(from: .qemu72, to: .qemu72WPUnpopulated, patch: "wp.patch")
         #expect(patch.hasPrefix("wp.patch: no population") && !patch.contains("its base"))

@@ -87,6 +87,7 @@ int clmm_pagemap_scan(int fd, uint64_t start, uint64_t end, uint64_t flags, uint
 
 int clmm_uffdio_api(int fd, struct uffdio_api *api);
 int clmm_uffdio_register(int fd, struct uffdio_register *reg);
+int clmm_uffdio_unregister(int fd, struct uffdio_range *range);
 int clmm_uffdio_writeprotect(int fd, struct uffdio_writeprotect *wp);
 
 #endif
