@@ -4,7 +4,7 @@
 # Debian's cloud kernel with its virtio modules and a busybox initramfs whose /init loads them,
 # lets the virtio-mem driver plug what the device requests (logging each 'plugging memory: A - B'
 # on the console, which is where bench qemu reads the guest's layout), prints '@@@ READY' and
-# idles, taking commands on its second serial port (offline a memory block). The
+# idles, taking commands on its second serial port (offline a memory block, write memory). The
 # kernel and the initramfs tools come from scripts/guest-lib.sh (shared with scripts/numa-guest.sh).
 set -euo pipefail
 
@@ -50,7 +50,7 @@ trap 'guest_cleanup; rm -rf "$work"' EXIT
 guest_dir=$guest_cache/virtio-mem-guest
 # What the guest's /init understands; bench qemu reads it from the guest's 'protocol' file, and a
 # cached guest of another protocol is built again.
-protocol="commands 2"
+protocol="commands 3"
 if ((rebuild)) || [[ ! -f $guest_dir/vmlinuz || ! -f $guest_dir/initrd.cpio ]] \
     || [[ $(cat "$guest_dir/protocol" 2>/dev/null) != "$protocol" ]]; then
     echo "qemu-real: == guest: packages, kernel, virtio modules, initramfs"
@@ -86,6 +86,9 @@ echo "@@@ READY"
 # The guest must run (not be paused) for QEMU to take a background snapshot. It idles, taking
 # bench qemu's commands from its second serial port (ttyS1) and saying on the console what it did:
 #   offline N  offline memory block N (bench qemu then lowers requested-size: the driver unplugs it)
+#   write M    write M MiB into a tmpfs file and remove it (after a cancelled snapshot: the page
+#              allocator takes virtio-mem's movable memory first, so this writes the plugged memory)
+mkdir -p /fill && mount -t tmpfs -o size=0 tmpfs /fill
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 exec 3</dev/ttyS1
 echo "@@@ COMMANDS"
@@ -97,6 +100,14 @@ while true; do
                 echo "@@@ OFFLINED \$argument"
             else
                 echo "@@@ FAILED offline \$argument: \$(cat /tmp/error)"
+            fi ;;
+        write)
+            if dd if=/dev/zero of=/fill/pages bs=1M count=\$argument 2>/tmp/error; then
+                rm -f /fill/pages
+                echo "@@@ WROTE \$argument"
+            else
+                rm -f /fill/pages
+                echo "@@@ FAILED write \$argument: \$(tail -n 1 /tmp/error)"
             fi ;;
         "") ;;
         *) echo "@@@ FAILED unknown command \$command" ;;

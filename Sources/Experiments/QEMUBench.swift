@@ -31,6 +31,10 @@ public struct QEMUPlan: Sendable {
     /// Whether the harness stamps the plugged memory during the held copy and QEMU's image is
     /// checked (`--image-check`).
     public var imageCheck = false
+    /// `--cancel-at`: the fraction of the plugged memory copied when each snapshot is cancelled.
+    public var cancelAt: Double?
+    /// With `cancelAt`: seconds the guest's writer may take before the guest counts as hung.
+    public var guestWriteBound = 60.0
     /// The `/proc/vmstat` counters each row records (`--monitor`).
     public var vmstatCounters = VMStatMonitor.defaultCounters
 
@@ -79,7 +83,8 @@ public struct QEMUPlan: Sendable {
     /// The rules of a plan that need no QEMU to check; the first problem names its flag.
     public static func check(backends: [Backend]?, size: Int, repetitions: Int, sampleInterval: Double,
                              pluggedFractions: [Double], control: Bool,
-                             guestLayout: GuestLayout = .prefix, imageCheck: Bool = false) throws(RunPlan.InputError) {
+                             guestLayout: GuestLayout = .prefix, imageCheck: Bool = false,
+                             cancelAt: Double? = nil) throws(RunPlan.InputError) {
         for item in backends ?? [] where !Self.backends.contains(item) {
             throw RunPlan.InputError(flag: "--backend", "\(item.rawValue) is not one of "
                 + Self.backends.map(\.rawValue).joined(separator: ", "))
@@ -96,6 +101,17 @@ public struct QEMUPlan: Sendable {
         let blocks = size / blockSize
         if imageCheck, !pluggedFractions.contains(where: { Int(($0 * Double(blocks)).rounded()) > 0 }) {
             throw RunPlan.InputError(flag: "--image-check", "nothing plugged to check: every --plugged fraction is 0")
+        }
+        if let cancelAt {
+            guard cancelAt > 0, cancelAt < 1 else {
+                throw RunPlan.InputError(flag: "--cancel-at", "'\(cancelAt)' is not a fraction of the copy strictly between 0 and 1")
+            }
+            guard !imageCheck else {
+                throw RunPlan.InputError(flag: "--cancel-at", "a cancelled snapshot leaves no image to check; drop --image-check")
+            }
+            if let empty = pluggedFractions.first(where: { Int(($0 * Double(blocks)).rounded()) == 0 }) {
+                throw RunPlan.InputError(flag: "--cancel-at", "--plugged \(empty) plugs nothing: no copy to cancel")
+            }
         }
         if guestLayout != .prefix {
             let block = GuestLayout.memoryBlockSize
@@ -207,6 +223,8 @@ public final class QEMUExperiment: Experiment {
             var snapshot = RealSnapshot(spec: spec)
             snapshot.layout = plan.guestLayout
             snapshot.imageCheck = plan.imageCheck
+            snapshot.cancelAt = plan.cancelAt
+            snapshot.guestWriteBound = plan.guestWriteBound
             snapshot.vmstatCounters = plan.vmstatCounters
             snapshot.vmstatNodes = VMStatMonitor.nodes(of: host.numaNodes)
             snapshot.timeouts = plan.timeouts
@@ -265,6 +283,7 @@ public final class QEMUExperiment: Experiment {
         // besides the copier, as QEMU's migration thread is one besides its main loop: its stack
         // costs the same few KiB of page tables (QEMU's own vary from 4 to 12 KiB).
         config.snapshot = SnapshotOptions(writers: 0, sampleInterval: 0.01)
+        config.snapshot?.cancelAt = plan.cancelAt
         if let runs = real.deviceResidentRuns {
             config.resident = .pages(runs.map { $0.lowerBound / page ..< ($0.upperBound + page - 1) / page },
                                      share: config.residentFraction)

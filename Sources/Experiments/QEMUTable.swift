@@ -31,6 +31,7 @@ public enum QEMUTable {
             phase.startPTEBytes = before.status.vmPTE
             phase.protectionMap = real.midMap
             phase.imageLostWrites = real.imageLostWrites
+            phase.cancel = real.cancel
         }
         let template = TrialResult(config: config, status: real.status, reason: real.reason, phases: [phase])
         var row = ResultTable.rows(template, repetition: repetition, run: run)[0]
@@ -63,6 +64,7 @@ public enum QEMUTable {
             measured.qemuPopulateSeconds = real.qemuSteps?.populateSeconds
             measured.qemuProtectSeconds = real.qemuSteps?.protectSeconds
             measured.qemuCopySeconds = real.qemuSteps?.copySeconds
+            measured.afterCancelQEMUState = real.qemuEndState ?? ""
         }
         row.merge(VMMColumns.cells(measured)) { _, new in new }
         let emulated = comparison.emulation.map { ResultTable.rows($0, repetition: repetition, run: run) } ?? []

@@ -114,6 +114,9 @@ final class SnapshotRun: @unchecked Sendable {
     let writersDone = Atomic<Bool>(false)
     /// Set by a cancel: from then on nobody serves a fault.
     let cancelled = Atomic<Bool>(false)
+    /// After a cancel: the writers (some may wait on a protected page) and the handler, until
+    /// `guestWritesAfterCancel` joins them.
+    let pendingThreads = Mutex<([DispatchSemaphore], DispatchSemaphore?)?>(nil)
     let faults = Atomic<Int>(0)
     /// Faults the copier served itself (QEMU's scheme), as opposed to a handler thread.
     let faultsServedByCopier = Atomic<Int>(0)
@@ -269,10 +272,7 @@ final class SnapshotRun: @unchecked Sendable {
     }
 
     /// The cancel, once the copy has stopped: tracking stops or stays as the strategy declares, and
-    /// a fixed time later the harness reads what is still protected and registered, then lets a
-    /// guest writer write every plugged page once. A writer that does not finish within the bound
-    /// is left waiting on a protected page; the harness then releases everything (as QEMU's exit
-    /// would), so that the trial can end.
+    /// a fixed time later the harness reads what is still protected and registered.
     func cancel() throws -> CancelOutcome {
         cancelled.store(true, ordering: .releasing)
         let copiedBytes = copiedCount * region.pageSize
@@ -285,6 +285,17 @@ final class SnapshotRun: @unchecked Sendable {
                                                           runs: [0 ..< region.size])
         let registered = try Smaps.read(pid: getpid()).first { $0.start == region.mapping.address }?
             .registeredForWriteProtect ?? false
+        return CancelOutcome(copiedBytes: copiedBytes, protectedBytes: protection.protectedBytes, uffdRegistered: registered,
+                             guestAlive: false, guestWaitSeconds: 0)
+    }
+
+    /// After a cancel, once the phase's memory is read (the writes would count as the copy's): a
+    /// guest writer writes every plugged page once, within `afterCancelWriteBound` or not at all;
+    /// then everything is released and every thread of the phase joined. Only the first call writes.
+    @discardableResult
+    func guestWritesAfterCancel() -> (alive: Bool, seconds: Double)? {
+        guard let (writersDone, handlerDone) = pendingThreads.withLock({ pending in defer { pending = nil }; return pending })
+        else { return nil }
         let done = DispatchSemaphore(value: 0)
         let start = MonotonicClock.now()
         Thread {
@@ -293,12 +304,15 @@ final class SnapshotRun: @unchecked Sendable {
         }.start()
         let alive = done.wait(timeout: .now() + SnapshotOptions.afterCancelWriteBound) == .success
         let waited = alive ? MonotonicClock.now() - start : SnapshotOptions.afterCancelWriteBound
+        // A hung guest is let go, as QEMU's exit would: un-protecting wakes every waiting write.
         if !alive {
             for range in protectRanges { try? tracker.writeProtect(region.slice(range), false) }
             done.wait()
         }
-        return CancelOutcome(copiedBytes: copiedBytes, protectedBytes: protection.protectedBytes, uffdRegistered: registered,
-                             guestAlive: alive, guestWaitSeconds: waited)
+        writersDone.forEach { $0.wait() }
+        self.writersDone.store(true, ordering: .releasing)
+        handlerDone?.wait()
+        return (alive, waited)
     }
 
     func writer(_ index: Int) {
@@ -352,12 +366,25 @@ final class SnapshotRun: @unchecked Sendable {
         copier()
         var cancelOutcome: CancelOutcome?
         if options.cancelAt != nil {
+            pendingThreads.withLock { $0 = (writersDone, handlerDone) }
             do {
                 cancelOutcome = try cancel()
             } catch {
                 record(error, in: "cancel")
-                for range in protectRanges { try? tracker.writeProtect(region.slice(range), false) }
+                guestWritesAfterCancel()
             }
+            sampling.stop()
+            if let message = failure.withLock({ $0 }) {
+                guestWritesAfterCancel()
+                throw SnapshotError(message: message)
+            }
+            return SnapshotOutcome(cancel: cancelOutcome, copiedAtCancel: copied.withLock { $0 },
+                                   wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
+                                   writtenPages: nil, inconsistentPages: inconsistent.load(ordering: .relaxed),
+                                   copiedPages: copied.withLock { $0.count }, samples: sampling.taken.map { MemorySample($0.sample) },
+                                   stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
+                                   faultsServedByCopier: faultsServedByCopier.load(ordering: .relaxed),
+                                   samplerCPUSeconds: sampling.cpuSeconds)
         }
         writersDone.forEach { $0.wait() }
         self.writersDone.store(true, ordering: .releasing)
@@ -374,8 +401,7 @@ final class SnapshotRun: @unchecked Sendable {
             }
             writtenPages = written
         }
-        return SnapshotOutcome(cancel: cancelOutcome, copiedAtCancel: options.cancelAt == nil ? nil : copied.withLock { $0 },
-                               wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
+        return SnapshotOutcome(wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
                                writtenPages: writtenPages,
                                inconsistentPages: inconsistent.load(ordering: .relaxed),
                                copiedPages: copied.withLock { $0.count }, samples: sampling.taken.map { MemorySample($0.sample) },

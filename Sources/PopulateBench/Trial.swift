@@ -140,6 +140,8 @@ public struct Trial {
             : Self.protectedPages(protectRanges, populated: populateRanges, model: model, marksEmpty: marksEmpty,
                                   pageSize: region.pageSize)
         var outcome: SnapshotOutcome?
+        // Whatever happens next, no writer of a cancelled snapshot outlives the region.
+        defer { run.guestWritesAfterCancel() }
         // The copier, the writers, the sampler and the fault handler all spend the phase's CPU.
         // Writers write plugged pages and the copier reads them; nothing else is touched.
         // Without writers the copy only reads: it costs what reading the plugged runs costs.
@@ -175,7 +177,10 @@ public struct Trial {
                 snapshot.stalls = outcome.stalls
                 snapshot.faultsServedByCopier = outcome.faultsServedByCopier
             }
-            if var cancel = outcome.cancel, let protectedAtStart, let copied = outcome.copiedAtCancel {
+            if var cancel = outcome.cancel, let protectedAtStart, let copied = outcome.copiedAtCancel,
+               let guest = run.guestWritesAfterCancel() {
+                cancel.guestAlive = guest.alive
+                cancel.guestWaitSeconds = guest.seconds
                 if !host.interfaces.pagemapWriteProtectBit { cancel.protectedBytes = nil }
                 cancel.modelProtectedBytes = config.strategy.declaration.onCancel == .stopsTracking ? 0
                     : Self.pagesLeftProtected(protectedAtStart, copied: copied) * region.pageSize

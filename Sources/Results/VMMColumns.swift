@@ -23,6 +23,8 @@ public struct VMMFields: Sendable {
     public var qemuPopulateSeconds: Double?
     public var qemuProtectSeconds: Double?
     public var qemuCopySeconds: Double?
+    /// Real rows of a cancelled snapshot: QEMU's state a second after it said `cancelled`.
+    public var afterCancelQEMUState = ""
 
     public init(qemuVersion: String, qemuBuild: String, qemuPatch: String, accelerator: String, emulatedBy: String) {
         self.qemuVersion = qemuVersion
@@ -97,6 +99,9 @@ public enum VMMColumns {
                    + "copy of RAM under write tracking (with the harness's hold of the copy, where it held it)") {
             $0.qemuCopySeconds.map(CellFormat.seconds) ?? ""
         },
+        Column("after_cancel_qemu_state", .context, .text,
+               "real rows with `--cancel-at`: QEMU a second after it said `cancelled`: its migration state, the VM's "
+                   + "run state (`query-status`) and how many userfaultfds it holds open") { $0.afterCancelQEMUState },
     ]
 
     public static let names = all.map(\.name)

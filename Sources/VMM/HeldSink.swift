@@ -41,7 +41,7 @@ final class HeldSink: @unchecked Sendable {
         let reader: NamedPipe.Reader? = state.withLock { current in
             guard !current.started else { return nil }
             current.started = true
-            current.reader = try? NamedPipe.Reader(path: path)
+            if current.reader == nil { current.reader = try? NamedPipe.Reader(path: path) }
             return current.reader
         }
         guard let reader else {
@@ -70,6 +70,26 @@ final class HeldSink: @unchecked Sendable {
     }
 
     struct Problem: Error, CustomStringConvertible { var description: String }
+
+    /// Before `release()`: reads (and discards) at most `count` bytes of the stream, waiting up to
+    /// `timeout` for some; the copy advances by about as much. Nil at the stream's end.
+    func advance(upTo count: Int, timeout: Double) throws -> Int? {
+        let reader = try state.withLock { current throws -> NamedPipe.Reader in
+            precondition(!current.started && current.kept == nil, "advance(upTo:) is for a held stream not kept")
+            if let reader = current.reader { return reader }
+            let reader = try NamedPipe.Reader(path: path)
+            current.reader = reader
+            return reader
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
+        defer { buffer.deallocate() }
+        switch try reader.read(into: buffer) {
+        case let .bytes(read): return read
+        case .wouldBlock: try reader.waitReadable(timeout: timeout); return 0
+        case .noWriter: Thread.sleep(forTimeInterval: min(timeout, 0.01)); return 0
+        case .end: return nil
+        }
+    }
 
     /// Nil when the stream ended and was kept (or discarded) whole; else why not. A file that
     /// cannot be written is given up, but the FIFO is read to its end all the same: QEMU's copy

@@ -10,7 +10,7 @@ public struct GuestImage: Sendable, Equatable {
     public var kernel: String
     public var initrd: String
     /// What its `/init` understands (`protocol` beside it): `commands 2` takes `offline N` once it has said `@@@ COMMANDS`
-    /// on its second serial port; an older guest takes none.
+    /// on its second serial port, `commands 3` also `write MIB`; an older guest takes none.
     public var protocolName: String?
 
     /// `${XDG_CACHE_HOME:-$HOME/.cache}/populatebench/virtio-mem-guest`, where the script puts it.
@@ -27,10 +27,12 @@ public struct GuestImage: Sendable, Equatable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    public static let commandsProtocol = "commands 2"
+    /// `commands 3` adds `write MIB` (a cancelled snapshot's guest writer) to `commands 2`'s `offline N`.
+    public static let commandsProtocol = "commands 3"
     /// What the guest says once its command port is open.
     public static let commandsMarker = "@@@ COMMANDS"
-    public var takesCommands: Bool { protocolName == Self.commandsProtocol }
+    public var takesCommands: Bool { protocolName == Self.commandsProtocol || protocolName == "commands 2" }
+    public var takesWrites: Bool { protocolName == Self.commandsProtocol }
 
     public var isPresent: Bool {
         FileManager.default.isReadableFile(atPath: kernel) && FileManager.default.isReadableFile(atPath: initrd)

@@ -50,6 +50,11 @@ public final class QMPClient {
     }
 
     public struct Empty: Codable, Sendable {}
+
+    /// `query-status`: `running`, `paused`, ...
+    public struct Status: Decodable, Sendable {
+        public var status: String
+    }
     struct NoArguments: Encodable {}
 
     /// Runs `command` and decodes its `return` as `Response`.

@@ -30,6 +30,11 @@ public struct RealSnapshot: Sendable {
     /// Whether the harness stamps the plugged memory while the copy is held back, and QEMU's image
     /// is kept and checked.
     public var imageCheck = false
+    /// Cancel the snapshot once this fraction of the plugged memory is copied (`--cancel-at`), and
+    /// measure what the cancel leaves instead of a completed snapshot.
+    public var cancelAt: Double?
+    /// Seconds the guest's writer is given after a cancel (docs/cancel.md).
+    public var guestWriteBound = 60.0
     /// The `/proc/vmstat` counters read just before `migrate` and just after completion.
     public var vmstatCounters: [String] = []
     /// The nodes whose own counters are read too (`VMStatMonitor.nodes`).
@@ -83,6 +88,9 @@ public struct RealSnapshot: Sendable {
         public var stampAttempts: [Range<Int>]?
         public var stampedRuns: [Range<Int>]?
         public var imageLostWrites: Int?
+        /// With `cancelAt`: what the cancel left, and QEMU's own state after it.
+        public var cancel: CancelOutcome?
+        public var qemuEndState: String?
 
         public var stampedPages: Int? { stampedRuns.map { $0.reduce(0) { $0 + $1.count } / 4096 } }
 
@@ -121,7 +129,7 @@ public struct RealSnapshot: Sendable {
 
     /// Polls `condition` every `interval` seconds until it gives a value; QEMU's exit, `cancelled` or the
     /// timeout stop the wait.
-    private func wait<T>(_ what: String, timeout: Double, interval: Double = 0.05, machine: QEMUMachine,
+    func wait<T>(_ what: String, timeout: Double, interval: Double = 0.05, machine: QEMUMachine,
                          cancelled: () -> Bool, _ condition: () throws -> T?) throws -> T {
         let deadline = MonotonicClock.now() + timeout
         while true {
@@ -201,6 +209,23 @@ public struct RealSnapshot: Sendable {
         let start = MonotonicClock.now()
         let _: QMPClient.Empty = try qmp.execute("migrate", arguments: ["uri": "exec:" + QEMUMachine.sinkCommand(writingTo: sink.path)])
         try holdCopy(machine, qmp: qmp, deviceStart: deviceBefore?.start, into: &result, cancelled: cancelled)
+        if let cancelAt {
+            try cancel(at: cancelAt, machine, qmp: qmp, sink: sink, deviceStart: deviceBefore?.start, into: &result,
+                       cancelled: cancelled)
+            result.seconds = MonotonicClock.now() - start
+            let after = try sampler.take(since: MonotonicClock.now())
+            sampling.stop()
+            result.samples = sampling.taken
+            result.samplesPID = machine.pid
+            result.before = before
+            result.after = after
+            let during = result.samples.filter { $0.phase == "snapshot" }.map(\.sample.status) + [before.status, after.status]
+            result.peakRSS = during.map(\.vmRSS).max()
+            result.peakPTE = during.map(\.vmPTE).max()
+            result.deviceDataAfter = try deviceMapping(machine.pid)?.dataBytes
+            try guestWrites(machine, bytes: result.plugged?.pluggedBytes ?? spec.size, into: &result, cancelled: cancelled)
+            return
+        }
         sink.release()
         // Polled every 10 ms: the wall time of a snapshot of a second is read to that.
         let info = try wait("waiting for the snapshot to complete", timeout: timeouts.snapshot, interval: 0.01,
@@ -400,7 +425,7 @@ public struct RealSnapshot: Sendable {
     /// The mapping of the memory under test: the one of exactly `size` bytes (boot RAM has
     /// another size, and TCG's code buffer is a page short of 1 GiB), writable, and for memfd
     /// backends named after the memfd.
-    private func deviceMapping(_ pid: Int32) throws -> SmapsEntry? {
+    func deviceMapping(_ pid: Int32) throws -> SmapsEntry? {
         try Smaps.read(pid: pid).first { entry in
             entry.length == spec.size && entry.permissions.hasPrefix("rw")
                 && (spec.backend == .anonPrivate ? entry.name.isEmpty : entry.name.contains("memfd:"))

@@ -47,11 +47,12 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
             transform: ArgumentValues.size)
     var size: Int = 1 << 30
 
-    @Option(parsing: .unconditional,
-            help: ArgumentHelp("Fractions of the device the guest plugs, 0...1, comma-separated. (default: 0,0.25,0.5,1)",
-                               valueName: "list"),
+    @Option(name: .customLong("plugged"), parsing: .unconditional,
+            help: ArgumentHelp("Fractions of the device the guest plugs, 0...1, comma-separated. (default: 0,0.25,0.5,1; "
+                + "with --cancel-at 0.25,0.5,1)", valueName: "list"),
             transform: ArgumentValues.fractions)
-    var plugged: [Double] = [0, 0.25, 0.5, 1]
+    var pluggedGiven: [Double]?
+    var plugged: [Double] { pluggedGiven ?? (cancelAt == nil ? [0, 0.25, 0.5, 1] : [0.25, 0.5, 1]) }
 
     @Flag(name: .customLong("no-control"), help: "Leave out the control (the same memory as plain guest RAM).")
     var noControl = false
@@ -68,6 +69,16 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
               + "control pages, and the stamps it holds are lost writes. Stamps that land add to the real rows' data."))
     var imageCheck = false
 
+    @Option(name: .customLong("cancel-at"), parsing: .unconditional,
+            help: ArgumentHelp("Cancel each snapshot (migrate_cancel) once this fraction of the plugged memory is copied "
+                + "(0 < f < 1), then measure what the cancel left: protection, registration, QEMU's state, whether the "
+                + "guest can still write (docs/cancel.md).", valueName: "fraction"))
+    var cancelAt: Double?
+    @Option(name: .customLong("guest-write-bound"),
+            help: ArgumentHelp("With --cancel-at: how long the guest's writer may take before the guest counts as hung. "
+                + "(default: 60s)", valueName: "duration"),
+            transform: ArgumentValues.duration)
+    var guestWriteBound: Double?
     @Option(parsing: .unconditional, help: "Repetitions of every case.")
     var repetitions = 1
 
@@ -123,9 +134,15 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         do {
             try QEMUPlan.check(backends: backend, size: size, repetitions: repetitions, sampleInterval: sampleInterval,
                                pluggedFractions: plugged, control: !noControl,
-                               guestLayout: guestLayout, imageCheck: imageCheck)
+                               guestLayout: guestLayout, imageCheck: imageCheck, cancelAt: cancelAt)
         } catch {
             throw ValidationError(error.description)
+        }
+        if guestWriteBound != nil, cancelAt == nil {
+            throw ValidationError("--guest-write-bound: applies to a cancelled snapshot only; add --cancel-at")
+        }
+        if let guestWriteBound, guestWriteBound <= 0 {
+            throw ValidationError("--guest-write-bound: must be more than 0 seconds")
         }
         // Flags first, then the host: a wrong flag is named on any machine, with or without a guest.
         try ArgumentValues.checkMonitored(monitor)
@@ -135,6 +152,10 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         guard image.isPresent else {
             throw ValidationError("--guest: no guest in \(guest ?? GuestImage.defaultDirectory) (vmlinuz, initrd.cpio); "
                 + "build it with scripts/qemu-real.sh --guest-only")
+        }
+        if cancelAt != nil, !image.takesWrites {
+            throw ValidationError("--guest: the guest in \(guest ?? GuestImage.defaultDirectory) takes no write command, which "
+                + "--cancel-at needs; build it again with scripts/qemu-real.sh --guest-only")
         }
         if guestLayout != .prefix, !image.takesCommands {
             throw ValidationError("--guest: the guest in \(guest ?? GuestImage.defaultDirectory) takes no commands, which "
@@ -206,6 +227,8 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         plan.seed = seed
         plan.guestLayout = guestLayout
         plan.imageCheck = imageCheck
+        plan.cancelAt = cancelAt
+        if let guestWriteBound { plan.guestWriteBound = guestWriteBound }
         if let monitor { plan.vmstatCounters = monitor }
         let bench = QEMUBench(QEMUExperiment(plan: plan, host: HostCapabilities.probe()), outPath: out,
                               progress: TerminalProgress(quiet: quiet))
