@@ -18,6 +18,7 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     case qemu81 = "qemu-8.1"
     case wpUnpopulated = "wp-unpopulated"
     case qemu72WPUnpopulated = "qemu-7.2-wp-unpopulated"
+    case qemu72CancelFix = "qemu-7.2-cancel-fix"
 
     /// Everything the harness holds of one strategy, in one place: adding a strategy is a case and
     /// its declaration (then `bench columns --update-docs docs` for the charts' copy).
@@ -56,35 +57,35 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     public var declaration: Declaration {
         switch self {
         case .none:
-            Declaration(populate: .nothing, preference: 7, standsFor: "no population: the floor the others add to")
+            Declaration(populate: .nothing, preference: 8, standsFor: "no population: the floor the others add to")
         case .fullTouch:
-            Declaration(populate: .wholeRegion, preference: 9, standsFor: "the whole region, a byte read per page")
+            Declaration(populate: .wholeRegion, preference: 10, standsFor: "the whole region, a byte read per page")
         case .discardTouch:
-            Declaration(populate: .pluggedRuns, savesAgainst: .fullTouch, preference: 6,
+            Declaration(populate: .pluggedRuns, savesAgainst: .fullTouch, preference: 7,
                         standsFor: "the plugged runs, byte reads: the 6.2 patch's idea")
         case .fullMadvise:
-            Declaration(populate: .wholeRegion, method: .madvise, preference: 8,
+            Declaration(populate: .wholeRegion, method: .madvise, preference: 9,
                         standsFor: "the whole region, MADV_POPULATE_READ (Linux 5.14)")
         case .discardMadvise:
-            Declaration(populate: .pluggedRuns, method: .madvise, savesAgainst: .fullMadvise, preference: 5,
+            Declaration(populate: .pluggedRuns, method: .madvise, savesAgainst: .fullMadvise, preference: 6,
                         standsFor: "the plugged runs, MADV_POPULATE_READ")
         // `ram_block_populate_pages` reads the whole used length, one byte per
         // `qemu_real_host_page_size` (4 KiB, even on hugetlb): `touchStride`.
         case .qemu61:
-            Declaration(populate: .wholeRegion, preference: 10, standsFor: "QEMU 6.0 and 6.1, before the patch",
+            Declaration(populate: .wholeRegion, preference: 11, standsFor: "QEMU 6.0 and 6.1, before the patch",
                         onCancel: .leavesTrackingArmed)
         // The RamDiscardManager patch: `populate_read_range` with its loop bound `offset < size`, one
         // byte per `block->page_size`.
         case .qemu62:
-            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 11, standsFor: "QEMU 6.2 up to 7.2.0",
+            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 12, standsFor: "QEMU 6.2 up to 7.2.0",
                         onCancel: .leavesTrackingArmed)
         case .qemu720:
-            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 12,
+            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 13,
                         standsFor: "QEMU 7.2.0 by its own name: 6.2's code (the bound was fixed in 7.2.1)",
                         onCancel: .leavesTrackingArmed)
         // "migration/ram: Fix populate_read_range()"; the whole block still protected.
         case .qemu72:
-            Declaration(populate: .pluggedRuns, savesAgainst: .qemu61, preference: 4,
+            Declaration(populate: .pluggedRuns, savesAgainst: .qemu61, preference: 5,
                         standsFor: "QEMU 7.2.1 and later 7.2.x (Debian 12's 7.2.22)", onCancel: .leavesTrackingArmed)
         // "Optimize ram_write_tracking_start() for RamDiscardManager".
         case .qemu80:
@@ -104,6 +105,10 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         case .qemu72WPUnpopulated:
             Declaration(populate: .nothing, requiredFeatures: .wpUnpopulated, inDefaultMatrix: false, preference: 3,
                         standsFor: "QEMU 7.2.x with patches/qemu/wp-unpopulated-7.2.patch", onCancel: .leavesTrackingArmed)
+        // 7.2's population and protection, with 8.1's stop of tracking at every end of a snapshot.
+        case .qemu72CancelFix:
+            Declaration(populate: .pluggedRuns, inDefaultMatrix: false, savesAgainst: .qemu61, preference: 4,
+                        standsFor: "QEMU 7.2.x with patches/qemu/cancel-stops-tracking-7.2.patch")
         }
     }
 

@@ -51,6 +51,11 @@ public enum QEMUHistory {
             let rest = from == base ? "" : "; from \(from.rawValue) to its base: " + change(from: from, to: base)
             return "\(name): no population, protection marks empty entries (\(to.rawValue))" + rest
         }
+        if to == .qemu72CancelFix {
+            let name = patch.isEmpty ? "a backport of \(stopTrackingOnCancel.hash)" : patch
+            let rest = from == .qemu72 ? "" : "; from \(from.rawValue) to its base: " + change(from: from, to: .qemu72)
+            return "\(name): a cancelled or failed snapshot stops tracking writes, as \(stopTrackingOnCancel.text)" + rest
+        }
         return "from \(from.rawValue) to \(to.rawValue)"
     }
 }

@@ -199,6 +199,8 @@ import Testing
         #expect(both.contains("5f19a4491941") && both.contains("e41c57702e94"))
         #expect(QEMUHistory.change(from: .qemu80, to: .qemu72).hasPrefix("without "))
         #expect(QEMUHistory.change(from: .qemu72, to: .qemu81).contains("3a8b81f2e6"))
+        #expect(QEMUHistory.change(from: .qemu72, to: .qemu72CancelFix, patch: "cancel-stops-tracking-7.2.patch")
+            .hasPrefix("cancel-stops-tracking-7.2.patch: a cancelled or failed snapshot stops tracking"))
         #expect(QEMUHistory.change(from: .qemu72, to: .qemu72).hasPrefix("no change"))
         let patch = QEMUHistory.change(from: .qemu72, to: .qemu72WPUnpopulated, patch: "wp.patch")
         #expect(patch.hasPrefix("wp.patch: no population") && !patch.contains("its base"))
