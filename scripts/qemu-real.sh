@@ -50,12 +50,12 @@ trap 'guest_cleanup; rm -rf "$work"' EXIT
 guest_dir=$guest_cache/virtio-mem-guest
 # What the guest's /init understands; bench qemu reads it from the guest's 'protocol' file, and a
 # cached guest of another protocol is built again.
-protocol="commands 3"
+protocol="commands 4"
 if ((rebuild)) || [[ ! -f $guest_dir/vmlinuz || ! -f $guest_dir/initrd.cpio ]] \
     || [[ $(cat "$guest_dir/protocol" 2>/dev/null) != "$protocol" ]]; then
     echo "qemu-real: == guest: packages, kernel, virtio modules, initramfs"
-    # shellcheck disable=SC2119 # no packages of its own beyond the guest builder's
-    guest_packages
+    # gcc and libc6-dev: the guest's writers (scripts/guest-writer.c), built static.
+    guest_packages gcc libc6-dev
     guest_kernel
     guest_virtio_modules
     root=$work/root
@@ -88,6 +88,9 @@ echo "@@@ READY"
 #   offline N  offline memory block N (bench qemu then lowers requested-size: the driver unplugs it)
 #   write M    write M MiB into a tmpfs file and remove it (after a cancelled snapshot: the page
 #              allocator takes virtio-mem's movable memory first, so this writes the plugged memory)
+#   writers N M   start guest-writer: N threads over M MiB it writes once now (READY), then
+#   start / stop  timed random writes from start to stop, which ends with '@@@ WRITES ...'
+
 mkdir -p /fill && mount -t tmpfs -o size=0 tmpfs /fill
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 exec 3</dev/ttyS1
@@ -109,12 +112,20 @@ while true; do
                 rm -f /fill/pages
                 echo "@@@ FAILED write \$argument: \$(tail -n 1 /tmp/error)"
             fi ;;
+        writers)
+            set -- \$argument
+            /bin/guest-writer \$1 \$2 &
+            echo \$! >/tmp/writer.pid ;;
+        start) kill -USR1 "\$(cat /tmp/writer.pid)" && echo "@@@ WRITERS STARTED" ;;
+        stop) kill -USR2 "\$(cat /tmp/writer.pid)" ;;
         "") ;;
         *) echo "@@@ FAILED unknown command \$command" ;;
     esac
 done
 EOF_INIT
     chmod +x "$root/init"
+    gcc -O2 -static -pthread -o "$root/bin/guest-writer" "$repo/scripts/guest-writer.c" \
+        || guest_die "could not build scripts/guest-writer.c"
     mkdir -p "$guest_dir.tmp"
     guest_partial+=("$guest_dir.tmp")
     cp "$guest_vmlinuz" "$guest_dir.tmp/vmlinuz"

@@ -35,6 +35,9 @@ public struct QEMUPlan: Sendable {
     public var cancelAt: Double?
     /// With `cancelAt`: seconds the guest's writer may take before the guest counts as hung.
     public var guestWriteBound = 60.0
+    /// `--guest-writers`: threads of the guest timing their writes during each snapshot (the
+    /// emulation runs as many writers).
+    public var guestWriters = 0
     /// The `/proc/vmstat` counters each row records (`--monitor`).
     public var vmstatCounters = VMStatMonitor.defaultCounters
 
@@ -84,7 +87,7 @@ public struct QEMUPlan: Sendable {
     public static func check(backends: [Backend]?, size: Int, repetitions: Int, sampleInterval: Double,
                              pluggedFractions: [Double], control: Bool,
                              guestLayout: GuestLayout = .prefix, imageCheck: Bool = false,
-                             cancelAt: Double? = nil) throws(RunPlan.InputError) {
+                             cancelAt: Double? = nil, guestWriters: Int = 0) throws(RunPlan.InputError) {
         for item in backends ?? [] where !Self.backends.contains(item) {
             throw RunPlan.InputError(flag: "--backend", "\(item.rawValue) is not one of "
                 + Self.backends.map(\.rawValue).joined(separator: ", "))
@@ -101,6 +104,18 @@ public struct QEMUPlan: Sendable {
         let blocks = size / blockSize
         if imageCheck, !pluggedFractions.contains(where: { Int(($0 * Double(blocks)).rounded()) > 0 }) {
             throw RunPlan.InputError(flag: "--image-check", "nothing plugged to check: every --plugged fraction is 0")
+        }
+        guard (0 ... 64).contains(guestWriters) else {
+            throw RunPlan.InputError(flag: "--guest-writers", "\(guestWriters) is not a number of writer threads from 1 to 64")
+        }
+        if guestWriters > 0 {
+            guard cancelAt == nil else {
+                throw RunPlan.InputError(flag: "--guest-writers", "a cancelled snapshot's guest writes once after the cancel; "
+                    + "drop --cancel-at or --guest-writers")
+            }
+            if let empty = pluggedFractions.first(where: { Int(($0 * Double(blocks)).rounded()) == 0 }) {
+                throw RunPlan.InputError(flag: "--guest-writers", "--plugged \(empty) plugs nothing for the guest to write")
+            }
         }
         if let cancelAt {
             guard cancelAt > 0, cancelAt < 1 else {
@@ -225,6 +240,7 @@ public final class QEMUExperiment: Experiment {
             snapshot.imageCheck = plan.imageCheck
             snapshot.cancelAt = plan.cancelAt
             snapshot.guestWriteBound = plan.guestWriteBound
+            snapshot.guestWriters = plan.guestWriters
             snapshot.vmstatCounters = plan.vmstatCounters
             snapshot.vmstatNodes = VMStatMonitor.nodes(of: host.numaNodes)
             snapshot.timeouts = plan.timeouts
@@ -282,7 +298,7 @@ public final class QEMUExperiment: Experiment {
         // population left out); the guest idles, so no writer. The phase's sampler is a thread
         // besides the copier, as QEMU's migration thread is one besides its main loop: its stack
         // costs the same few KiB of page tables (QEMU's own vary from 4 to 12 KiB).
-        config.snapshot = SnapshotOptions(writers: 0, sampleInterval: 0.01)
+        config.snapshot = SnapshotOptions(writers: plan.guestWriters, sampleInterval: 0.01)
         config.snapshot?.cancelAt = plan.cancelAt
         if let runs = real.deviceResidentRuns {
             config.resident = .pages(runs.map { $0.lowerBound / page ..< ($0.upperBound + page - 1) / page },

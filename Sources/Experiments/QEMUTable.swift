@@ -65,6 +65,7 @@ public enum QEMUTable {
             measured.qemuProtectSeconds = real.qemuSteps?.protectSeconds
             measured.qemuCopySeconds = real.qemuSteps?.copySeconds
             measured.afterCancelQEMUState = real.qemuEndState ?? ""
+            measured.guestWrites = real.guestWrites
         }
         row.merge(VMMColumns.cells(measured)) { _, new in new }
         let emulated = comparison.emulation.map { ResultTable.rows($0, repetition: repetition, run: run) } ?? []

@@ -1,3 +1,4 @@
+import PopulateBench
 /// What `bench qemu` adds to each of its rows: the program measured and, on the real snapshot's
 /// row, what the tested memory's own mapping did.
 public struct VMMFields: Sendable {
@@ -25,6 +26,8 @@ public struct VMMFields: Sendable {
     public var qemuCopySeconds: Double?
     /// Real rows of a cancelled snapshot: QEMU's state a second after it said `cancelled`.
     public var afterCancelQEMUState = ""
+    /// Real rows with `--guest-writers`: what the guest's own writes took.
+    public var guestWrites: GuestWriteLatency?
 
     public init(qemuVersion: String, qemuBuild: String, qemuPatch: String, accelerator: String, emulatedBy: String) {
         self.qemuVersion = qemuVersion
@@ -102,6 +105,22 @@ public enum VMMColumns {
         Column("after_cancel_qemu_state", .context, .text,
                "real rows with `--cancel-at`: QEMU a second after it said `cancelled`: its migration state, the VM's "
                    + "run state (`query-status`) and how many userfaultfds it holds open") { $0.afterCancelQEMUState },
+        Column("guest_writes", .context, .count,
+               "real rows with `--guest-writers`: writes the guest's writers timed from just before `migrate` to the "
+                   + "snapshot's end") { Column<VMMFields>.integer($0.guestWrites?.writes) },
+        Column("guest_write_p50_us", .context, .microseconds,
+               "real rows with `--guest-writers`: the median time of a guest write, measured in the guest (100 ns buckets; "
+                   + "under TCG the emulator's time: compare programs, not hosts); the emulation's `stall_*` beside it") {
+            $0.guestWrites.map { CellFormat.microseconds(UInt64($0.p50Nanoseconds)) } ?? ""
+        },
+        Column("guest_write_p99_us", .context, .microseconds, "real rows with `--guest-writers`: the 99th percentile") {
+            $0.guestWrites.map { CellFormat.microseconds(UInt64($0.p99Nanoseconds)) } ?? ""
+        },
+        Column("guest_write_max_us", .context, .microseconds,
+               "real rows with `--guest-writers`: the longest guest write (it includes the harness's hold of the copy, "
+                   + "tens of milliseconds, where a write met it)") {
+            $0.guestWrites.map { CellFormat.microseconds(UInt64($0.maxNanoseconds)) } ?? ""
+        },
     ]
 
     public static let names = all.map(\.name)

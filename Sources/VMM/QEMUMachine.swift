@@ -10,7 +10,7 @@ public struct GuestImage: Sendable, Equatable {
     public var kernel: String
     public var initrd: String
     /// What its `/init` understands (`protocol` beside it): `commands 2` takes `offline N` once it has said `@@@ COMMANDS`
-    /// on its second serial port, `commands 3` also `write MIB`; an older guest takes none.
+    /// on its second serial port, `commands 4` also `write` and `writers`; an older guest takes none.
     public var protocolName: String?
 
     /// `${XDG_CACHE_HOME:-$HOME/.cache}/populatebench/virtio-mem-guest`, where the script puts it.
@@ -27,11 +27,13 @@ public struct GuestImage: Sendable, Equatable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// `commands 3` adds `write MIB` (a cancelled snapshot's guest writer) to `commands 2`'s `offline N`.
-    public static let commandsProtocol = "commands 3"
+    /// `commands 4` adds `write MIB` (a cancelled snapshot's guest writer) and `writers N MIB`,
+    /// `start`, `stop` (timed writes during a snapshot) to `commands 2`'s `offline N`.
+    public static let commandsProtocol = "commands 4"
     /// What the guest says once its command port is open.
     public static let commandsMarker = "@@@ COMMANDS"
     public var takesCommands: Bool { protocolName == Self.commandsProtocol || protocolName == "commands 2" }
+    /// It takes `write` and `writers`.
     public var takesWrites: Bool { protocolName == Self.commandsProtocol }
 
     public var isPresent: Bool {

@@ -24,6 +24,8 @@ public final class QMPClient {
     /// A command QEMU refused, or a protocol problem.
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        /// QEMU did not answer in time (rather than answering with an error).
+        public var isTimeout = false
     }
 
     /// Connects (retrying while QEMU has not made the socket yet, until `timeout`), reads the
@@ -93,7 +95,7 @@ public final class QMPClient {
                 return line
             }
             guard let bytes = try socket.receive(timeout: max(0, deadline - MonotonicClock.now())) else {
-                throw Failure(description: "QMP: no answer within \(Int(timeout.rounded())) s")
+                throw Failure(description: "QMP: no answer within \(Int(timeout.rounded())) s", isTimeout: true)
             }
             guard !bytes.isEmpty else { throw Failure(description: "QMP: QEMU closed the connection") }
             buffer += bytes

@@ -47,23 +47,52 @@ extension RealSnapshot {
                     + "\(ByteSize.format(atStart)) released: it completed before the cancel point")
             }
         }
-        let _: QMPClient.Empty = try qmp.execute("migrate_cancel")
-        sink.release()
-        let info = try wait("waiting for QEMU to say the snapshot is cancelled", timeout: timeouts.snapshot, interval: 0.01,
-                            machine: machine, cancelled: cancelled) { () -> QMPClient.MigrationInfo? in
-            let info: QMPClient.MigrationInfo = try qmp.execute("query-migrate")
-            return ["completed", "failed", "cancelled"].contains(info.status ?? "") ? info : nil
+        // A monitor that stops answering is an outcome, not a failure: a thread that holds QEMU's
+        // big lock may itself wait on a page nobody un-protects. Once it has not answered, QMP is
+        // not used again (a late answer would be taken for the next command's).
+        var silent: String?
+        do {
+            let _: QMPClient.Empty = try qmp.execute("migrate_cancel")
+        } catch let failure as QMPClient.Failure where failure.isTimeout {
+            silent = "migrate_cancel"
         }
-        guard info.status == "cancelled" else {
-            throw Stop(status: .failed, reason: "the snapshot \(info.status ?? "?") although it was cancelled at "
-                + "\(ByteSize.format(copied)) of \(ByteSize.format(atStart))")
+        sink.release()
+        var migration = "migration cancelled"
+        if silent == nil {
+            do {
+                let info = try wait("waiting for QEMU to say the snapshot is cancelled", timeout: timeouts.snapshot,
+                                    interval: 0.01, machine: machine, cancelled: cancelled) { () -> QMPClient.MigrationInfo? in
+                    let info: QMPClient.MigrationInfo = try qmp.execute("query-migrate", timeout: 5)
+                    return ["completed", "failed", "cancelled"].contains(info.status ?? "") ? info : nil
+                }
+                guard info.status == "cancelled" else {
+                    throw Stop(status: .failed, reason: "the snapshot \(info.status ?? "?") although it was cancelled at "
+                        + "\(ByteSize.format(copied)) of \(ByteSize.format(atStart))")
+                }
+            } catch let failure as QMPClient.Failure where failure.isTimeout {
+                silent = "query-migrate"
+            }
+        }
+        if let silent {
+            // Without the monitor, the snapshot's end is read from the process: its thread gone.
+            _ = try wait("waiting for the snapshot's thread to end (the monitor did not answer \(silent))", timeout: 30,
+                         machine: machine, cancelled: cancelled) { SnapshotThread.state(pid: machine.pid) == .absent ? true : nil }
+            migration = "the monitor stopped answering at \(silent); the snapshot's thread has ended"
         }
         try MonotonicClock.sleep(until: MonotonicClock.now() + Self.afterCancelSettle)
         let left = try protectedBytes([0 ..< spec.size])
         let mapping = try Smaps.read(pid: machine.pid).first { $0.start == deviceStart }
         let descriptors = QEMUProcess.userfaultfdCount(pid: machine.pid)
-        let status: QMPClient.Status = try qmp.execute("query-status")
-        result.qemuEndState = "migration cancelled; VM \(status.status); \(descriptors) userfaultfd open"
+        var vm = "VM state unknown (no monitor)"
+        if silent == nil {
+            do {
+                let status: QMPClient.Status = try qmp.execute("query-status", timeout: 5)
+                vm = "VM \(status.status)"
+            } catch let failure as QMPClient.Failure where failure.isTimeout {
+                vm = "the monitor stopped answering at query-status"
+            }
+        }
+        result.qemuEndState = "\(migration); \(vm); \(descriptors) userfaultfd open"
         // The guest's writes come after the row's memory is read (`guestWrites`): they would count as the copy's.
         result.cancel = CancelOutcome(copiedBytes: copied, protectedBytes: left,
                                       uffdRegistered: mapping?.registeredForWriteProtect ?? false,

@@ -35,6 +35,8 @@ public struct RealSnapshot: Sendable {
     public var cancelAt: Double?
     /// Seconds the guest's writer is given after a cancel (docs/cancel.md).
     public var guestWriteBound = 60.0
+    /// Threads of the guest that write its plugged memory during the snapshot, timing each write.
+    public var guestWriters = 0
     /// The `/proc/vmstat` counters read just before `migrate` and just after completion.
     public var vmstatCounters: [String] = []
     /// The nodes whose own counters are read too (`VMStatMonitor.nodes`).
@@ -91,6 +93,8 @@ public struct RealSnapshot: Sendable {
         /// With `cancelAt`: what the cancel left, and QEMU's own state after it.
         public var cancel: CancelOutcome?
         public var qemuEndState: String?
+        /// With `guestWriters`: what the guest's writes took during the snapshot.
+        public var guestWrites: GuestWriteLatency?
 
         public var stampedPages: Int? { stampedRuns.map { $0.reduce(0) { $0 + $1.count } / 4096 } }
 
@@ -170,6 +174,9 @@ public struct RealSnapshot: Sendable {
         if case let .virtioMem(requested) = spec.memory, layout != .prefix, let plugged = result.plugged {
             try makeHoles(machine, qmp: qmp, requested: requested, plugged: plugged, into: &result, cancelled: cancelled)
         }
+        if guestWriters > 0 {
+            try prepareGuestWriters(machine, pluggedBytes: result.plugged?.pluggedBytes ?? spec.size, cancelled: cancelled)
+        }
         Thread.sleep(forTimeInterval: settle)
 
         var controls: [Int] = []
@@ -206,6 +213,7 @@ public struct RealSnapshot: Sendable {
         let vmstatBefore = try VMStatReading.read(vmstatCounters, nodes: vmstatNodes)
         let before = try sampler.take(since: MonotonicClock.now())
         sampling.enter("snapshot")
+        if guestWriters > 0 { try startGuestWriters(machine, cancelled: cancelled) }
         let start = MonotonicClock.now()
         let _: QMPClient.Empty = try qmp.execute("migrate", arguments: ["uri": "exec:" + QEMUMachine.sinkCommand(writingTo: sink.path)])
         try holdCopy(machine, qmp: qmp, deviceStart: deviceBefore?.start, into: &result, cancelled: cancelled)
@@ -238,6 +246,7 @@ public struct RealSnapshot: Sendable {
             throw Stop(status: .failed, reason: "the snapshot \(info.status ?? "?"): \(info.errorDesc ?? "no reason given")")
         }
         result.qemuMilliseconds = info.totalTime
+        if guestWriters > 0 { try collectGuestWrites(machine, into: &result, cancelled: cancelled) }
         let after = try sampler.take(since: MonotonicClock.now())
         if let vmstatBefore, let vmstatAfter = try VMStatReading.read(vmstatCounters, nodes: vmstatNodes) {
             result.vmstat = vmstatAfter.change(from: vmstatBefore)

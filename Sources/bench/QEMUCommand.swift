@@ -79,6 +79,10 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
                 + "(default: 60s)", valueName: "duration"),
             transform: ArgumentValues.duration)
     var guestWriteBound: Double?
+    @Option(name: .customLong("guest-writers"), parsing: .unconditional,
+            help: ArgumentHelp("Guest threads that write its plugged memory during each snapshot and time every write "
+                + "(guest_write_* columns; the emulation runs as many writers).", valueName: "n"))
+    var guestWriters = 0
     @Option(parsing: .unconditional, help: "Repetitions of every case.")
     var repetitions = 1
 
@@ -134,7 +138,8 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         do {
             try QEMUPlan.check(backends: backend, size: size, repetitions: repetitions, sampleInterval: sampleInterval,
                                pluggedFractions: plugged, control: !noControl,
-                               guestLayout: guestLayout, imageCheck: imageCheck, cancelAt: cancelAt)
+                               guestLayout: guestLayout, imageCheck: imageCheck, cancelAt: cancelAt,
+                               guestWriters: guestWriters)
         } catch {
             throw ValidationError(error.description)
         }
@@ -153,9 +158,9 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
             throw ValidationError("--guest: no guest in \(guest ?? GuestImage.defaultDirectory) (vmlinuz, initrd.cpio); "
                 + "build it with scripts/qemu-real.sh --guest-only")
         }
-        if cancelAt != nil, !image.takesWrites {
+        if cancelAt != nil || guestWriters > 0, !image.takesWrites {
             throw ValidationError("--guest: the guest in \(guest ?? GuestImage.defaultDirectory) takes no write command, which "
-                + "--cancel-at needs; build it again with scripts/qemu-real.sh --guest-only")
+                + "\(cancelAt != nil ? "--cancel-at" : "--guest-writers") needs; build it again with scripts/qemu-real.sh --guest-only")
         }
         if guestLayout != .prefix, !image.takesCommands {
             throw ValidationError("--guest: the guest in \(guest ?? GuestImage.defaultDirectory) takes no commands, which "
@@ -228,6 +233,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
         plan.guestLayout = guestLayout
         plan.imageCheck = imageCheck
         plan.cancelAt = cancelAt
+        plan.guestWriters = guestWriters
         if let guestWriteBound { plan.guestWriteBound = guestWriteBound }
         if let monitor { plan.vmstatCounters = monitor }
         let bench = QEMUBench(QEMUExperiment(plan: plan, host: HostCapabilities.probe()), outPath: out,

@@ -192,6 +192,15 @@ import Testing
         #expect(try QEMUBuild.describing(binaryAt: "/nonexistent/qemu", version: QEMUVersion(major: 7, minor: 2, micro: 0)).kind == .source)
     }
 
+    @Test func theGuestsWriteLineIsReadOrRefused() {
+        #expect(GuestWriteLatency(consoleLine: "@@@ WRITES 1200 300 4500 98000")
+            == GuestWriteLatency(writes: 1200, p50Nanoseconds: 300, p99Nanoseconds: 4500, maxNanoseconds: 98000))
+        for line in ["@@@ WRITES 1200 300 4500", "@@@ WRITES 1200 300 4500 x", "@@@ WRITES 1200 5000 4500 98000",
+                     "@@@ WROTE 1200 300 4500 98000", "@@@ WRITES -1 300 4500 98000"] {
+            #expect(GuestWriteLatency(consoleLine: line) == nil, "\(line)")
+        }
+    }
+
     @Test func theChangeBetweenBuildsNamesTheCommit() {
         #expect(QEMUHistory.change(from: .qemu62, to: .qemu72).contains("Fix populate_read_range()"))
         #expect(QEMUHistory.change(from: .qemu72, to: .qemu80).contains("Optimize ram_write_tracking_start()"))
@@ -257,6 +266,16 @@ extension KernelTests {
             (["--monitor", "vmstat:no_such_counter"], "--monitor"),
             (["--guest-layout", "hole", "--plugged", "0.1"], "--guest-layout"),
             (["--guest-layout", "middle"], "--guest-layout"),
+            (["--cancel-at", "0"], "--cancel-at"),
+            (["--cancel-at", "1"], "--cancel-at"),
+            (["--cancel-at", "0.5", "--image-check"], "--image-check"),
+            (["--cancel-at", "0.5", "--plugged", "0,0.5"], "plugs nothing"),
+            (["--guest-write-bound", "5s"], "add --cancel-at"),
+            (["--cancel-at", "0.5", "--guest-write-bound", "0s"], "--guest-write-bound"),
+            (["--guest-writers", "65"], "--guest-writers"),
+            (["--guest-writers", "-1"], "--guest-writers"),
+            (["--guest-writers", "2", "--cancel-at", "0.5", "--plugged", "0.5"], "--guest-writers"),
+            (["--guest-writers", "2", "--plugged", "0,0.5"], "plugs nothing"),
         ])
         func badInputIsOneLineAndExitTwo(arguments: [String], says: String) throws {
             // A stand-in that answers --version as QEMU 7.2.22 does, so that the flag under test is

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from . import needs, schema as schemas
+from .cancel import plot_cancel, plot_guest_writes
 from .config import panels_of
 from .load import InputError, PlotError, is_watch_samples, load_results, load_table, unit_problems
 from .memory import plot_memory, plot_plugged_sweep
@@ -80,6 +81,8 @@ def run(args):
         else:
             samples = load_table(samples_path, schema, "samples")
     plot_qemu(schema, rows, args.out)
+    plot_cancel(schema, rows, args.out)
+    plot_guest_writes(schema, rows, args.out)
     # The real rows have their own chart; the emulation's rows are ordinary runs for the others.
     rows = [r for r in rows if r["strategy"] not in QEMU_STRATEGIES] or rows
     panels = panels_of(rows)

@@ -59,7 +59,7 @@ def of(table):
 
 def all_modules():
     """Import every module that declares needs (none imports matplotlib at import time)."""
-    from . import config, load, memory, numa, qemu, series, stalls, timing  # noqa: F401
+    from . import cancel, config, load, memory, numa, qemu, series, stalls, timing  # noqa: F401
     return REGISTRY
 
 
