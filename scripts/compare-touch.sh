@@ -72,6 +72,17 @@ case $thp in
     both) thps=(nohuge huge) ;;
     *) echo "compare-touch: --thp must be nohuge, huge or both, not '$thp'" >&2; exit 2 ;;
 esac
+# --thp huge compares reads of the huge zero page: without THP for madvised memory, or without the
+# huge zero page, both sides would measure base-page faults under the wrong name.
+if [[ " ${thps[*]} " == *" huge "* ]]; then
+    thp_dir=/sys/kernel/mm/transparent_hugepage
+    enabled=$(cat "$thp_dir/enabled" 2>/dev/null || echo "absent")
+    zero=$(cat "$thp_dir/use_zero_page" 2>/dev/null || echo 0)
+    [[ $enabled == *"[always]"* || $enabled == *"[madvise]"* ]] \
+        || { echo "compare-touch: --thp huge needs THP for madvised memory ($thp_dir/enabled: $enabled)" >&2; exit 2; }
+    [[ $zero == 1 ]] \
+        || { echo "compare-touch: --thp huge needs the huge zero page ($thp_dir/use_zero_page: $zero)" >&2; exit 2; }
+fi
 
 # A path given by the caller means the caller's directory; only the default is the repo's.
 [[ -z $bench || $bench == /* ]] || bench=$PWD/$bench

@@ -72,7 +72,7 @@ public struct WatchSession: Sendable {
             if let signal = signals.caught { reason = Signals.name(signal); break }
             if let duration, MonotonicClock.now() - start >= duration { reason = "--duration passed"; break }
             try writer.write(sampling)
-            Thread.sleep(forTimeInterval: min(0.05, interval))
+            MonotonicClock.sleep(seconds: min(0.05, interval))
         }
         let ending = sampling.stop()
         try writer.write(sampling)

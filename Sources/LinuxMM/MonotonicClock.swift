@@ -48,4 +48,11 @@ public enum MonotonicClock {
         repeat { result = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) } while result == EINTR
         if result != 0 { throw SystemCallError(call: "clock_nanosleep", errno: result) }
     }
+
+    /// Sleeps for `seconds` (not at all when it is not positive). `sleep(until:)` fails only on a
+    /// malformed deadline, which a finite number of seconds from now cannot be.
+    public static func sleep(seconds: Double) {
+        guard seconds > 0, seconds.isFinite else { return }
+        do { try sleep(until: now() + seconds) } catch { preconditionFailure("\(error)") }
+    }
 }

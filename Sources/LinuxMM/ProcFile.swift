@@ -44,4 +44,19 @@ public enum ProcFile {
         }
         return names.sorted()
     }
+
+    /// What each descriptor of a process refers to (its `/proc/PID/fd/N` links: a path, or a kind
+    /// such as `anon_inode:[userfaultfd]`); those that close meanwhile are left out. The
+    /// corresponding C function is `readlink`.
+    public static func descriptorTargets(pid: Int32) -> [String] {
+        list(directory: "/proc/\(pid)/fd").compactMap { name in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = buffer.withUnsafeMutableBufferPointer { raw in
+                raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) {
+                    readlink("/proc/\(pid)/fd/\(name)", $0, raw.count)
+                }
+            }
+            return count > 0 ? String(decoding: buffer[0 ..< count], as: UTF8.self) : nil
+        }
+    }
 }

@@ -25,7 +25,7 @@ public struct HostActivity: Codable, Sendable, Equatable {
         var last = first
         let end = MonotonicClock.now() + seconds
         while MonotonicClock.now() < end {
-            Thread.sleep(forTimeInterval: 0.05)
+            MonotonicClock.sleep(seconds: 0.05)
             last = try VMStat.read(names)
             for (name, value) in last {
                 low[name] = min(low[name] ?? value, value)

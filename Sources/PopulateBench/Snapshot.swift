@@ -280,7 +280,7 @@ final class SnapshotRun: @unchecked Sendable {
             for range in protectRanges { try tracker.writeProtect(region.slice(range), false) }
             try tracker.unregister(region.mapping)
         }
-        try MonotonicClock.sleep(until: MonotonicClock.now() + SnapshotOptions.afterCancelSettle)
+        MonotonicClock.sleep(seconds: SnapshotOptions.afterCancelSettle)
         let protection = try ProcessPagemap.protectionMap(pid: getpid(), start: region.mapping.address,
                                                           runs: [0 ..< region.size])
         let registered = try Smaps.read(pid: getpid()).first { $0.start == region.mapping.address }?
@@ -348,7 +348,7 @@ final class SnapshotRun: @unchecked Sendable {
             var paused = 0.0
             while paused < pause && !copierDone.load(ordering: .acquiring) {
                 let step = min(pause - paused, 0.001)
-                Thread.sleep(forTimeInterval: step)
+                MonotonicClock.sleep(seconds: step)
                 paused += step
             }
         } while !copierDone.load(ordering: .acquiring)

@@ -86,7 +86,7 @@ final class HeldSink: @unchecked Sendable {
         switch try reader.read(into: buffer) {
         case let .bytes(read): return read
         case .wouldBlock: try reader.waitReadable(timeout: timeout); return 0
-        case .noWriter: Thread.sleep(forTimeInterval: min(timeout, 0.01)); return 0
+        case .noWriter: MonotonicClock.sleep(seconds: min(timeout, 0.01)); return 0
         case .end: return nil
         }
     }
@@ -114,7 +114,7 @@ final class HeldSink: @unchecked Sendable {
                     try reader.waitReadable(timeout: 0.1)
                 case .noWriter:
                     guard MonotonicClock.now() < deadline else { return "nobody wrote the snapshot's stream" }
-                    Thread.sleep(forTimeInterval: 0.01)
+                    MonotonicClock.sleep(seconds: 0.01)
                 case .end:
                     return problem
                 }

@@ -21,7 +21,7 @@ public enum QEMUAccelerator {
         while MonotonicClock.now() < deadline {
             if machine.console.contains(GuestImage.readyMarker) { return ("kvm", "the guest boots under /dev/kvm") }
             if machine.exit != nil { return ("tcg", "KVM: \(machine.exitReason)") }
-            Thread.sleep(forTimeInterval: 0.1)
+            MonotonicClock.sleep(seconds: 0.1)
         }
         return ("tcg", "the guest did not boot under /dev/kvm within \(Int(timeout)) s")
     }

@@ -42,7 +42,7 @@ public final class QMPClient {
                 guard MonotonicClock.now() < deadline, stillStarting() else {
                     throw Failure(description: "QMP: cannot connect to \(socketPath): \(lastError.map { "\($0)" } ?? "")")
                 }
-                Thread.sleep(forTimeInterval: 0.05)
+                MonotonicClock.sleep(seconds: 0.05)
             }
         }
         socket = connected!

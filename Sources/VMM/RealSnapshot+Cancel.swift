@@ -79,7 +79,7 @@ extension RealSnapshot {
                          machine: machine, cancelled: cancelled) { SnapshotThread.state(pid: machine.pid) == .absent ? true : nil }
             migration = "the monitor stopped answering at \(silent); the snapshot's thread has ended"
         }
-        try MonotonicClock.sleep(until: MonotonicClock.now() + Self.afterCancelSettle)
+        MonotonicClock.sleep(seconds: Self.afterCancelSettle)
         let left = try protectedBytes([0 ..< spec.size])
         let mapping = try Smaps.read(pid: machine.pid).first { $0.start == deviceStart }
         let descriptors = QEMUProcess.userfaultfdCount(pid: machine.pid)
@@ -132,7 +132,7 @@ extension RealSnapshot {
             }
             if cancelled() { throw Stop(status: .failed, reason: "interrupted") }
             if machine.exit != nil { throw Stop(status: .failed, reason: machine.exitReason + " (the guest's write)") }
-            try MonotonicClock.sleep(until: MonotonicClock.now() + 0.02)
+            MonotonicClock.sleep(seconds: 0.02)
         }
         return (false, guestWriteBound)
     }
@@ -142,10 +142,6 @@ extension RealSnapshot {
 enum QEMUProcess {
     /// Its open userfaultfds (`anon_inode:[userfaultfd]`).
     static func userfaultfdCount(pid: Int32) -> Int {
-        let directory = "/proc/\(pid)/fd"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { name in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + name)) == "anon_inode:[userfaultfd]"
-        }.count
+        ProcFile.descriptorTargets(pid: pid).filter { $0 == "anon_inode:[userfaultfd]" }.count
     }
 }

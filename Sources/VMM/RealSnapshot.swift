@@ -143,7 +143,7 @@ public struct RealSnapshot: Sendable {
             if MonotonicClock.now() > deadline {
                 throw Stop(status: .failed, reason: "\(what): nothing within \(Int(timeout)) s; QEMU killed")
             }
-            Thread.sleep(forTimeInterval: interval)
+            MonotonicClock.sleep(seconds: interval)
         }
     }
 
@@ -177,7 +177,7 @@ public struct RealSnapshot: Sendable {
         if guestWriters > 0 {
             try prepareGuestWriters(machine, pluggedBytes: result.plugged?.pluggedBytes ?? spec.size, cancelled: cancelled)
         }
-        Thread.sleep(forTimeInterval: settle)
+        MonotonicClock.sleep(seconds: settle)
 
         var controls: [Int] = []
         if imageCheck, let plugged = result.plugged, !plugged.ranges.isEmpty, let device = try deviceMapping(machine.pid) {
@@ -196,7 +196,7 @@ public struct RealSnapshot: Sendable {
         let sampling = SamplingThread(sampler, phase: "before")
         defer { sampling.stop() }
         let wallOffset = MonotonicClock.wallOffset()
-        Thread.sleep(forTimeInterval: sampleWindow)
+        MonotonicClock.sleep(seconds: sampleWindow)
 
         do {
             let _: QMPClient.Empty = try qmp.execute("migrate-set-capabilities", arguments: [
@@ -252,7 +252,7 @@ public struct RealSnapshot: Sendable {
             result.vmstat = vmstatAfter.change(from: vmstatBefore)
         }
         sampling.enter("after")
-        Thread.sleep(forTimeInterval: sampleWindow)
+        MonotonicClock.sleep(seconds: sampleWindow)
         sampling.stop()
         result.samples = sampling.taken
         result.samplesPID = machine.pid
