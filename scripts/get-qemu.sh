@@ -31,8 +31,9 @@ KIND:
                               apt sources untouched), with Debian's patches, configured with a meson
                               from PyPI in a private venv (bookworm's is too old for QEMU 8.1+).
   source PATH [--patch F]     QEMU built from an upstream tarball (qemu-X.Y.Z.tar.xz) or a source tree
-                              you already have (11.1, master): the tree is built out of tree, never
-                              changed (F is applied to a copy).
+                              you already have (11.1, master): the tree is copied (without .git) and
+                              built from the copy, never changed; its commit and uncommitted changes
+                              decide whether a cached build is still its build.
 
   --cache DIR   where builds are kept (default: .build/qemu in the repository)
   --jobs N      make -j N (default: the number of cores)
@@ -44,6 +45,25 @@ EOF_USAGE
 
 die() { echo "get-qemu: $*" >&2; exit 2; }
 say() { echo "get-qemu: $*" >&2; }
+# The newest of the Debian versions on stdin, by dpkg's own order (sort -V puts 10.0.2+ds-2~bpo12+1
+# after 10.0.2+ds-2, and a release candidate's ~rc after the release); release candidates left out.
+newest_debian_version() {
+    local best="" v
+    while read -r v; do
+        [[ -z $v || $v == *~rc* ]] && continue
+        if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+    done
+    echo "$best"
+}
+# What identifies a tree of the user's: its commit and any uncommitted change (a git tree), else
+# the newest modification time of a file in it.
+tree_stamp() {
+    if git -C "$1" rev-parse HEAD >/dev/null 2>&1; then
+        { git -C "$1" rev-parse HEAD; git -C "$1" status --porcelain; git -C "$1" diff HEAD; } | sha256sum | cut -c1-16
+    else
+        find "$1" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1
+    fi
+}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=$repo/.build/qemu
@@ -196,7 +216,7 @@ if [[ $kind == backports ]]; then
     available=$(apt-cache madison qemu-system-x86 | awk -F'|' '$2 ~ /bpo/ {gsub(/ /, "", $2); print $2}')
     [[ -n $available ]] || die "bookworm-backports lists no qemu-system-x86"
     if [[ -z $version ]]; then
-        version=$(printf '%s\n' $available | sort -V | tail -1)
+        version=$(printf '%s\n' $available | newest_debian_version)
     elif ! printf '%s\n' $available | grep -qxF "$version"; then
         die "backports $version: bookworm-backports has qemu-system-x86 $(printf '%s ' $available)"
     fi
@@ -266,8 +286,11 @@ if ((bookworm_source)); then build=$dir/src/build; else build=$dir/build; fi
 binary=$build/qemu-system-x86_64
 stamp=none
 [[ -n $patch_file ]] && stamp=$(sha256sum "$patch_file" | cut -c1-16)
-# A tree of the user's may have changed since: its build is checked against the tree's HEAD or mtime.
-[[ -n $source_path ]] && stamp+=-$(cd "$source_path" 2>/dev/null && git rev-parse HEAD 2>/dev/null || stat -c %Y "$source_path")
+# A tree of the user's may have changed since: its build is checked against the tree's commit and
+# uncommitted changes (or a tarball's mtime).
+if [[ -n $source_path ]]; then
+    if [[ -d $source_path ]]; then stamp+=-$(tree_stamp "$source_path"); else stamp+=-$(stat -c %Y "$source_path"); fi
+fi
 if [[ -x $binary && -f $build/populatebench-build && $(cat "$dir/patch-sha256" 2>/dev/null) == "$stamp" ]]; then
     echo "$binary"
     exit 0
@@ -294,11 +317,12 @@ if ((!bookworm_source)); then
         [[ -f $dir/src/configure ]] || die "$source_path holds no QEMU source tree (no configure at its top)"
         tree=$dir/src
     elif [[ -n $source_path ]]; then
-        tree=$source_path
-        if [[ -n $patch_file ]]; then
-            say "copying $source_path (the patch goes on the copy)"
-            cp -a "$source_path" "$dir/src" && tree=$dir/src
-        fi
+        # Always a copy: configure and meson may fetch subprojects into the tree they build, and
+        # the user's tree is never written to (the patch, if any, goes on the copy too).
+        say "copying $source_path (without .git) into $dir/src"
+        mkdir -p "$dir/src"
+        tar -C "$source_path" --exclude=.git -cf - . | tar -C "$dir/src" -xf - || die "copying $source_path failed"
+        tree=$dir/src
     else
         GUEST_NAME=get-qemu
         # shellcheck source=scripts/guest-lib.sh
@@ -307,14 +331,14 @@ if ((!bookworm_source)); then
         for suite in sid forky trixie-backports trixie; do
             guest_suite_update "$suite-src" || continue
             found=$(guest_suite_apt "$suite-src" apt-cache showsrc qemu 2>/dev/null | awk -v want="$version" '
-                /^Version:/ { v = $2; u = v; sub(/^[0-9]+:/, "", u); sub(/[+~-].*$/, "", u); if (u == want) print v }' | sort -V | tail -1 || true)
+                /^Version:/ { v = $2; u = v; sub(/^[0-9]+:/, "", u); sub(/[+~-].*$/, "", u); if (u == want) print v }' | newest_debian_version || true)
             [[ -n $found ]] && break
         done
         [[ -n $found ]] || die "source $version: no Debian source list (sid, forky, trixie-backports, trixie) carries QEMU $version; give a tarball's path instead"
         say "downloading Debian's source package qemu $found ($suite)"
         (cd "$dir" && guest_suite_apt "$suite-src" apt-get source --download-only -qq "qemu=$found" >"$logs/$log_name-download.log" 2>&1) \
             || die "apt-get source qemu=$found failed (log: $logs/$log_name-download.log)"
-        dsc=$(ls "$dir"/qemu_*.dsc 2>/dev/null | head -1)
+        dsc=$(ls "$dir"/qemu_*.dsc 2>/dev/null | head -1 || true)
         [[ -n $dsc ]] || die "apt-get source fetched no qemu package"
         # With Debian's patches applied, as Debian's own binary is built.
         (cd "$dir" && dpkg-source -x "$(basename "$dsc")" src >"$logs/$log_name-unpack.log" 2>&1) \
@@ -378,7 +402,7 @@ add_apt_source deb-src bookworm
 say "downloading Debian's source package of qemu (bookworm)"
 (cd "$dir" && apt-get source --download-only -qq -t bookworm qemu >/dev/null 2>&1) || die "apt-get source qemu failed"
 remove_apt_source
-dsc=$(ls "$dir"/qemu_7.2*.dsc 2>/dev/null | head -1)
+dsc=$(ls "$dir"/qemu_7.2*.dsc 2>/dev/null | head -1 || true)
 [[ -n $dsc ]] || die "apt-get source fetched no qemu 7.2 package"
 (cd "$dir" && dpkg-source -x --skip-patches "$(basename "$dsc")" src >/dev/null 2>&1) || die "dpkg-source -x failed"
 rm -f "$dir"/*.orig.tar.* "$dir"/*.debian.tar.* "$dir"/*.dsc

@@ -191,7 +191,8 @@ guest_suite_update() {
             || echo "$type ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $suite-security main"
     } >"$dir/sources.list"
     if ! guest_suite_apt "$key" apt-get update -qq >"$dir/update.log" 2>&1; then
-        if compgen -G "$dir/lists/*Packages*" >/dev/null; then
+        # A deb-src suite's lists are Sources, a binary one's Packages.
+        if compgen -G "$dir/lists/*Packages*" >/dev/null || compgen -G "$dir/lists/*Sources*" >/dev/null; then
             echo "$GUEST_NAME: apt-get update of $key failed ($(tail -n 1 "$dir/update.log")); using the cached lists" >&2
         else
             echo "$GUEST_NAME: apt-get update of $key failed: $(tail -n 3 "$dir/update.log" | tr '\n' ' ')" >&2
@@ -220,15 +221,20 @@ guest_suite_download() {
 # Unpacks a kernel package's image once; prints the vmlinuz, or nothing when the package has none.
 # Older packages keep it in ./boot/vmlinuz-<abi>, newer ones (7.x) in ./usr/lib/modules/<abi>/vmlinuz.
 guest_deb_vmlinuz() {
-    local deb=$1 dir
-    dir=${deb%.deb}.image
+    # Sets guest_vmlinuz (not a $(...) call: what it adds to guest_partial must reach the cleanup).
+    # The image is unpacked into the cache, never beside a .deb the user gave.
+    local deb=$1 dir found
+    dir=$guest_cache/kernels/$(basename "${deb%.deb}").image
+    guest_vmlinuz=""
     if [[ ! -d $dir ]]; then
         rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
         guest_partial+=("$dir.tmp")
         dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --wildcards './boot/vmlinuz-*' './usr/lib/modules/*/vmlinuz' 2>/dev/null || true
-        mv "$dir.tmp" "$dir"
+        found=$(find "$dir.tmp" \( -path '*/boot/vmlinuz-*' -o -path '*/usr/lib/modules/*/vmlinuz' \) -type f 2>/dev/null | head -n 1 || true)
+        # Only an image with a kernel is kept: one without is looked into again next time.
+        if [[ -n $found ]]; then mv "$dir.tmp" "$dir"; else rm -rf "$dir.tmp"; return 0; fi
     fi
-    find "$dir" \( -path '*/boot/vmlinuz-*' -o -path '*/usr/lib/modules/*/vmlinuz' \) -type f 2>/dev/null | head -n 1
+    guest_vmlinuz=$(find "$dir" \( -path '*/boot/vmlinuz-*' -o -path '*/usr/lib/modules/*/vmlinuz' \) -type f 2>/dev/null | head -n 1 || true)
 }
 
 # The cloud kernel of a suite: sets guest_vmlinuz and guest_kernel_label (package and version).
@@ -239,13 +245,13 @@ guest_suite_kernel() {
         | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
     [[ -n $image ]] || { echo "$GUEST_NAME: $suite's linux-image-cloud-amd64 names no kernel" >&2; return 1; }
     deb=$(guest_suite_download "$suite" "$image") || return 1
-    guest_vmlinuz=$(guest_deb_vmlinuz "$deb")
+    guest_deb_vmlinuz "$deb"
     if [[ -z $guest_vmlinuz ]]; then
         binary=$(guest_suite_apt "$suite" apt-cache depends "$image" 2>/dev/null \
             | awk '$1 == "Depends:" && $2 ~ /^linux-binary-/ { print $2; exit }')
         [[ -n $binary ]] || { echo "$GUEST_NAME: $image holds no vmlinuz and names no linux-binary package" >&2; return 1; }
         deb=$(guest_suite_download "$suite" "$binary") || return 1
-        guest_vmlinuz=$(guest_deb_vmlinuz "$deb")
+        guest_deb_vmlinuz "$deb"
         [[ -n $guest_vmlinuz ]] || { echo "$GUEST_NAME: $binary holds no vmlinuz" >&2; return 1; }
     fi
     guest_kernel_label=$(basename "$deb" .deb)
@@ -271,7 +277,8 @@ guest_install_bench() {
     local root=$1 libs lib
     cp "$guest_bench" "$root/bin/bench"
     cp "$guest_trial" "$root/bin/bench-trial"
-    libs=$(ldd "$guest_bench" "$guest_trial" | awk '/:$/ { next } /not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' | sort -u)
+    # ldd exits 1 on a static binary (it has nothing to name): that is no failure here.
+    libs=$({ ldd "$guest_bench" "$guest_trial" || true; } | awk '/:$/ { next } /not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' | sort -u)
     if grep -q '^MISSING' <<<"$libs"; then guest_die "ldd: $(grep '^MISSING' <<<"$libs" | tr '\n' ' ')"; fi
     for lib in $libs; do
         mkdir -p "$root$(dirname "$lib")"

@@ -24,6 +24,19 @@ def version_tuple(text):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+class Malformed(Exception):
+    """A row a truncated or damaged CSV left unreadable."""
+
+
+def number(r, column):
+    """The integer in r[column], or Malformed naming the row and the column."""
+    try:
+        return int(r[column])
+    except (KeyError, TypeError, ValueError):
+        where = "/".join(str(r.get(c)) for c in ("backend", "strategy", "phase")) + f"#{r.get('repetition')}"
+        raise Malformed(f"{where}: column {column} is {r.get(column)!r}")
+
+
 def main():
     out, labels = sys.argv[1], sys.argv[2:]
     results = []
@@ -40,87 +53,110 @@ def main():
     kernel = version_tuple(uname)
     check("the kernel said its release", kernel is not None, uname or "no uname block on the console")
     doctor = read("doctor.txt")
-    check("bench doctor ran", doctor is not None and "kernel" in doctor,
-          "" if doctor else "no doctor block on the console")
+    doctor_rc = (read("doctor.rc") or "").strip()
+    if doctor_rc:
+        check("bench doctor exited 0", doctor_rc == "0" and doctor is not None,
+              "" if doctor_rc == "0" else f"exit {doctor_rc} (see doctor.txt)")
+    else:
+        # Results of an older kernels.sh have no doctor.rc: its report's text is all there is.
+        check("bench doctor ran", doctor is not None and "kernel" in doctor,
+              "" if doctor else "no doctor block on the console")
 
     for label in labels:
-        rc = (read(f"{label}.rc") or "none (the guest never got there)").strip()
-        path = os.path.join(out, f"{label}.csv")
-        rows = list(csv.DictReader(open(path, newline=""))) if os.path.exists(path) and os.path.getsize(path) else []
-        check(f"{label}: bench run exited 0 and wrote rows", rc == "0" and rows,
-              f"exit {rc}, {len(rows)} rows" + ("" if rc == "0" else f" (see {label}.txt)"))
-        ok = [r for r in rows if r["status"] == "ok"]
-        skipped = [r for r in rows if r["status"] == "skipped"]
-        failed = [r for r in rows if r["status"] not in ("ok", "skipped")]
-        print(f"        {label}: {len(ok)} ok, {len(skipped)} skipped, {len(failed)} failed rows")
-        check(f"{label}: no row failed", not failed,
-              "; ".join(f"{r['backend']}/{r['strategy']}/{r['phase']}: {r['reason']}" for r in failed[:4]))
-
-        # A skip is honest when it names a Linux version newer than this one.
-        reasons = {}
-        unexplained = []
-        for r in skipped:
-            reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
-            needed = [version_tuple(v) for v in re.findall(r"Linux (\d+\.\d+)", r["reason"])]
-            if not needed or kernel is None or not any(v > kernel for v in needed):
-                unexplained.append(f"{r['backend']}/{r['strategy']}: {r['reason']}")
-        for reason, count in sorted(reasons.items()):
-            print(f"        skipped x{count}: {reason}")
-        check(f"{label}: every skip names a feature newer than {uname or 'the kernel'}", not unexplained,
-              "; ".join(sorted(set(unexplained))[:4]))
-
-        # The model: only rows it predicts (a snapshot with writers leaves expected_* empty).
-        off = []
-        modelled = 0
-        for r in ok:
-            if r["expected_pte_bytes"] == "" or r["expected_data_bytes"] == "":
-                continue
-            modelled += 1
-            where = f"{r['backend']}/{r['strategy']}/{r['phase']}#{r['repetition']}"
-            pte, expected_pte = int(r["pte_bytes"]), int(r["expected_pte_bytes"])
-            data = int(r["rss_bytes"]) + int(r["hugetlb_bytes"] or 0)
-            expected_data = int(r["expected_data_bytes"])
-            if expected_pte > 0 and abs(pte - expected_pte) > MODEL_TOLERANCE * expected_pte:
-                off.append(f"{where}: VmPTE {pte} vs model {expected_pte}")
-            if expected_pte == 0 and pte != 0:
-                off.append(f"{where}: VmPTE {pte} vs model 0")
-            if expected_data > 0 and abs(data - expected_data) > MODEL_TOLERANCE * expected_data:
-                off.append(f"{where}: data {data} vs model {expected_data}")
-            if expected_data <= 0 and abs(data - expected_data) > RSS_LAG_BYTES:
-                off.append(f"{where}: data {data} vs model {expected_data}")
-        if modelled:
-            check(f"{label}: the memory figures of {modelled} modelled ok rows equal the model", not off,
-                  f"{len(off)} off: " + "; ".join(off[:6]) if off else "")
-
-        # numa_pages accounts for every page of the region once: no count below zero, and their sum
-        # is the region's pages (nodes, zeropage and absent together).
-        miscounted = []
-        for r in ok:
-            if not r.get("numa_pages"):
-                continue
-            counts = [int(part.rpartition(":")[2]) for part in r["numa_pages"].split(";") if part]
-            pages = int(r["region_bytes"]) // int(r["page_bytes"])
-            if any(c < 0 for c in counts) or sum(counts) != pages:
-                miscounted.append(f"{r['backend']}/{r['strategy']}/{r['phase']}#{r['repetition']}: "
-                                  f"{r['numa_pages']} for {pages} pages")
-        placed = sum(1 for r in ok if r.get("numa_pages"))
-        if placed:
-            check(f"{label}: numa_pages of {placed} ok rows counts every page once", not miscounted,
-                  f"{len(miscounted)} off: " + "; ".join(miscounted[:4]) if miscounted else "")
-
-        snapshots = [r for r in ok if r["phase"] == "snapshot"]
-        if snapshots:
-            lost = [f"{r['backend']}/{r['strategy']}#{r['repetition']}: {r['inconsistent_pages']} pages"
-                    for r in snapshots if r["strategy"] in CONSISTENT and r["inconsistent_pages"] not in ("", "0")]
-            check(f"{label}: the strategies that protect every plugged page lose no write", not lost, "; ".join(lost[:4]))
-            for r in snapshots:
-                if r["strategy"] not in CONSISTENT:
-                    print(f"        {r['backend']}/{r['strategy']}#{r['repetition']}: "
-                          f"{r['inconsistent_pages'] or '-'} inconsistent pages")
+        try:
+            check_label(label, out, read, check, kernel, uname)
+        except (Malformed, KeyError, TypeError, ValueError) as problem:
+            check(f"{label}: every row is readable", False, str(problem) or type(problem).__name__)
 
     failed = results.count(False)
     print(f"  {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def check_label(label, out, read, check, kernel, uname):
+    """The checks of one bench run's rows (run.csv, snapshot.csv)."""
+    rc = (read(f"{label}.rc") or "none (the guest never got there)").strip()
+    path = os.path.join(out, f"{label}.csv")
+    rows = list(csv.DictReader(open(path, newline=""))) if os.path.exists(path) and os.path.getsize(path) else []
+    check(f"{label}: bench run exited 0 and wrote rows", rc == "0" and rows,
+          f"exit {rc}, {len(rows)} rows" + ("" if rc == "0" else f" (see {label}.txt)"))
+    truncated = [r for r in rows if None in r.values() or None in r]
+    if truncated:
+        r = truncated[0]
+        raise Malformed(f"{len(truncated)} row(s) with too few or too many cells, the first "
+                        f"{r.get('backend')}/{r.get('strategy')}/{r.get('phase')}#{r.get('repetition')}")
+    ok = [r for r in rows if r["status"] == "ok"]
+    skipped = [r for r in rows if r["status"] == "skipped"]
+    failed = [r for r in rows if r["status"] not in ("ok", "skipped")]
+    print(f"        {label}: {len(ok)} ok, {len(skipped)} skipped, {len(failed)} failed rows")
+    check(f"{label}: no row failed", not failed,
+          "; ".join(f"{r['backend']}/{r['strategy']}/{r['phase']}: {r['reason']}" for r in failed[:4]))
+
+    # A skip is honest when it names a Linux version newer than this one.
+    reasons = {}
+    unexplained = []
+    for r in skipped:
+        reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+        needed = [version_tuple(v) for v in re.findall(r"Linux (\d+\.\d+)", r["reason"])]
+        if not needed or kernel is None or not any(v > kernel for v in needed):
+            unexplained.append(f"{r['backend']}/{r['strategy']}: {r['reason']}")
+    for reason, count in sorted(reasons.items()):
+        print(f"        skipped x{count}: {reason}")
+    check(f"{label}: every skip names a feature newer than {uname or 'the kernel'}", not unexplained,
+          "; ".join(sorted(set(unexplained))[:4]))
+
+    # The model: only rows it predicts (a snapshot with writers leaves expected_* empty).
+    off = []
+    modelled = 0
+    for r in ok:
+        if r["expected_pte_bytes"] == "" or r["expected_data_bytes"] == "":
+            continue
+        modelled += 1
+        where = f"{r['backend']}/{r['strategy']}/{r['phase']}#{r['repetition']}"
+        pte, expected_pte = number(r, "pte_bytes"), number(r, "expected_pte_bytes")
+        data = number(r, "rss_bytes") + (number(r, "hugetlb_bytes") if r.get("hugetlb_bytes") else 0)
+        expected_data = number(r, "expected_data_bytes")
+        if expected_pte > 0 and abs(pte - expected_pte) > MODEL_TOLERANCE * expected_pte:
+            off.append(f"{where}: VmPTE {pte} vs model {expected_pte}")
+        if expected_pte == 0 and pte != 0:
+            off.append(f"{where}: VmPTE {pte} vs model 0")
+        if expected_data > 0 and abs(data - expected_data) > MODEL_TOLERANCE * expected_data:
+            off.append(f"{where}: data {data} vs model {expected_data}")
+        if expected_data <= 0 and abs(data - expected_data) > RSS_LAG_BYTES:
+            off.append(f"{where}: data {data} vs model {expected_data}")
+    if modelled:
+        check(f"{label}: the memory figures of {modelled} modelled ok rows equal the model", not off,
+              f"{len(off)} off: " + "; ".join(off[:6]) if off else "")
+
+    # numa_pages accounts for every page of the region once: no count below zero, and their sum
+    # is the region's pages (nodes, zeropage and absent together).
+    miscounted = []
+    for r in ok:
+        if not r.get("numa_pages"):
+            continue
+        try:
+            counts = [int(part.rpartition(":")[2]) for part in r["numa_pages"].split(";") if part]
+        except ValueError:
+            raise Malformed(f"{r.get('backend')}/{r.get('strategy')}/{r.get('phase')}#{r.get('repetition')}: "
+                            f"numa_pages is {r['numa_pages']!r}")
+        pages = number(r, "region_bytes") // max(1, number(r, "page_bytes"))
+        if any(c < 0 for c in counts) or sum(counts) != pages:
+            miscounted.append(f"{r['backend']}/{r['strategy']}/{r['phase']}#{r['repetition']}: "
+                              f"{r['numa_pages']} for {pages} pages")
+    placed = sum(1 for r in ok if r.get("numa_pages"))
+    if placed:
+        check(f"{label}: numa_pages of {placed} ok rows counts every page once", not miscounted,
+              f"{len(miscounted)} off: " + "; ".join(miscounted[:4]) if miscounted else "")
+
+    snapshots = [r for r in ok if r["phase"] == "snapshot"]
+    if snapshots:
+        lost = [f"{r['backend']}/{r['strategy']}#{r['repetition']}: {r['inconsistent_pages']} pages"
+                for r in snapshots if r["strategy"] in CONSISTENT and r["inconsistent_pages"] not in ("", "0")]
+        check(f"{label}: the strategies that protect every plugged page lose no write", not lost, "; ".join(lost[:4]))
+        for r in snapshots:
+            if r["strategy"] not in CONSISTENT:
+                print(f"        {r['backend']}/{r['strategy']}#{r['repetition']}: "
+                      f"{r['inconsistent_pages'] or '-'} inconsistent pages")
 
 
 if __name__ == "__main__":

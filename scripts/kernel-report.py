@@ -182,9 +182,9 @@ def main():
 
     figure = draw(directory, names, savings, backends, pairs)
     if figure:
-        md.insert(5, f"![What discard-aware population saves, by kernel]({figure})\n")
+        md.insert(4, f"![What discard-aware population saves, by kernel]({figure})\n")
     else:
-        md.insert(5, "(no figure: matplotlib is not installed; scripts/setup.sh --plot installs it)\n")
+        md.insert(4, "(no figure: matplotlib is not installed; scripts/setup.sh --plot installs it)\n")
     (directory / "report.md").write_text("\n".join(md) + "\n")
 
     page = ["<!doctype html><meta charset=utf-8><title>PopulateBench on kernels</title>",

@@ -118,7 +118,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kernels.XXXXXX")
 GUEST_NAME=kernels
 # shellcheck source=scripts/guest-lib.sh
 source "$repo/scripts/guest-lib.sh"
+qemu_pid=""
 cleanup() {
+    # A TCG guest still booting (Ctrl-C): timeout passes the signal on to its QEMU.
+    [[ -z $qemu_pid ]] || kill "$qemu_pid" 2>/dev/null || true
     guest_cleanup
     if ((keep)); then echo "kernels: kept the work dir $work"; else rm -rf "$work"; fi
 }
@@ -201,9 +204,11 @@ EOF
         echo "kernels: == $name (this host, no guest)"
         dir=$out_dir/$name
         mkdir -p "$dir"
-        rm -f "$dir"/{run,snapshot}{.csv,-summary.csv,.txt,.rc} "$dir"/{doctor,uname,check}.txt
+        rm -f "$dir"/{run,snapshot}{.csv,-summary.csv,.txt,.rc} "$dir"/{doctor,uname,check}.txt "$dir/doctor.rc"
         uname -r >"$dir/uname.txt"
-        "$guest_bench" doctor >"$dir/doctor.txt" 2>&1 || true
+        doctor_rc=0
+        "$guest_bench" doctor >"$dir/doctor.txt" 2>&1 || doctor_rc=$?
+        echo "$doctor_rc" >"$dir/doctor.rc"
         for entry in "${runs[@]}"; do
             label=${entry%%|*}
             guest_note "$name: bench run ${entry#*|}"
@@ -232,11 +237,14 @@ EOF
         echo "kernels: == $name"
         dir=$out_dir/$name
         kwork=$work/$name
-        mkdir -p "$kwork"
+        mkdir -p "$kwork" "$dir"
+        # Before the kernel is fetched: a kernel that fails from here on leaves no earlier results
+        # that would read as its own.
+        rm -f "$dir"/{run,snapshot}{.csv,-summary.csv,.txt,.rc} "$dir"/{doctor,uname,dmesg,check}.txt "$dir/doctor.rc" "$dir/console.log"
         # --- the kernel ---
         guest_vmlinuz=""
         if [[ $kernel == /* && $kernel == *.deb ]]; then
-            guest_vmlinuz=$(guest_deb_vmlinuz "$kernel")
+            guest_deb_vmlinuz "$kernel"
             guest_kernel_label=$(basename "$kernel" .deb)
             [[ -n $guest_vmlinuz ]] || echo "kernels: $kernel holds no vmlinuz (a newer Debian's linux-image package keeps it in linux-binary-*)" >&2
         elif [[ $kernel == /* ]]; then
@@ -273,11 +281,10 @@ EOF
         done
         wait "$qemu_pid"
         qemu_rc=$?
+        qemu_pid=""
         set -e
         tr -d '\r' <"$console" >"$console.tmp" && mv "$console.tmp" "$console"
         # --- the results ---
-        mkdir -p "$dir"
-        rm -f "$dir"/{run,snapshot}{.csv,-summary.csv,.txt,.rc} "$dir"/{doctor,uname,dmesg,check}.txt "$dir/console.log"
         cp "$console" "$dir/console.log"
         awk -v dir="$dir" '
             /^@@@ BEGIN / { kind = $3; label = $4
@@ -287,6 +294,8 @@ EOF
             file != ""    { print > file }
         ' "$console"
         { grep '^@@@ BEGIN csv ' "$console" || true; } | while read -r _ _ _ label rc; do echo "${rc#rc=}" >"$dir/$label.rc"; done
+        { grep '^@@@ END doctor rc=' "$console" || true; } | sed 's/^@@@ END doctor rc=//' >"$dir/doctor.rc"
+        [[ -s $dir/doctor.rc ]] || rm -f "$dir/doctor.rc"
         find "$dir" -maxdepth 1 -name '*-summary.csv' -empty -delete
         if ! grep -q '^@@@ DONE' "$console"; then
             if ((qemu_rc == 124 || qemu_rc == 137)); then

@@ -135,7 +135,7 @@ if [ -n "$kernels" ]; then
     set -e
     grep -E '^kernels: (==|FAIL|PASS)|  FAIL ' "$out/kernels.txt" || true
     { echo; echo "## kernels ($kernels and this host; scripts/kernels.sh exited $code)"; echo;
-      if [ -f "$out/kernels/report.md" ]; then sed '1d' "$out/kernels/report.md"; else tail -n 20 "$out/kernels.txt"; fi; } >> "$summary"
+      if [ -f "$out/kernels/report.md" ]; then sed -e '1d' -e 's#](kernels\.png)#](kernels/kernels.png)#' "$out/kernels/report.md"; else tail -n 20 "$out/kernels.txt"; fi; } >> "$summary"
     # A kernel that failed to boot or a check that failed is the worst outcome: unusable.
     [ "$code" -eq 0 ] || worst=1
 fi
