@@ -178,9 +178,9 @@ final class SnapshotRun: @unchecked Sendable {
         try tracker.writeProtect(region.slice(page * region.pageSize ..< (page + 1) * region.pageSize), false)
     }
 
-    /// The pages the copy saves before a cancel (`cancelAt`), else all of them.
-    var pagesBeforeCancel: Int {
-        options.cancelAt.map { Int(($0 * Double(pluggedPages.count)).rounded(.up)) } ?? pluggedPages.count
+    /// The pages the copy saves before a cancel (`cancelAt`); nil: it saves them all.
+    var pagesBeforeCancel: Int? {
+        options.cancelAt.map { Int(($0 * Double(pluggedPages.count)).rounded(.up)) }
     }
 
     var copiedCount: Int { copied.withLock { $0.count } }
@@ -190,8 +190,10 @@ final class SnapshotRun: @unchecked Sendable {
             if options.tracking == .sync && options.faultService == .migrationThread {
                 try migrationThread()
             } else {
+                // The lock behind copiedCount is taken per page only when there is a cancel to reach.
+                let stopAt = pagesBeforeCancel
                 for page in pluggedPages {
-                    if copiedCount >= pagesBeforeCancel { break }
+                    if let stopAt, copiedCount >= stopAt { break }
                     try copyOnce(page)
                     // In async mode a write un-protects by itself; un-protecting here would make every
                     // copied page look written to PAGEMAP_SCAN.
@@ -213,8 +215,10 @@ final class SnapshotRun: @unchecked Sendable {
         var pending = PageSet(capacity: region.pageCount)
         for run in pluggedRuns { pending.insert(run.lowerBound / region.pageSize ..< run.upperBound / region.pageSize) }
         var cursor = 0
-        let stopAt = pagesBeforeCancel
-        while pending.count > 0 && copiedCount < stopAt {
+        // Only this thread copies here: what it has saved is what has left `pending`, no lock needed.
+        let total = pending.count
+        let stopAt = pagesBeforeCancel ?? total
+        while pending.count > 0 && total - pending.count < stopAt {
             let page: Int
             if let fault = try tracker.readPageFaults(maximum: 1).first {
                 page = Int(fault.address - region.mapping.address) / region.pageSize

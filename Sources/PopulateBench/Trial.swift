@@ -198,9 +198,12 @@ public struct Trial {
         for range in populated { _ = entries.insert(range.lowerBound / pageSize ..< range.upperBound / pageSize) }
         var result = PageSet(capacity: pages)
         for range in protectRanges {
-            for page in range.lowerBound / pageSize ..< range.upperBound / pageSize where marksEmpty || entries.contains(page) {
-                _ = result.insert(page ..< page + 1)
+            let pagesOfRange = range.lowerBound / pageSize ..< range.upperBound / pageSize
+            if marksEmpty {
+                _ = result.insert(pagesOfRange)
+                continue
             }
+            for page in pagesOfRange where entries.contains(page) { _ = result.insert(page ..< page + 1) }
         }
         return result
     }

@@ -29,6 +29,16 @@ public enum QEMUHistory {
         (.qemu80, optimizeWriteTrackingStart), (.qemu81, stopTrackingOnCancel),
     ]
 
+    /// Presets off the upstream line: a change (a patch, or a kernel feature QEMU could use) on top of
+    /// a preset of the line, what to call it without a patch's name, and what it does.
+    static let branches: [Strategy: (base: Strategy, unnamedPatch: String, what: String)] = [
+        .qemu72WPUnpopulated: (.qemu72, "UFFD_FEATURE_WP_UNPOPULATED",
+                               "no population, protection marks empty entries (qemu-7.2-wp-unpopulated)"),
+        .wpUnpopulated: (.qemu80, "UFFD_FEATURE_WP_UNPOPULATED", "no population, protection marks empty entries (wp-unpopulated)"),
+        .qemu72CancelFix: (.qemu72, "a backport of \(stopTrackingOnCancel.hash)",
+                           "a cancelled or failed snapshot stops tracking writes, as \(stopTrackingOnCancel.text)"),
+    ]
+
     static func position(_ preset: Strategy) -> Int? {
         let upstream = preset == .qemu720 ? .qemu62 : preset
         return line.firstIndex { $0.preset == upstream }
@@ -45,16 +55,10 @@ public enum QEMUHistory {
             let steps = line[(min(start, end) + 1) ... max(start, end)].compactMap(\.commit).map(\.text)
             return (start < end ? "" : "without ") + steps.joined(separator: " and ")
         }
-        if to == .qemu72WPUnpopulated || to == .wpUnpopulated {
-            let base = to == .qemu72WPUnpopulated ? Strategy.qemu72 : .qemu80
-            let name = patch.isEmpty ? "UFFD_FEATURE_WP_UNPOPULATED" : patch
-            let rest = from == base ? "" : "; from \(from.rawValue) to its base: " + change(from: from, to: base)
-            return "\(name): no population, protection marks empty entries (\(to.rawValue))" + rest
-        }
-        if to == .qemu72CancelFix {
-            let name = patch.isEmpty ? "a backport of \(stopTrackingOnCancel.hash)" : patch
-            let rest = from == .qemu72 ? "" : "; from \(from.rawValue) to its base: " + change(from: from, to: .qemu72)
-            return "\(name): a cancelled or failed snapshot stops tracking writes, as \(stopTrackingOnCancel.text)" + rest
+        if let branch = branches[to] {
+            let name = patch.isEmpty ? branch.unnamedPatch : patch
+            let rest = from == branch.base ? "" : "; from \(from.rawValue) to its base: " + change(from: from, to: branch.base)
+            return "\(name): \(branch.what)" + rest
         }
         return "from \(from.rawValue) to \(to.rawValue)"
     }

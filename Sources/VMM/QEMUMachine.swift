@@ -212,6 +212,11 @@ public final class QEMUMachine: @unchecked Sendable {
 
     public func kill() { child.kill() }
 
+    /// The first line of the console `accepts` takes, or nil.
+    public func consoleLine(where accepts: (String) -> Bool) -> String? {
+        console.split(whereSeparator: \.isNewline).lazy.map(String.init).first(where: accepts)
+    }
+
     /// Sends one command line to the guest's `/init` (its second serial port).
     public func tellGuest(_ command: String) throws {
         try commandConnection.withLock { connection in

@@ -114,18 +114,14 @@ extension RealSnapshot {
         guard spec.guest.takesWrites else {
             throw Stop(status: .failed, reason: "the guest takes no write command (build it again: scripts/qemu-real.sh --guest-only)")
         }
-        _ = try wait("waiting for the guest's command port", timeout: timeouts.boot, machine: machine, cancelled: cancelled) {
-            machine.console.contains(GuestImage.commandsMarker) ? true : nil
-        }
+        try waitForCommandPort(machine, cancelled: cancelled)
         let mebibytes = max(1, (bytes * 9 / 10) >> 20)
         let start = MonotonicClock.now()
         try machine.tellGuest("write \(mebibytes)")
         // Not `wait`: running out of time is the answer here (a hung guest), not a failure.
         let deadline = start + guestWriteBound
         while MonotonicClock.now() < deadline {
-            let said = machine.console.split(whereSeparator: \.isNewline).map(String.init).first {
-                $0 == "@@@ WROTE \(mebibytes)" || $0.hasPrefix("@@@ FAILED write")
-            }
+            let said = machine.consoleLine { $0 == "@@@ WROTE \(mebibytes)" || $0.hasPrefix("@@@ FAILED write") }
             if let said {
                 guard said.hasPrefix("@@@ WROTE") else { throw Stop(status: .failed, reason: "the guest: \(said.dropFirst(4))") }
                 return (true, MonotonicClock.now() - start)

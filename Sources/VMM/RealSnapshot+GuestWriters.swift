@@ -8,9 +8,7 @@ extension RealSnapshot {
         guard spec.guest.takesWrites else {
             throw Stop(status: .failed, reason: "the guest has no writers (build it again: scripts/qemu-real.sh --guest-only)")
         }
-        _ = try wait("waiting for the guest's command port", timeout: timeouts.boot, machine: machine, cancelled: cancelled) {
-            machine.console.contains(GuestImage.commandsMarker) ? true : nil
-        }
+        try waitForCommandPort(machine, cancelled: cancelled)
         let mebibytes = max(1, (pluggedBytes * 4 / 5) >> 20)
         try machine.tellGuest("writers \(guestWriters) \(mebibytes)")
         try awaitGuest("@@@ WRITERS READY \(mebibytes)", doing: "writing \(mebibytes) MiB for its writers", machine: machine,
@@ -40,9 +38,7 @@ extension RealSnapshot {
                             cancelled: @escaping @Sendable () -> Bool) throws -> String {
         let said = try wait("waiting for the guest \(what)", timeout: timeouts.plug, interval: 0.02, machine: machine,
                             cancelled: cancelled) { () -> String? in
-            machine.console.split(whereSeparator: \.isNewline).map(String.init).first {
-                $0.hasPrefix(prefix) || $0.hasPrefix("@@@ FAILED writers")
-            }
+            machine.consoleLine { $0.hasPrefix(prefix) || $0.hasPrefix("@@@ FAILED writers") }
         }
         guard said.hasPrefix(prefix) else { throw Stop(status: .failed, reason: "the guest: \(said.dropFirst(4))") }
         return said

@@ -283,6 +283,14 @@ public struct RealSnapshot: Sendable {
         }
     }
 
+    /// The guest opens its command port after READY, and a port's first open drops what came before:
+    /// a command is sent only once it has said so.
+    func waitForCommandPort(_ machine: QEMUMachine, cancelled: @escaping @Sendable () -> Bool) throws {
+        _ = try wait("waiting for the guest's command port", timeout: timeouts.boot, machine: machine, cancelled: cancelled) {
+            machine.console.contains(GuestImage.commandsMarker) ? true : nil
+        }
+    }
+
     /// Offlines the layout's memory blocks in the guest, then lowers `requested-size` by as much:
     /// the driver unplugs offline blocks first.
     private func makeHoles(_ machine: QEMUMachine, qmp: QMPClient, requested: Int, plugged: PluggedRanges,
@@ -300,18 +308,13 @@ public struct RealSnapshot: Sendable {
             throw Stop(status: .failed, reason: "the guest takes no commands (build it again: scripts/qemu-real.sh --guest-only)")
         }
         let base = result.deviceAddress ?? 0
-        // The guest opens its command port after READY, and a port's first open drops what came before.
-        _ = try wait("waiting for the guest's command port", timeout: timeouts.boot, machine: machine, cancelled: cancelled) {
-            machine.console.contains(GuestImage.commandsMarker) ? true : nil
-        }
+        try waitForCommandPort(machine, cancelled: cancelled)
         for offset in offsets {
             let number = (base + offset) / block
             try machine.tellGuest("offline \(number)")
             let said = try wait("waiting for the guest to offline memory\(number)", timeout: timeouts.plug, machine: machine,
                                 cancelled: cancelled) { () -> String? in
-                machine.console.split(whereSeparator: \.isNewline).map(String.init).first {
-                    $0 == "@@@ OFFLINED \(number)" || $0.hasPrefix("@@@ FAILED offline \(number):")
-                }
+                machine.consoleLine { $0 == "@@@ OFFLINED \(number)" || $0.hasPrefix("@@@ FAILED offline \(number):") }
             }
             guard said.hasPrefix("@@@ OFFLINED") else { throw Stop(status: .failed, reason: "the guest: \(said.dropFirst(4))") }
         }

@@ -210,6 +210,10 @@ import Testing
         #expect(QEMUHistory.change(from: .qemu72, to: .qemu81).contains("3a8b81f2e6"))
         #expect(QEMUHistory.change(from: .qemu72, to: .qemu72CancelFix, patch: "cancel-stops-tracking-7.2.patch")
             .hasPrefix("cancel-stops-tracking-7.2.patch: a cancelled or failed snapshot stops tracking"))
+        #expect(QEMUHistory.change(from: .qemu72, to: .qemu72WPUnpopulated, patch: "wp-unpopulated-7.2.patch")
+            == "wp-unpopulated-7.2.patch: no population, protection marks empty entries (qemu-7.2-wp-unpopulated)")
+        #expect(QEMUHistory.change(from: .qemu62, to: .qemu72CancelFix).hasSuffix("; from qemu-6.2 to its base: "
+            + QEMUHistory.change(from: .qemu62, to: .qemu72)))
         #expect(QEMUHistory.change(from: .qemu72, to: .qemu72).hasPrefix("no change"))
         let patch = QEMUHistory.change(from: .qemu72, to: .qemu72WPUnpopulated, patch: "wp.patch")
         #expect(patch.hasPrefix("wp.patch: no population") && !patch.contains("its base"))
