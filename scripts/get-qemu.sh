@@ -31,11 +31,15 @@ KIND:
                               apt sources untouched), with Debian's patches, configured with a meson
                               from PyPI in a private venv (bookworm's is too old for QEMU 8.1+).
   source PATH [--patch F]     QEMU built from an upstream tarball (qemu-X.Y.Z.tar.xz) or a source tree
-                              you already have (11.1, master): the tree is copied (without .git) and
-                              built from the copy, never changed; its commit and uncommitted changes
-                              decide whether a cached build is still its build.
+                              you already have (11.1, master): the tree is copied (without .git and
+                              its in-tree build/) and built from the copy, never changed; its commit
+                              and uncommitted changes (a git tree; else its files' names, sizes and
+                              times), or a tarball's sha256, decide whether a cached build is still
+                              its build.
 
-  --cache DIR   where builds are kept (default: .build/qemu in the repository)
+  --cache DIR   where builds are kept (default: .build/qemu in the repository); given, Debian's
+                source lists for 'source VERSION' are kept there too (DIR/apt/), else in
+                \${XDG_CACHE_HOME:-\$HOME/.cache}/populatebench/apt/
   --jobs N      make -j N (default: the number of cores)
 
 Exit codes: 0 the path is printed; 2 bad input, a download or build that failed (one line on
@@ -45,8 +49,9 @@ EOF_USAGE
 
 die() { echo "get-qemu: $*" >&2; exit 2; }
 say() { echo "get-qemu: $*" >&2; }
-# The newest of the Debian versions on stdin, by dpkg's own order (sort -V puts 10.0.2+ds-2~bpo12+1
-# after 10.0.2+ds-2, and a release candidate's ~rc after the release); release candidates left out.
+# The newest of the Debian versions on stdin (one a line), by dpkg's own order (sort -V puts
+# 10.0.2+ds-2~bpo12+1 after 10.0.2+ds-2, and a release candidate's ~rc after the release); release
+# candidates left out. Prints nothing when none is left.
 newest_debian_version() {
     local best="" v
     while read -r v; do
@@ -55,22 +60,35 @@ newest_debian_version() {
     done
     echo "$best"
 }
-# What identifies a tree of the user's: its commit and any uncommitted change (a git tree), else
-# the newest modification time of a file in it.
+# What identifies a tree of the user's (a short hash; never fails): a git tree's commit and every
+# uncommitted change (status, the diff against HEAD with binary files and submodules, the contents
+# of untracked files); any other tree (or one inside another's repository), the names, sizes and
+# modification times of its files. .git and an in-tree build/ are left out, as from the copy.
+# Read-only: GIT_OPTIONAL_LOCKS=0 keeps 'git status' from refreshing the tree's index.
 tree_stamp() {
-    if git -C "$1" rev-parse HEAD >/dev/null 2>&1; then
-        { git -C "$1" rev-parse HEAD; git -C "$1" status --porcelain; git -C "$1" diff HEAD; } | sha256sum | cut -c1-16
-    else
-        find "$1" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1
-    fi
+    local tree top
+    tree=$(cd "$1" && pwd -P)
+    git_in() { GIT_OPTIONAL_LOCKS=0 git -c safe.directory='*' -C "$tree" "$@"; }
+    top=$(git_in rev-parse --show-toplevel 2>/dev/null || true)
+    {
+        if [[ -n $top && $top == "$tree" ]] && git_in rev-parse --verify -q HEAD >/dev/null 2>&1; then
+            git_in rev-parse HEAD
+            git_in status --porcelain=v1 --untracked-files=all
+            git_in diff HEAD --binary --submodule=diff
+            git_in ls-files -z --others --exclude-standard | (cd "$tree" && xargs -0 -r sha256sum --)
+        else
+            (cd "$tree" && find . \( -path ./.git -o -path ./build \) -prune -o ! -type d -printf '%P %s %T@\n' | LC_ALL=C sort)
+        fi
+    } 2>/dev/null | sha256sum | cut -c1-16 || true
 }
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=$repo/.build/qemu
 jobs=$(nproc 2>/dev/null || echo 2)
+cache_given=0
 while (($#)); do
     case $1 in
-        --cache) [[ $# -ge 2 ]] || die "--cache needs a directory"; cache=$2; shift 2 ;;
+        --cache) [[ $# -ge 2 ]] || die "--cache needs a directory"; cache=$2; cache_given=1; shift 2 ;;
         --jobs) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--jobs needs a positive number"; jobs=$2; shift 2 ;;
         --help | -h) usage; exit 0 ;;
         -*) die "unknown option '$1' (see --help)" ;;
@@ -206,7 +224,16 @@ if [[ $kind == backports ]]; then
     # enough for a q35 guest that boots a kernel directly).
     apt_install seabios
     if [[ -z $version ]]; then
-        found=$(ls -d "$cache"/backports-*/root/usr/bin/populatebench-build 2>/dev/null | grep -v '\.partial/' | sort -V | tail -1 || true)
+        # The newest finished build in the cache, by the Debian version its description names.
+        found=
+        for described in "$cache"/backports-*/root/usr/bin/populatebench-build; do
+            [[ -f $described && $described != *.partial/* ]] || continue
+            cached=$(sed -n 's/^version=//p' "$described" | head -n 1)
+            [[ -n $cached && $(newest_debian_version <<<"$cached") == "$cached" ]] || continue
+            if [[ -z $found ]] || dpkg --compare-versions "$cached" gt "$found_version"; then
+                found=$described found_version=$cached
+            fi
+        done
         if [[ -n $found ]]; then
             echo "$(dirname "$found")/qemu-system-x86_64"
             exit 0
@@ -217,6 +244,7 @@ if [[ $kind == backports ]]; then
     [[ -n $available ]] || die "bookworm-backports lists no qemu-system-x86"
     if [[ -z $version ]]; then
         version=$(printf '%s\n' $available | newest_debian_version)
+        [[ -n $version ]] || die "bookworm-backports has only release candidates of qemu-system-x86: $(printf '%s ' $available)"
     elif ! printf '%s\n' $available | grep -qxF "$version"; then
         die "backports $version: bookworm-backports has qemu-system-x86 $(printf '%s ' $available)"
     fi
@@ -242,7 +270,7 @@ if [[ $kind == backports ]]; then
     remove_apt_source
     apt_install "${libraries[@]}"
     binary=$partial/root/usr/bin/qemu-system-x86_64
-    missing=$(ldd "$binary" | awk '/not found/ {print $1}' | tr '\n' ' ')
+    missing=$({ ldd "$binary" 2>/dev/null || true; } | awk '/not found/ {print $1}' | tr '\n' ' ')
     [[ -z $missing ]] || die "backports $version needs libraries bookworm lacks: $missing"
     firmware=$dir/firmware
     mkdir -p "$partial/firmware"
@@ -287,9 +315,13 @@ binary=$build/qemu-system-x86_64
 stamp=none
 [[ -n $patch_file ]] && stamp=$(sha256sum "$patch_file" | cut -c1-16)
 # A tree of the user's may have changed since: its build is checked against the tree's commit and
-# uncommitted changes (or a tarball's mtime).
+# uncommitted changes (tree_stamp), a tarball's against its sha256.
 if [[ -n $source_path ]]; then
-    if [[ -d $source_path ]]; then stamp+=-$(tree_stamp "$source_path"); else stamp+=-$(stat -c %Y "$source_path"); fi
+    if [[ -d $source_path ]]; then
+        stamp+=-$(tree_stamp "$source_path")
+    else
+        stamp+=-$(sha256sum "$source_path" | cut -c1-16) || die "cannot read $source_path"
+    fi
 fi
 if [[ -x $binary && -f $build/populatebench-build && $(cat "$dir/patch-sha256" 2>/dev/null) == "$stamp" ]]; then
     echo "$binary"
@@ -318,15 +350,20 @@ if ((!bookworm_source)); then
         tree=$dir/src
     elif [[ -n $source_path ]]; then
         # Always a copy: configure and meson may fetch subprojects into the tree they build, and
-        # the user's tree is never written to (the patch, if any, goes on the copy too).
-        say "copying $source_path (without .git) into $dir/src"
+        # the user's tree is never written to (the patch, if any, goes on the copy too). Without
+        # .git (a submodule's too: configure then updates no submodule) and without an in-tree
+        # build/ (QEMU's configure run in the tree puts its build there).
+        say "copying $source_path (without .git and build/) into $dir/src"
         mkdir -p "$dir/src"
-        tar -C "$source_path" --exclude=.git -cf - . | tar -C "$dir/src" -xf - || die "copying $source_path failed"
+        tar -C "$source_path" --exclude=.git --anchored --exclude=./build -cf - . | tar -C "$dir/src" -xf - \
+            || die "copying $source_path failed"
         tree=$dir/src
     else
         GUEST_NAME=get-qemu
         # shellcheck source=scripts/guest-lib.sh
         source "$repo/scripts/guest-lib.sh"
+        # --cache DIR keeps everything this script downloads, the source lists too.
+        ((cache_given)) && guest_cache=$cache
         found=
         for suite in sid forky trixie-backports trixie; do
             guest_suite_update "$suite-src" || continue
@@ -339,7 +376,7 @@ if ((!bookworm_source)); then
         (cd "$dir" && guest_suite_apt "$suite-src" apt-get source --download-only -qq "qemu=$found" >"$logs/$log_name-download.log" 2>&1) \
             || die "apt-get source qemu=$found failed (log: $logs/$log_name-download.log)"
         dsc=$(ls "$dir"/qemu_*.dsc 2>/dev/null | head -1 || true)
-        [[ -n $dsc ]] || die "apt-get source fetched no qemu package"
+        [[ -n $dsc ]] || die "apt-get source qemu=$found fetched no qemu_*.dsc into $dir (log: $logs/$log_name-download.log)"
         # With Debian's patches applied, as Debian's own binary is built.
         (cd "$dir" && dpkg-source -x "$(basename "$dsc")" src >"$logs/$log_name-unpack.log" 2>&1) \
             || die "dpkg-source -x failed (log: $logs/$log_name-unpack.log)"
@@ -403,7 +440,7 @@ say "downloading Debian's source package of qemu (bookworm)"
 (cd "$dir" && apt-get source --download-only -qq -t bookworm qemu >/dev/null 2>&1) || die "apt-get source qemu failed"
 remove_apt_source
 dsc=$(ls "$dir"/qemu_7.2*.dsc 2>/dev/null | head -1 || true)
-[[ -n $dsc ]] || die "apt-get source fetched no qemu 7.2 package"
+[[ -n $dsc ]] || die "apt-get source -t bookworm qemu fetched no qemu_7.2*.dsc into $dir"
 (cd "$dir" && dpkg-source -x --skip-patches "$(basename "$dsc")" src >/dev/null 2>&1) || die "dpkg-source -x failed"
 rm -f "$dir"/*.orig.tar.* "$dir"/*.debian.tar.* "$dir"/*.dsc
 

@@ -51,7 +51,8 @@ guest_packages() {
 
 # The exact name, never a glob: linux-image-amd64 depends on linux-image-<abi>-amd64; its
 # -cloud-amd64 twin (LZ4) boots in about 5 s under TCG.
-guest_kernel_dep() { apt-cache depends "$1" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'; }
+# Prints nothing (never fails, under pipefail too) when apt knows no such package: the offline path.
+guest_kernel_dep() { apt-cache depends "$1" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }' || true; }
 
 # Downloads the kernel package once and unpacks its ./boot once; sets guest_deb, guest_kdir,
 # guest_vmlinuz.
@@ -181,8 +182,9 @@ guest_suite_apt() {
 # when the mirror cannot be reached): guest_suite_update SUITE, or guest_suite_update SUITE-src for
 # its source packages (then used as guest_suite_apt SUITE-src).
 guest_suite_update() {
-    local key=$1 suite=${1%-src} type=deb dir=$guest_cache/apt/$1 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-    [[ $key == *-src ]] && type=deb-src
+    local key=$1 suite=${1%-src} type=deb lists=Packages dir=$guest_cache/apt/$1 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+    # A deb-src suite's lists are Sources, a binary one's Packages.
+    if [[ $key == *-src ]]; then type="deb-src" lists=Sources; fi
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
     # The point release and its security updates: the kernel a user of that release runs today.
     {
@@ -190,21 +192,30 @@ guest_suite_update() {
         [[ $suite == *-backports || $suite == sid || $type == deb-src ]] \
             || echo "$type ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $suite-security main"
     } >"$dir/sources.list"
-    if ! guest_suite_apt "$key" apt-get update -qq >"$dir/update.log" 2>&1; then
-        # A deb-src suite's lists are Sources, a binary one's Packages.
-        if compgen -G "$dir/lists/*Packages*" >/dev/null || compgen -G "$dir/lists/*Sources*" >/dev/null; then
-            echo "$GUEST_NAME: apt-get update of $key failed ($(tail -n 1 "$dir/update.log")); using the cached lists" >&2
+    # apt-get update exits 0 when the mirror cannot be reached (only 'W: Failed to fetch'): that is
+    # a failure here too. Without fresh lists, earlier ones of the right kind do, else it fails.
+    local updated=1
+    guest_suite_apt "$key" apt-get update -qq >"$dir/update.log" 2>&1 || updated=0
+    grep -qE '^(W: Failed to fetch|E: )' "$dir/update.log" && updated=0
+    if ((!updated)); then
+        if compgen -G "$dir/lists/*_$lists*" >/dev/null; then
+            echo "$GUEST_NAME: apt-get update of $key failed ($(grep -E '^[WE]: ' "$dir/update.log" | head -n 1)); using the cached lists" >&2
         else
             echo "$GUEST_NAME: apt-get update of $key failed: $(tail -n 3 "$dir/update.log" | tr '\n' ' ')" >&2
             return 1
         fi
+    elif ! compgen -G "$dir/lists/*_$lists*" >/dev/null; then
+        echo "$GUEST_NAME: apt-get update of $key left no $lists list in $dir/lists" >&2
+        return 1
     fi
 }
 
-# Downloads a package of a suite into the kernel cache once; prints the .deb's path.
+# Downloads a package of a suite into the kernel cache once; sets guest_suite_deb to the .deb's path
+# (not a $(...) call: the download folder it adds to guest_partial must reach the cleanup).
 guest_suite_download() {
-    local suite=$1 pkg=$2 version dl f
-    version=$(guest_suite_apt "$suite" apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
+    local suite=$1 pkg=$2 version dl f got
+    guest_suite_deb=""
+    version=$(guest_suite_apt "$suite" apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ { print $2; exit }' || true)
     [[ -n $version ]] || { echo "$GUEST_NAME: $suite has no package $pkg" >&2; return 1; }
     mkdir -p "$guest_cache/kernels"
     f=$guest_cache/kernels/${pkg}_${version//:/%3a}_amd64.deb
@@ -213,21 +224,25 @@ guest_suite_download() {
         dl=$(mktemp -d "$guest_cache/kernels/download.XXXXXX")
         guest_partial+=("$dl")
         (cd "$dl" && guest_suite_apt "$suite" apt-get download -qq "$pkg" >&2) || { rm -rf "$dl"; return 1; }
-        mv "$dl"/*.deb "$f" && rm -rf "$dl"
+        got=$(find "$dl" -maxdepth 1 -name '*.deb' | head -n 1 || true)
+        [[ -n $got ]] || { rm -rf "$dl"; echo "$GUEST_NAME: apt-get download $pkg ($suite) got nothing" >&2; return 1; }
+        mv "$got" "$f" && rm -rf "$dl"
     fi
-    echo "$f"
+    guest_suite_deb=$f
 }
 
-# Unpacks a kernel package's image once; prints the vmlinuz, or nothing when the package has none.
+# Unpacks a kernel package's image once; sets guest_vmlinuz to its vmlinuz, or to nothing when the
+# package has none (not a $(...) call: what it adds to guest_partial must reach the cleanup).
 # Older packages keep it in ./boot/vmlinuz-<abi>, newer ones (7.x) in ./usr/lib/modules/<abi>/vmlinuz.
+# The image is unpacked into the cache's kernels/<name>.image, never beside a .deb the user gave;
+# a .deb newer than its image (rebuilt under the same name) is unpacked again.
 guest_deb_vmlinuz() {
-    # Sets guest_vmlinuz (not a $(...) call: what it adds to guest_partial must reach the cleanup).
-    # The image is unpacked into the cache, never beside a .deb the user gave.
     local deb=$1 dir found
     dir=$guest_cache/kernels/$(basename "${deb%.deb}").image
     guest_vmlinuz=""
-    if [[ ! -d $dir ]]; then
-        rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    if [[ ! -d $dir || $deb -nt $dir ]]; then
+        mkdir -p "$guest_cache/kernels"
+        rm -rf "$dir" "$dir.tmp" && mkdir -p "$dir.tmp"
         guest_partial+=("$dir.tmp")
         dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --wildcards './boot/vmlinuz-*' './usr/lib/modules/*/vmlinuz' 2>/dev/null || true
         found=$(find "$dir.tmp" \( -path '*/boot/vmlinuz-*' -o -path '*/usr/lib/modules/*/vmlinuz' \) -type f 2>/dev/null | head -n 1 || true)
@@ -242,15 +257,17 @@ guest_deb_vmlinuz() {
 guest_suite_kernel() {
     local suite=$1 image binary deb
     image=$(guest_suite_apt "$suite" apt-cache depends linux-image-cloud-amd64 2>/dev/null \
-        | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+        | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }' || true)
     [[ -n $image ]] || { echo "$GUEST_NAME: $suite's linux-image-cloud-amd64 names no kernel" >&2; return 1; }
-    deb=$(guest_suite_download "$suite" "$image") || return 1
+    guest_suite_download "$suite" "$image" || return 1
+    deb=$guest_suite_deb
     guest_deb_vmlinuz "$deb"
     if [[ -z $guest_vmlinuz ]]; then
         binary=$(guest_suite_apt "$suite" apt-cache depends "$image" 2>/dev/null \
-            | awk '$1 == "Depends:" && $2 ~ /^linux-binary-/ { print $2; exit }')
+            | awk '$1 == "Depends:" && $2 ~ /^linux-binary-/ { print $2; exit }' || true)
         [[ -n $binary ]] || { echo "$GUEST_NAME: $image holds no vmlinuz and names no linux-binary package" >&2; return 1; }
-        deb=$(guest_suite_download "$suite" "$binary") || return 1
+        guest_suite_download "$suite" "$binary" || return 1
+        deb=$guest_suite_deb
         guest_deb_vmlinuz "$deb"
         [[ -n $guest_vmlinuz ]] || { echo "$GUEST_NAME: $binary holds no vmlinuz" >&2; return 1; }
     fi

@@ -5,8 +5,10 @@ Every row of every run must be ok, or skipped for a feature the kernel is too ol
 names the Linux version that brought it, and that version is newer than the guest's); an ok row's
 memory figures must equal the model's (page tables within 5%, exactly 0 where the model says 0;
 data within 5%, or within the 64 pages per-CPU RSS counters lag by where the model says 0); the
-snapshot strategies that protect every plugged page must be consistent. Prints one line a check
-and a summary; exits 1 if any check fails.
+snapshot strategies that protect every plugged page must be consistent. bench doctor must have
+exited 0 (DIR/doctor.rc; results without it: doctor.txt must hold its report). A row that a
+truncated or damaged CSV left unreadable is a FAIL line naming the row and the column, never a
+traceback. Prints one line a check and a summary; exits 1 if any check fails, 2 on bad usage.
 """
 import csv
 import os
@@ -28,16 +30,64 @@ class Malformed(Exception):
     """A row a truncated or damaged CSV left unreadable."""
 
 
+def row_name(r):
+    """Where a row is: its CSV line, backend/strategy/phase#repetition."""
+    where = "/".join(str(r.get(c)) for c in ("backend", "strategy", "phase")) + f"#{r.get('repetition')}"
+    return f"line {r['_line']} ({where})" if "_line" in r else where
+
+
+def field(r, column):
+    """r[column], or Malformed naming the row and the column (a header without it)."""
+    try:
+        value = r[column]
+    except (KeyError, TypeError):
+        raise Malformed(f"{row_name(r)}: no column {column}") from None
+    if value is None:
+        raise Malformed(f"{row_name(r)}: column {column} is missing (a truncated row)")
+    return value
+
+
 def number(r, column):
     """The integer in r[column], or Malformed naming the row and the column."""
+    value = field(r, column)
     try:
-        return int(r[column])
-    except (KeyError, TypeError, ValueError):
-        where = "/".join(str(r.get(c)) for c in ("backend", "strategy", "phase")) + f"#{r.get('repetition')}"
-        raise Malformed(f"{where}: column {column} is {r.get(column)!r}")
+        return int(value)
+    except (TypeError, ValueError):
+        raise Malformed(f"{row_name(r)}: column {column} is {value!r}, not a whole number") from None
+
+
+def read_rows(path):
+    """The rows of a CSV, each with its line ('_line'); Malformed for a row with too few or too many
+    cells (the first such, and the first column it lacks) or a file csv cannot read."""
+    if not os.path.exists(path) or not os.path.getsize(path):
+        return []
+    rows = []
+    try:
+        with open(path, newline="", errors="replace") as f:
+            reader = csv.DictReader(f)
+            for r in reader:
+                r["_line"] = reader.line_num
+                rows.append(r)
+            columns = reader.fieldnames or []
+    except csv.Error as problem:
+        raise Malformed(f"{os.path.basename(path)}: {problem}") from None
+    short = [r for r in rows if None in r.values()]
+    long = [r for r in rows if None in r]
+    if short:
+        r = short[0]
+        lacking = next(c for c in columns if r.get(c) is None)
+        raise Malformed(f"{len(short)} row(s) with too few cells, the first {row_name(r)}: "
+                        f"no value from column {lacking} on")
+    if long:
+        raise Malformed(f"{len(long)} row(s) with more cells than the header, the first {row_name(long[0])}")
+    return rows
 
 
 def main():
+    if len(sys.argv) < 3:
+        print("usage: kernel-check.py DIR LABEL...   (e.g. kernel-check.py results/kernels/6.1 run snapshot)",
+              file=sys.stderr)
+        return 2
     out, labels = sys.argv[1], sys.argv[2:]
     results = []
 
@@ -47,7 +97,8 @@ def main():
 
     def read(name):
         path = os.path.join(out, name)
-        return open(path).read() if os.path.exists(path) else None
+        # A serial console may carry bytes that are no UTF-8.
+        return open(path, errors="replace").read() if os.path.exists(path) else None
 
     uname = (read("uname.txt") or "").strip()
     kernel = version_tuple(uname)
@@ -65,8 +116,9 @@ def main():
     for label in labels:
         try:
             check_label(label, out, read, check, kernel, uname)
-        except (Malformed, KeyError, TypeError, ValueError) as problem:
-            check(f"{label}: every row is readable", False, str(problem) or type(problem).__name__)
+        except (Malformed, KeyError, TypeError, ValueError, IndexError) as problem:
+            check(f"{label}: every row is readable", False,
+                  f"{label}.csv: {problem}" if isinstance(problem, Malformed) else f"{label}.csv: {problem!r}")
 
     failed = results.count(False)
     print(f"  {len(results) - failed} passed, {failed} failed")
@@ -77,14 +129,17 @@ def check_label(label, out, read, check, kernel, uname):
     """The checks of one bench run's rows (run.csv, snapshot.csv)."""
     rc = (read(f"{label}.rc") or "none (the guest never got there)").strip()
     path = os.path.join(out, f"{label}.csv")
-    rows = list(csv.DictReader(open(path, newline=""))) if os.path.exists(path) and os.path.getsize(path) else []
+    try:
+        rows = read_rows(path)
+    except Malformed:
+        check(f"{label}: bench run exited 0 and wrote rows", False, f"exit {rc}, unreadable rows")
+        raise
     check(f"{label}: bench run exited 0 and wrote rows", rc == "0" and rows,
           f"exit {rc}, {len(rows)} rows" + ("" if rc == "0" else f" (see {label}.txt)"))
-    truncated = [r for r in rows if None in r.values() or None in r]
-    if truncated:
-        r = truncated[0]
-        raise Malformed(f"{len(truncated)} row(s) with too few or too many cells, the first "
-                        f"{r.get('backend')}/{r.get('strategy')}/{r.get('phase')}#{r.get('repetition')}")
+    # Every column read below, checked once on every row: a damaged row is named here.
+    for r in rows:
+        for column in ("status", "backend", "strategy", "phase", "repetition", "reason"):
+            field(r, column)
     ok = [r for r in rows if r["status"] == "ok"]
     skipped = [r for r in rows if r["status"] == "skipped"]
     failed = [r for r in rows if r["status"] not in ("ok", "skipped")]
@@ -109,7 +164,7 @@ def check_label(label, out, read, check, kernel, uname):
     off = []
     modelled = 0
     for r in ok:
-        if r["expected_pte_bytes"] == "" or r["expected_data_bytes"] == "":
+        if field(r, "expected_pte_bytes") == "" or field(r, "expected_data_bytes") == "":
             continue
         modelled += 1
         where = f"{r['backend']}/{r['strategy']}/{r['phase']}#{r['repetition']}"
@@ -137,8 +192,7 @@ def check_label(label, out, read, check, kernel, uname):
         try:
             counts = [int(part.rpartition(":")[2]) for part in r["numa_pages"].split(";") if part]
         except ValueError:
-            raise Malformed(f"{r.get('backend')}/{r.get('strategy')}/{r.get('phase')}#{r.get('repetition')}: "
-                            f"numa_pages is {r['numa_pages']!r}")
+            raise Malformed(f"{row_name(r)}: column numa_pages is {r['numa_pages']!r}") from None
         pages = number(r, "region_bytes") // max(1, number(r, "page_bytes"))
         if any(c < 0 for c in counts) or sum(counts) != pages:
             miscounted.append(f"{r['backend']}/{r['strategy']}/{r['phase']}#{r['repetition']}: "
@@ -150,8 +204,8 @@ def check_label(label, out, read, check, kernel, uname):
 
     snapshots = [r for r in ok if r["phase"] == "snapshot"]
     if snapshots:
-        lost = [f"{r['backend']}/{r['strategy']}#{r['repetition']}: {r['inconsistent_pages']} pages"
-                for r in snapshots if r["strategy"] in CONSISTENT and r["inconsistent_pages"] not in ("", "0")]
+        lost = [f"{r['backend']}/{r['strategy']}#{r['repetition']}: {field(r, 'inconsistent_pages')} pages"
+                for r in snapshots if r["strategy"] in CONSISTENT and field(r, "inconsistent_pages") not in ("", "0")]
         check(f"{label}: the strategies that protect every plugged page lose no write", not lost, "; ".join(lost[:4]))
         for r in snapshots:
             if r["strategy"] not in CONSISTENT:

@@ -88,8 +88,8 @@ def short_reason(reason):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        print(next(line for line in __doc__.splitlines() if line.startswith("usage:")), file=sys.stderr)
         return 2
     directory = Path(sys.argv[1])
     kernels = load(directory) if directory.is_dir() else {}

@@ -118,14 +118,29 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kernels.XXXXXX")
 GUEST_NAME=kernels
 # shellcheck source=scripts/guest-lib.sh
 source "$repo/scripts/guest-lib.sh"
+# The running guest's 'timeout' (its own process group, so Ctrl-C never reaches it or its QEMU).
 qemu_pid=""
 cleanup() {
-    # A TCG guest still booting (Ctrl-C): timeout passes the signal on to its QEMU.
-    [[ -z $qemu_pid ]] || kill "$qemu_pid" 2>/dev/null || true
+    # A TCG guest still running (Ctrl-C, kill): timeout passes the TERM on to its QEMU (and KILLs
+    # it 10 s later); the wait keeps the work dir until QEMU is gone.
+    if [[ -n $qemu_pid ]]; then
+        kill "$qemu_pid" 2>/dev/null || true
+        wait "$qemu_pid" 2>/dev/null || true
+        qemu_pid=""
+    fi
     guest_cleanup
     if ((keep)); then echo "kernels: kept the work dir $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+# What a kernel's earlier run left in its results folder: cleared before the kernel is fetched, so
+# a kernel that fails from there on leaves nothing that would read as its own.
+clear_results() {
+    rm -f "$1"/{run,snapshot}{.csv,-summary.csv,-samples.csv,-stalls.csv,.txt,.rc} \
+        "$1"/{doctor,uname,dmesg,check}.txt "$1/doctor.rc" "$1/console.log"
+}
 
 start_all=$SECONDS
 failed_kernels=()
@@ -204,7 +219,7 @@ EOF
         echo "kernels: == $name (this host, no guest)"
         dir=$out_dir/$name
         mkdir -p "$dir"
-        rm -f "$dir"/{run,snapshot}{.csv,-summary.csv,.txt,.rc} "$dir"/{doctor,uname,check}.txt "$dir/doctor.rc"
+        clear_results "$dir"
         uname -r >"$dir/uname.txt"
         doctor_rc=0
         "$guest_bench" doctor >"$dir/doctor.txt" 2>&1 || doctor_rc=$?
@@ -238,15 +253,19 @@ EOF
         dir=$out_dir/$name
         kwork=$work/$name
         mkdir -p "$kwork" "$dir"
-        # Before the kernel is fetched: a kernel that fails from here on leaves no earlier results
-        # that would read as its own.
-        rm -f "$dir"/{run,snapshot}{.csv,-summary.csv,.txt,.rc} "$dir"/{doctor,uname,dmesg,check}.txt "$dir/doctor.rc" "$dir/console.log"
+        # Before the kernel is fetched: a kernel that fails from here on leaves no earlier results.
+        clear_results "$dir"
         # --- the kernel ---
         guest_vmlinuz=""
         if [[ $kernel == /* && $kernel == *.deb ]]; then
+            # Unpacked into the cache (kernels/NAME.image), never beside the user's .deb.
             guest_deb_vmlinuz "$kernel"
             guest_kernel_label=$(basename "$kernel" .deb)
-            [[ -n $guest_vmlinuz ]] || echo "kernels: $kernel holds no vmlinuz (a newer Debian's linux-image package keeps it in linux-binary-*)" >&2
+            if [[ -z $guest_vmlinuz ]]; then
+                echo "kernels: $name: FAIL: $kernel holds no ./boot/vmlinuz-* or ./usr/lib/modules/*/vmlinuz (not a kernel .deb, or one whose image is in a linux-binary-* package)" >&2
+                failed_kernels+=("$name (no vmlinuz in the .deb)")
+                continue
+            fi
         elif [[ $kernel == /* ]]; then
             guest_vmlinuz=$kernel
             guest_kernel_label=$kernel
@@ -294,7 +313,8 @@ EOF
             file != ""    { print > file }
         ' "$console"
         { grep '^@@@ BEGIN csv ' "$console" || true; } | while read -r _ _ _ label rc; do echo "${rc#rc=}" >"$dir/$label.rc"; done
-        { grep '^@@@ END doctor rc=' "$console" || true; } | sed 's/^@@@ END doctor rc=//' >"$dir/doctor.rc"
+        # The guest's init ends the doctor block with bench doctor's exit code: 'END doctor rc=N'.
+        { sed -n 's/^@@@ END doctor rc=\([0-9][0-9]*\)$/\1/p' "$console" || true; } | tail -n 1 >"$dir/doctor.rc"
         [[ -s $dir/doctor.rc ]] || rm -f "$dir/doctor.rc"
         find "$dir" -maxdepth 1 -name '*-summary.csv' -empty -delete
         if ! grep -q '^@@@ DONE' "$console"; then
