@@ -90,8 +90,12 @@ int main(int argc, char **argv)
     memset(memory, 0x5a, bytes);
     printf("@@@ WRITERS READY %s\n", argv[2]);
     fflush(stdout);
-    int received = 0;
-    while (received != SIGUSR1) sigwait(&signals, &received);
+    /* A stop that comes before the start is kept, not lost: the writers then start and stop at once. */
+    int received = 0, stopping = 0;
+    while (received != SIGUSR1) {
+        sigwait(&signals, &received);
+        if (received == SIGUSR2) stopping = 1;
+    }
 
     struct writer *writers = calloc((size_t)threads, sizeof *writers);
     for (int i = 0; i < threads; i++) {
@@ -102,7 +106,10 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    while (received != SIGUSR2) sigwait(&signals, &received);
+    while (!stopping) {
+        sigwait(&signals, &received);
+        if (received == SIGUSR2) stopping = 1;
+    }
     atomic_store(&stop, 1);
 
     uint64_t count = 0, max_ns = 0;

@@ -51,8 +51,11 @@ guest_dir=$guest_cache/virtio-mem-guest
 # What the guest's /init understands; bench qemu reads it from the guest's 'protocol' file, and a
 # cached guest of another protocol is built again.
 protocol="commands 4"
+# The writer built into it is the repository's: a guest built from another version is built again.
+writer_sha=$(sha256sum "$repo/scripts/guest-writer.c" | cut -c1-16)
 if ((rebuild)) || [[ ! -f $guest_dir/vmlinuz || ! -f $guest_dir/initrd.cpio ]] \
-    || [[ $(cat "$guest_dir/protocol" 2>/dev/null) != "$protocol" ]]; then
+    || [[ $(cat "$guest_dir/protocol" 2>/dev/null) != "$protocol" ]] \
+    || [[ $(cat "$guest_dir/writer-sha256" 2>/dev/null) != "$writer_sha" ]]; then
     echo "qemu-real: == guest: packages, kernel, virtio modules, initramfs"
     # gcc and libc6-dev: the guest's writers (scripts/guest-writer.c), built static.
     guest_packages gcc libc6-dev
@@ -130,6 +133,7 @@ EOF_INIT
     guest_partial+=("$guest_dir.tmp")
     cp "$guest_vmlinuz" "$guest_dir.tmp/vmlinuz"
     echo "$protocol" >"$guest_dir.tmp/protocol"
+    echo "$writer_sha" >"$guest_dir.tmp/writer-sha256"
     guest_cpio "$root" "$guest_dir.tmp/initrd.cpio"
     rm -rf "$guest_dir" && mv "$guest_dir.tmp" "$guest_dir"
     echo "qemu-real:    guest in $guest_dir ($(du -h "$guest_dir/initrd.cpio" | cut -f1) initramfs)"

@@ -106,7 +106,7 @@ public struct QEMUPlan: Sendable {
             throw RunPlan.InputError(flag: "--image-check", "nothing plugged to check: every --plugged fraction is 0")
         }
         guard (0 ... 64).contains(guestWriters) else {
-            throw RunPlan.InputError(flag: "--guest-writers", "\(guestWriters) is not a number of writer threads from 1 to 64")
+            throw RunPlan.InputError(flag: "--guest-writers", "\(guestWriters) is not a number of writer threads from 0 (none) to 64")
         }
         if guestWriters > 0 {
             guard cancelAt == nil else {

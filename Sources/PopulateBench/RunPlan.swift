@@ -153,6 +153,17 @@ public struct RunPlan: Codable, Sendable {
                 }
             }
         }
+        // Rounded up, the pages saved before a cancel can reach every plugged page of a short copy.
+        if let fraction = snapshot?.cancelAt {
+            for config in configs(host: host) {
+                let pages = config.discardMap.pluggedRuns.reduce(0) { $0 + $1.count } / config.pageBytes
+                guard SnapshotOptions.pagesBeforeCancel(at: fraction, of: pages) >= pages else { continue }
+                throw InputError(flag: "--cancel-at", pages == 0
+                    ? "\(config.layoutText) at --plugged \(config.pluggedFraction) plugs nothing of \(config.backend.rawValue): no copy to cancel"
+                    : "\(fraction) of \(pages) plugged \(ByteSize.format(config.pageBytes)) pages (\(config.backend.rawValue), "
+                    + "\(ByteSize.format(config.regionBytes))) is every page: the copy completes before the cancel")
+            }
+        }
     }
 
     /// Fills `hugetlbfsMounts`: `path` for its own page size, or a mount found for each huge page

@@ -41,10 +41,20 @@ public struct SnapshotOptions: Codable, Hashable, Sendable {
     /// Cancel the snapshot once this fraction of the plugged pages is copied (0 < f < 1), then
     /// read what the cancel left behind (`CancelOutcome`); nil: the snapshot runs to its end.
     public var cancelAt: Double?
-    /// Seconds a guest writer is given, after a cancel, to write every plugged page once: ample for
-    /// pages nobody protects (a few milliseconds for 1 GiB), so a writer still waiting at the
-    /// bound waits on a protected page that nobody will release.
-    public static let afterCancelWriteBound = 2.0
+    /// Seconds a guest writer is given, after a cancel, to write every plugged page once: 2 s, and
+    /// 2 s more per GiB plugged. Writing a word in each page of memory nobody protects takes about
+    /// 0.2 s per GiB here (a fault and a fresh page each, where the population left the zero page),
+    /// so a writer still waiting at the bound waits on a protected page that nobody will release.
+    public static func afterCancelWriteBound(pluggedBytes: Int) -> Double {
+        2 + 2 * Double(pluggedBytes) / Double(1 << 30)
+    }
+
+    /// The pages a copy cancelled at `fraction` saves of `pluggedPages`: rounded up, so that a
+    /// cancel never comes before the first page. At or beyond `pluggedPages` the copy completes
+    /// before the cancel: no fraction of a copy that short can be cancelled.
+    public static func pagesBeforeCancel(at fraction: Double, of pluggedPages: Int) -> Int {
+        Int((fraction * Double(pluggedPages)).rounded(.up))
+    }
     /// Seconds between the cancel and the reading of what it left, as a real QEMU's is read a fixed
     /// time after it says `cancelled`.
     public static let afterCancelSettle = 0.05
@@ -70,7 +80,9 @@ public struct MemorySample: Codable, Sendable, Equatable {
 }
 
 public struct SnapshotOutcome: Sendable {
-    /// What a cancel left (`cancelAt`), without the model's prediction, and the pages copied by then.
+    /// What a cancel left (`cancelAt`), without the model's prediction or the guest's writes, and the
+    /// pages copied by then. With a cancel, `writes` and `stalls` are final only once
+    /// `SnapshotRun.guestWritesAfterCancel` has joined the writers (`AfterCancel`).
     public var cancel: CancelOutcome?
     public var copiedAtCancel: PageSet?
     public var wpFaults: Int
@@ -112,11 +124,12 @@ final class SnapshotRun: @unchecked Sendable {
     let copied: Mutex<PageSet>
     let copierDone = Atomic<Bool>(false)
     let writersDone = Atomic<Bool>(false)
-    /// Set by a cancel: from then on nobody serves a fault.
+    /// Set by a cancel, as the copy stops: from then on nobody serves a fault, and a write that
+    /// ends after it is the guest's (`guestWritesAfterCancel`), not the snapshot's.
     let cancelled = Atomic<Bool>(false)
-    /// After a cancel: the writers (some may wait on a protected page) and the handler, until
+    /// After a cancel: the writers (some may wait on a protected page), until
     /// `guestWritesAfterCancel` joins them.
-    let pendingThreads = Mutex<([DispatchSemaphore], DispatchSemaphore?)?>(nil)
+    let pendingWriters = Mutex<[DispatchSemaphore]?>(nil)
     let faults = Atomic<Int>(0)
     /// Faults the copier served itself (QEMU's scheme), as opposed to a handler thread.
     let faultsServedByCopier = Atomic<Int>(0)
@@ -180,7 +193,7 @@ final class SnapshotRun: @unchecked Sendable {
 
     /// The pages the copy saves before a cancel (`cancelAt`); nil: it saves them all.
     var pagesBeforeCancel: Int? {
-        options.cancelAt.map { Int(($0 * Double(pluggedPages.count)).rounded(.up)) }
+        options.cancelAt.map { SnapshotOptions.pagesBeforeCancel(at: $0, of: pluggedPages.count) }
     }
 
     var copiedCount: Int { copied.withLock { $0.count } }
@@ -204,6 +217,8 @@ final class SnapshotRun: @unchecked Sendable {
             record(error, in: "copier")
             releaseEveryPage()
         }
+        // The cancel takes effect where the copy stopped, before a writer sees the copy's end.
+        if options.cancelAt != nil { cancelled.store(true, ordering: .releasing) }
         copierDone.store(true, ordering: .releasing)
     }
 
@@ -245,7 +260,9 @@ final class SnapshotRun: @unchecked Sendable {
         do {
             while !cancelled.load(ordering: .acquiring) {
                 if try tracker.waitForMessages(milliseconds: 5) {
-                    for fault in try tracker.readPageFaults() {
+                    // Before a cancel, one at a time: a fault read after it is left unserved, as QEMU would.
+                    let batch = options.cancelAt == nil ? 64 : 1
+                    for fault in try tracker.readPageFaults(maximum: batch) where !cancelled.load(ordering: .acquiring) {
                         let page = Int(fault.address - region.mapping.address) / region.pageSize
                         do { try copyOnce(page) } catch { record(error, in: "fault handler") }
                         try unprotect(page)
@@ -275,11 +292,11 @@ final class SnapshotRun: @unchecked Sendable {
         }
     }
 
-    /// The cancel, once the copy has stopped: tracking stops or stays as the strategy declares, and
-    /// a fixed time later the harness reads what is still protected and registered.
-    func cancel() throws -> CancelOutcome {
-        cancelled.store(true, ordering: .releasing)
-        let copiedBytes = copiedCount * region.pageSize
+    /// The cancel, once the copy has stopped and nobody copies any more (`copied` is final): tracking
+    /// stops or stays as the strategy declares, and a fixed time later the harness reads what is
+    /// still protected and registered.
+    func cancel(copied: PageSet) throws -> CancelOutcome {
+        let copiedBytes = copied.count * region.pageSize
         if onCancel == .stopsTracking {
             for range in protectRanges { try tracker.writeProtect(region.slice(range), false) }
             try tracker.unregister(region.mapping)
@@ -293,30 +310,71 @@ final class SnapshotRun: @unchecked Sendable {
                              guestAlive: false, guestWaitSeconds: 0)
     }
 
+    /// What the guest did after a cancel, and the snapshot's writes once every writer is joined.
+    struct AfterCancel {
+        var alive: Bool
+        var seconds: Double
+        var writes: Int
+        var stalls: StallDistribution
+        /// Set when a writer could not be let go: the trial fails with it.
+        var failure: String?
+    }
+
+    /// Seconds each way of letting a hung guest go (un-protect, then unregister) is given to wake it.
+    static let releaseBound = 10.0
+
     /// After a cancel, once the phase's memory is read (the writes would count as the copy's): a
     /// guest writer writes every plugged page once, within `afterCancelWriteBound` or not at all;
-    /// then everything is released and every thread of the phase joined. Only the first call writes.
+    /// then everything is released and every writer of the phase joined and counted. Only the first
+    /// call writes.
     @discardableResult
-    func guestWritesAfterCancel() -> (alive: Bool, seconds: Double)? {
-        guard let (writersDone, handlerDone) = pendingThreads.withLock({ pending in defer { pending = nil }; return pending })
+    func guestWritesAfterCancel() -> AfterCancel? {
+        guard let writersDone = pendingWriters.withLock({ pending in defer { pending = nil }; return pending })
         else { return nil }
         let done = DispatchSemaphore(value: 0)
+        let bound = SnapshotOptions.afterCancelWriteBound(pluggedBytes: pluggedPages.count * region.pageSize)
         let start = MonotonicClock.now()
         Thread {
             self.writeEveryPluggedPage()
             done.signal()
         }.start()
-        let alive = done.wait(timeout: .now() + SnapshotOptions.afterCancelWriteBound) == .success
-        let waited = alive ? MonotonicClock.now() - start : SnapshotOptions.afterCancelWriteBound
-        // A hung guest is let go, as QEMU's exit would: un-protecting wakes every waiting write.
-        if !alive {
-            for range in protectRanges { try? tracker.writeProtect(region.slice(range), false) }
-            done.wait()
+        let alive = done.wait(timeout: .now() + bound) == .success
+        let waited = alive ? MonotonicClock.now() - start : bound
+        var failure: String?
+        // A hung guest is let go, as QEMU's exit would: un-protecting wakes every waiting write;
+        // where that fails, unregistering does.
+        if !alive, let unprotecting = release(.unprotect, waitingOn: done) {
+            failure = release(.unregister, waitingOn: done).map { "\(unprotecting); \($0)" }
         }
-        writersDone.forEach { $0.wait() }
+        for (index, writer) in writersDone.enumerated() where failure == nil {
+            if writer.wait(timeout: .now() + Self.releaseBound) != .success {
+                failure = "writer \(index) of the cancelled snapshot is still blocked \(Int(Self.releaseBound)) s after the release"
+            }
+        }
         self.writersDone.store(true, ordering: .releasing)
-        handlerDone?.wait()
-        return (alive, waited)
+        return AfterCancel(alive: alive, seconds: waited, writes: writes.load(ordering: .relaxed),
+                           stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
+                           failure: failure)
+    }
+
+    enum Release { case unprotect, unregister }
+
+    /// Lets blocked writers go one way: un-protecting what the strategy protected, or unregistering
+    /// the region. Nil once `done` signals within `releaseBound`; else why not.
+    private func release(_ way: Release, waitingOn done: DispatchSemaphore) -> String? {
+        let how = way == .unprotect ? "un-protecting" : "unregistering"
+        do {
+            switch way {
+            case .unprotect: for range in protectRanges { try tracker.writeProtect(region.slice(range), false) }
+            case .unregister: try tracker.unregister(region.mapping)
+            }
+        } catch {
+            return "\(how) after the cancel: \(error)"
+        }
+        guard done.wait(timeout: .now() + Self.releaseBound) == .success else {
+            return "the guest's writer still waits \(Int(Self.releaseBound)) s after \(how) the region"
+        }
+        return nil
     }
 
     func writer(_ index: Int) {
@@ -345,6 +403,8 @@ final class SnapshotRun: @unchecked Sendable {
             target.pointee = ~pattern.initialWord(page: page, plugged: true)
             let elapsed = MonotonicClock.nanoseconds() &- start
             slot.page.store(-1, ordering: .releasing)
+            // A write that ends after a cancel is the guest's hang or its release: not the snapshot's.
+            if cancelled.load(ordering: .acquiring) { break }
             recorder.record(nanoseconds: elapsed,
                             stalled: slot.stalledSequence.load(ordering: .acquiring) == sequence)
             writes.add(1, ordering: .relaxed)
@@ -370,22 +430,24 @@ final class SnapshotRun: @unchecked Sendable {
         copier()
         var cancelOutcome: CancelOutcome?
         if options.cancelAt != nil {
-            pendingThreads.withLock { $0 = (writersDone, handlerDone) }
+            // The handler acknowledges the cancel by returning; then nobody copies any more.
+            handlerDone?.wait()
+            let copiedAtCancel = copied.withLock { $0 }
+            pendingWriters.withLock { $0 = writersDone }
             do {
-                cancelOutcome = try cancel()
+                cancelOutcome = try cancel(copied: copiedAtCancel)
             } catch {
                 record(error, in: "cancel")
-                guestWritesAfterCancel()
             }
             sampling.stop()
             if let message = failure.withLock({ $0 }) {
                 guestWritesAfterCancel()
                 throw SnapshotError(message: message)
             }
-            return SnapshotOutcome(cancel: cancelOutcome, copiedAtCancel: copied.withLock { $0 },
+            return SnapshotOutcome(cancel: cancelOutcome, copiedAtCancel: copiedAtCancel,
                                    wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
                                    writtenPages: nil, inconsistentPages: inconsistent.load(ordering: .relaxed),
-                                   copiedPages: copied.withLock { $0.count }, samples: sampling.taken.map { MemorySample($0.sample) },
+                                   copiedPages: copiedAtCancel.count, samples: sampling.taken.map { MemorySample($0.sample) },
                                    stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
                                    faultsServedByCopier: faultsServedByCopier.load(ordering: .relaxed),
                                    samplerCPUSeconds: sampling.cpuSeconds)

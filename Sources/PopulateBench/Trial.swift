@@ -165,8 +165,12 @@ public struct Trial {
                                                    length: run.count, exclusiveOnly: anonymous).reduce(0) { $0 + $1.count }
         } - presentBefore
         if let outcome {
+            // After a cancel the guest writes once more (now that the phase's memory is read); only
+            // then are the snapshot's writers joined and their writes counted.
+            let afterCancel = run.guestWritesAfterCancel()
+            if let failure = afterCancel?.failure { throw SnapshotError(message: failure) }
             snapshot.wpFaults = outcome.wpFaults
-            snapshot.writes = outcome.writes
+            snapshot.writes = afterCancel?.writes ?? outcome.writes
             snapshot.writtenPages = outcome.writtenPages
             snapshot.inconsistentPages = outcome.inconsistentPages
             snapshot.samples = outcome.samples
@@ -174,13 +178,12 @@ public struct Trial {
             snapshot.peakPTEBytes = outcome.samples.map(\.pteBytes).max()
             snapshot.samplerCPUSeconds = outcome.samplerCPUSeconds
             if options.tracking == .sync {
-                snapshot.stalls = outcome.stalls
+                snapshot.stalls = afterCancel?.stalls ?? outcome.stalls
                 snapshot.faultsServedByCopier = outcome.faultsServedByCopier
             }
-            if var cancel = outcome.cancel, let protectedAtStart, let copied = outcome.copiedAtCancel,
-               let guest = run.guestWritesAfterCancel() {
-                cancel.guestAlive = guest.alive
-                cancel.guestWaitSeconds = guest.seconds
+            if var cancel = outcome.cancel, let protectedAtStart, let copied = outcome.copiedAtCancel, let afterCancel {
+                cancel.guestAlive = afterCancel.alive
+                cancel.guestWaitSeconds = afterCancel.seconds
                 if !host.interfaces.pagemapWriteProtectBit { cancel.protectedBytes = nil }
                 cancel.modelProtectedBytes = config.strategy.declaration.onCancel == .stopsTracking ? 0
                     : Self.pagesLeftProtected(protectedAtStart, copied: copied) * region.pageSize

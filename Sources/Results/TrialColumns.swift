@@ -248,7 +248,9 @@ public enum TrialColumns {
         TrialColumn("cancel_at", .identity, .fraction,
                     "see `--cancel-at`: the fraction of the plugged pages copied when the snapshot was cancelled; empty "
                         + "when it ran to its end") { $0.config.snapshot?.cancelAt.map { "\($0)" } ?? "" },
-        bytes("cancel_copied_bytes", "snapshot with `--cancel-at`: plugged bytes the copy had saved at the cancel") {
+        bytes("cancel_copied_bytes", "snapshot with `--cancel-at`: plugged bytes the copy had saved when the cancel was asked for, counted "
+              + "from the copy's first reading: its start in the emulation; on a real QEMU the held copy's first hold "
+              + "(`mid_protected_bytes`), so what QEMU saved before it is not in it") {
             $0.phase.cancel?.copiedBytes
         },
         bytes("after_cancel_protected_bytes",

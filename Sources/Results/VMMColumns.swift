@@ -117,8 +117,8 @@ public enum VMMColumns {
             $0.guestWrites.map { CellFormat.microseconds(UInt64($0.p99Nanoseconds)) } ?? ""
         },
         Column("guest_write_max_us", .context, .microseconds,
-               "real rows with `--guest-writers`: the longest guest write (it includes the harness's hold of the copy, "
-                   + "tens of milliseconds, where a write met it)") {
+               "real rows with `--guest-writers`: the longest guest write (a write that met the harness's hold of the "
+                   + "copy includes it: milliseconds)") {
             $0.guestWrites.map { CellFormat.microseconds(UInt64($0.maxNanoseconds)) } ?? ""
         },
     ]

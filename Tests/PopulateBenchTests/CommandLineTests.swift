@@ -90,6 +90,10 @@ extension KernelTests {
         (["--cancel-at", "0.5"], "add --snapshot"),
         (["--snapshot", "--tracking", "async", "--cancel-at", "0.5"], "--cancel-at"),
         (["--snapshot", "--cancel-at", "0.5", "--plugged", "0"], "nothing is plugged"),
+        (["--snapshot", "--cancel-at", "nan"], "--cancel-at"),
+        // 256 plugged pages: 0.9999 of them, rounded up, is all of them.
+        (["--snapshot", "--backend", "anon-private", "--strategy", "qemu-8.0", "--size", "2MiB", "--block-size", "1MiB",
+          "--plugged", "0.5", "--cancel-at", "0.9999"], "completes before the cancel"),
         ]
 
         @Test(arguments: badInputs)

@@ -60,6 +60,10 @@ extension HostFeature {
     static let uffdWP = HostFeature(name: "uffd-wp", isAvailable: host.userfaultfdFeatures?.contains(.pagefaultFlagWP) == true,
                                     missing: "the kernel's userfaultfd lacks write protection (Linux 5.7)")
 
+    /// Pagemap's bit 57, which the cancel tests read what stays protected from.
+    static let pagemapWP = HostFeature(name: "pagemap-wp", isAvailable: host.interfaces.pagemapWriteProtectBit,
+                                       missing: "the kernel's pagemap has no write-protect bit 57 (Linux 5.13)")
+
     static let wpUnpopulated = HostFeature(name: "wp-unpopulated",
                                            isAvailable: host.userfaultfdFeatures?.contains(.wpUnpopulated) == true,
                                            missing: "the kernel's userfaultfd lacks WP_UNPOPULATED (Linux 6.4)")
@@ -85,7 +89,7 @@ extension HostFeature {
 
     /// Every feature a test names, for CI's declaration to be checked against.
     static let all: [HostFeature] = [.bench, .root, .python3, .hugePages(64), .hugetlbfs, .thpControl, .thpPerSize,
-                                     .numa, .frameNumbers, .uffdWP, .wpUnpopulated, .wpAsync, .hugeZeropage, .prometheus,
+                                     .numa, .frameNumbers, .uffdWP, .pagemapWP, .wpUnpopulated, .wpAsync, .hugeZeropage, .prometheus,
                                      .qemu]
 }
 

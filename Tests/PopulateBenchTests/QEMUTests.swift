@@ -272,6 +272,7 @@ extension KernelTests {
             (["--guest-layout", "middle"], "--guest-layout"),
             (["--cancel-at", "0"], "--cancel-at"),
             (["--cancel-at", "1"], "--cancel-at"),
+            (["--cancel-at", "nan"], "--cancel-at"),
             (["--cancel-at", "0.5", "--image-check"], "--image-check"),
             (["--cancel-at", "0.5", "--plugged", "0,0.5"], "plugs nothing"),
             (["--guest-write-bound", "5s"], "add --cancel-at"),
