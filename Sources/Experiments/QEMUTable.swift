@@ -11,17 +11,20 @@ public enum QEMUTable {
     public static let realStrategy = "qemu-real"
     public static let controlStrategy = "qemu-real-ram"
 
-    public static let columns = ResultTable.columns + VMMColumns.names
+    public static let columns = QEMURecord.columns.map(\.name)
 
     public static func rows(_ comparison: QEMUComparison, repetition: Int, run: RunInfo,
                             plan: QEMUPlan) -> [[String: String]] {
+        records(comparison, repetition: repetition, run: run, plan: plan).map { Column.cells(QEMURecord.columns, of: $0) }
+    }
+
+    /// The real snapshot's record, then the emulation's.
+    static func records(_ comparison: QEMUComparison, repetition: Int, run: RunInfo, plan: QEMUPlan) -> [QEMURecord] {
         let real = comparison.real
-        let config = comparison.emulationConfig
-        // The identity columns are the emulation's: the same configuration, another strategy. What
-        // the harness measures inside its own trial (CPU time, faults, bytes touched, placement)
-        // it cannot see inside QEMU: those cells stay empty.
+        // The identity is the emulation's configuration with the real program as its subject.
         var phase = PhaseResult(phase: .snapshot)
-        if real.status == .ok, let before = real.before, let after = real.after {
+        let measured = real.status == .ok && real.before != nil && real.after != nil
+        if measured, let before = real.before, let after = real.after {
             phase.delta = MemoryDelta(before: before, after: after)
             phase.delta.vmstat = real.vmstat
             phase.seconds = real.seconds ?? 0
@@ -32,44 +35,39 @@ public enum QEMUTable {
             phase.protectionMap = real.midMap
             phase.imageLostWrites = real.imageLostWrites
             phase.cancel = real.cancel
+            if let expected = comparison.expected {
+                phase.expected = CostModel.Cost(pageTableBytes: expected.pte, dataBytes: expected.data)
+            }
         }
-        let template = TrialResult(config: config, status: real.status, reason: real.reason, phases: [phase])
-        var row = ResultTable.rows(template, repetition: repetition, run: run)[0]
-        row["strategy"] = comparison.item.pluggedFraction == nil ? controlStrategy : realStrategy
-        if let fraction = comparison.item.pluggedFraction { row["plugged_fraction"] = "\(fraction)" }
+        let template = TrialResult(config: comparison.emulationConfig, status: real.status, reason: real.reason, phases: [phase])
+        let subject = PhaseRecord.Subject.qemuProcess(pluggedFraction: comparison.item.pluggedFraction,
+                                                      modelled: measured && comparison.expected != nil)
+        let trial = PhaseRecord(run: run, repetition: repetition, result: template, phase: phase, subject: subject)
         let qemu = comparison.item.program
         var program = VMMFields(qemuVersion: qemu.binary.version.text, qemuBuild: qemu.binary.build.kind.rawValue,
                                 qemuPatch: qemu.binary.build.patch, accelerator: plan.accelerator,
                                 emulatedBy: qemu.preset.rawValue)
         program.guestLayout = plan.guestLayout.rawValue
         program.pluggedRanges = real.plugged.map { $0.ranges.map(PluggedRanges.format).joined(separator: ";") } ?? ""
-        var measured = program
+        var fields = program
         if let index = plan.programs.firstIndex(of: qemu), index > 0 {
-            measured.qemuChange = QEMUHistory.change(from: plan.programs[index - 1].preset, to: qemu.preset,
-                                                     patch: qemu.binary.build.patch)
+            fields.qemuChange = QEMUHistory.change(from: plan.programs[index - 1].preset, to: qemu.preset,
+                                                   patch: qemu.binary.build.patch)
         }
-        if real.status == .ok, real.before != nil, real.after != nil {
-            for unseen in ["cpu_seconds", "minor_faults", "touched_bytes", "numa_pages", "overhead_seconds"] {
-                row[unseen] = ""
-            }
-            if let expected = comparison.expected {
-                row["expected_pte_bytes"] = "\(expected.pte)"
-                row["expected_data_bytes"] = "\(expected.data)"
-            }
-            measured.deviceDataBytes = comparison.deviceDataGain
-            measured.deviceResidentBytes = real.deviceDataBefore
-            measured.deviceMisalignmentBytes = real.deviceMisalignment
-            measured.qemuTotalMilliseconds = real.qemuMilliseconds
-            measured.stampedPages = real.stampedPages
-            measured.qemuPopulateSeconds = real.qemuSteps?.populateSeconds
-            measured.qemuProtectSeconds = real.qemuSteps?.protectSeconds
-            measured.qemuCopySeconds = real.qemuSteps?.copySeconds
-            measured.afterCancelQEMUState = real.qemuEndState ?? ""
-            measured.guestWrites = real.guestWrites
+        if measured {
+            fields.deviceDataBytes = comparison.deviceDataGain
+            fields.deviceResidentBytes = real.deviceDataBefore
+            fields.deviceMisalignmentBytes = real.deviceMisalignment
+            fields.qemuTotalMilliseconds = real.qemuMilliseconds
+            fields.stampedPages = real.stampedPages
+            fields.qemuPopulateSeconds = real.qemuSteps?.populateSeconds
+            fields.qemuProtectSeconds = real.qemuSteps?.protectSeconds
+            fields.qemuCopySeconds = real.qemuSteps?.copySeconds
+            fields.afterCancelQEMUState = real.qemuEndState ?? ""
+            fields.guestWrites = real.guestWrites
         }
-        row.merge(VMMColumns.cells(measured)) { _, new in new }
-        let emulated = comparison.emulation.map { ResultTable.rows($0, repetition: repetition, run: run) } ?? []
-        return [row] + emulated.map { $0.merging(VMMColumns.cells(program)) { _, new in new } }
+        let emulated = comparison.emulation.map { PhaseRecord.records($0, repetition: repetition, run: run) } ?? []
+        return [QEMURecord(trial: trial, program: fields)] + emulated.map { QEMURecord(trial: $0, program: program) }
     }
 
     public static func sampleRows(_ comparison: QEMUComparison, repetition: Int) -> [[String: String]] {

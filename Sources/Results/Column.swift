@@ -35,6 +35,19 @@ public struct Column<Record>: Sendable {
         return column
     }
 
+    /// The same column, read from a record that holds this one's (`part` finds it).
+    public func reading<Outer>(_ part: @escaping @Sendable (Outer) -> Record) -> Column<Outer> {
+        let cell = cell
+        var column = Column<Outer>(name, kind, unit, contract: isContract, description) { cell(part($0)) }
+        column.compare = compare
+        return column
+    }
+
+    /// The cells of `record`, by column name.
+    public static func cells(_ columns: [Column], of record: Record) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: columns.map { ($0.name, $0.cell(record)) })
+    }
+
     /// The column without its reader: what the docs, the schema and readers of files need.
     public var info: ColumnInfo {
         ColumnInfo(name: name, kind: kind.rawValue, unit: unit.rawValue, contract: isContract, description: description)

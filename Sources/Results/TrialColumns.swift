@@ -73,12 +73,14 @@ public enum TrialColumns {
                     "see `--layout`: the layout's name, or the plugged ranges themselves") { $0.config.layoutText },
         TrialColumn("thp", .identity, .text, contract: true, "see `--thp`") { $0.config.thp.rawValue },
         TrialColumn("plugged_fraction", .identity, .fraction, contract: true, "see `--plugged`") {
-            "\($0.config.pluggedFraction)"
+            "\($0.pluggedFraction)"
         },
         TrialColumn("resident_fraction", .identity, .fraction, contract: true, "see `--resident`") {
             "\($0.config.residentFraction)"
         },
-        TrialColumn("strategy", .identity, .text, contract: true, "see `--strategy`") { $0.config.strategy.rawValue },
+        TrialColumn("strategy", .identity, .text, contract: true,
+                    "see `--strategy`; `bench qemu`'s real snapshots: `qemu-real` (virtio-mem) and `qemu-real-ram` (the "
+                        + "control)") { $0.strategyName },
         TrialColumn("repetition", .run, .count, contract: true, "1, 2, ... within the configuration") { "\($0.repetition)" },
         TrialColumn("phase", .identity, .text, contract: true, "`populate`, `protect` or `snapshot`") {
             $0.phase.phase.rawValue
@@ -102,14 +104,18 @@ public enum TrialColumns {
         },
         bytes("sys_pagetables_bytes", contract: true,
               "change of `/proc/meminfo` `PageTables` over the phase (the whole system)") { $0.phase.delta.sysPageTablesBytes },
-        bytes("touched_bytes", contract: true, "bytes the phase populated or protected") { $0.phase.touchedBytes },
+        bytes("touched_bytes", contract: true, "bytes the phase populated or protected") {
+            $0.seenFromInside ? $0.phase.touchedBytes : nil
+        },
         seconds("seconds", contract: true, "wall time of the phase alone") { $0.phase.seconds }
             .compared(.timing),
         seconds("cpu_seconds", contract: true,
                 "CPU time of the thread that ran the phase; for the snapshot, of every thread of the trial") {
-            $0.phase.cpuSeconds
+            $0.seenFromInside ? $0.phase.cpuSeconds : nil
         },
-        count("minor_faults", contract: true, "minor page faults of the thread that ran the phase") { $0.phase.minorFaults },
+        count("minor_faults", contract: true, "minor page faults of the thread that ran the phase") {
+            $0.seenFromInside ? $0.phase.minorFaults : nil
+        },
         // The model predicts population and protection, and a snapshot without writers (the copy
         // only reads the plugged runs); with writers the cost depends on where random writes land,
         // so the expectation is left empty rather than claimed to be zero.
@@ -131,7 +137,7 @@ public enum TrialColumns {
         TrialColumn("numa_pages", .context, .text, contract: true,
                     "the region's pages per node after the phase: `0:N;1:N`, plus `zero:N` (the shared or huge "
                         + "zeropage) and `none:N` (not present); they add up to the region") { record in
-            record.isOK ? record.phase.numaPages : ""
+            record.isOK && record.seenFromInside ? record.phase.numaPages : ""
         },
         bytes("sys_hugetlb_bytes", "change of the used pages of the region's hugetlb pool, in bytes") {
             $0.phase.delta.sysHugetlbBytes
@@ -203,7 +209,7 @@ public enum TrialColumns {
         seconds("overhead_seconds",
                 "the trial's wall time as the parent saw it, less its phases' `seconds`: child start, allocation, "
                     + "plug, discard, placement reads, teardown, the result's way back; the same on each of its rows") {
-            $0.result.overheadSeconds
+            $0.seenFromInside ? $0.result.overheadSeconds : nil
         },
         bytes("peak_hugetlb_bytes", "snapshot: highest `HugetlbPages` the sampler saw (absolute): the peak of the "
               + "hugetlb backends, whose pages `peak_rss_bytes` does not count; empty on `bench qemu`'s real rows") { record in

@@ -125,7 +125,20 @@ public enum VMMColumns {
 
     public static let names = all.map(\.name)
 
-    public static func cells(_ fields: VMMFields) -> [String: String] {
-        Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.cell(fields)) })
+}
+
+/// A row of `bench qemu`: a phase of the emulation's trial, or a real QEMU's snapshot (its
+/// `trial.subject`), with the program that ran it.
+public struct QEMURecord: Sendable {
+    public var trial: PhaseRecord
+    public var program: VMMFields
+
+    public init(trial: PhaseRecord, program: VMMFields) {
+        self.trial = trial
+        self.program = program
     }
+
+    /// `bench run`'s columns, then QEMU's.
+    public static let columns: [Column<QEMURecord>] = TrialColumns.all.map { $0.reading { $0.trial } }
+        + VMMColumns.all.map { $0.reading { $0.program } }
 }
