@@ -81,7 +81,7 @@ public enum Phase: String, Codable, CaseIterable, Sendable {
     case populate, protect, snapshot
 }
 
-public enum TrialStatus: String, Codable, Sendable {
+public enum TrialStatus: String, Codable, CaseIterable, Sendable {
     case ok, skipped, failed
 }
 

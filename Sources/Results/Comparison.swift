@@ -20,7 +20,8 @@ public struct Comparison: Sendable {
     /// A compared column and how much of its change is noise (`CompareRule`, declared with the column).
     public struct Metric: Sendable {
         public var column: String
-        public var isTime: Bool
+        public var unit: ColumnUnit
+        public var isTime: Bool { unit == .seconds }
         public var rule: CompareRule
         /// The fixed floor of a memory column; a time's floor is `Comparison.noiseFloor`.
         public var floor: Double { rule.floor }
@@ -31,7 +32,7 @@ public struct Comparison: Sendable {
     /// The columns the registry marks as compared. Memory columns are deterministic, so only
     /// population and protection are compared byte for byte; of the snapshot, whether it stayed consistent.
     public static let metrics: [Metric] = TrialColumns.all.compactMap { column in
-        column.compare.map { Metric(column: column.name, isTime: column.unit == .seconds, rule: $0) }
+        column.compare.map { Metric(column: column.name, unit: column.unit, rule: $0) }
     }
 
     public static let memoryTolerance = 0.01
@@ -112,39 +113,13 @@ public struct Comparison: Sendable {
     /// zeropage, PMD-mapped shmem): rows that differ in them measure different things.
     public static let settingColumns = ["thp_enabled", "thp_shmem_enabled", "thp_use_zero_page"]
 
-    /// Reads a raw CSV; a missing file, an empty one, one without the needed columns, or one with a
-    /// row that is short, too long or badly quoted (a run cut off mid-write) is unusable.
+    /// Reads a raw CSV (`RawCSV.load`), which must also have every compared column.
     public static func load(_ path: String) throws(InputError) -> [[String: String]] {
-        let text: String
-        do { text = try ProcFile.read(path) } catch { throw InputError(description: "\(path): \(error)") }
-        let table: CSV.Table
-        do { table = try CSV.parse(text) } catch { throw InputError(description: "\(path), \(error)") }
-        let required = SummaryTable.configColumns.filter { !ResultTable.extraIdentityColumns.contains($0) }
-            + ["status"] + metrics.map(\.column)
-        let missing = required.filter { !table.header.contains($0) }
-        guard missing.isEmpty else {
-            throw InputError(description: "\(path) is not a bench CSV: no \(missing.joined(separator: ", ")) column")
+        do {
+            return try RawCSV.load(path, requiring: metrics.map(\.column))
+        } catch {
+            throw InputError(description: error.description)
         }
-        guard !table.rows.isEmpty else { throw InputError(description: "\(path) has no rows") }
-        for (row, line) in zip(table.rows, table.lines) {
-            if let problem = problem(in: row) { throw InputError(description: "\(path), line \(line): \(problem)") }
-        }
-        return table.rows
-    }
-
-    /// What makes a row unusable: a status bench never writes, or an ok row whose compared
-    /// columns are not numbers.
-    static func problem(in row: [String: String]) -> String? {
-        let status = row["status"] ?? ""
-        guard let parsed = TrialStatus(rawValue: status) else {
-            return "status '\(status)' is none of ok, skipped, failed"
-        }
-        guard parsed == .ok else { return nil }
-        for metric in metrics {
-            let value = row[metric.column] ?? ""
-            if !value.isEmpty && Double(value) == nil { return "\(metric.column) '\(value)' is not a number" }
-        }
-        return nil
     }
 
     public init(base: [[String: String]], new: [[String: String]], threshold: Double, alpha: Double = 0.05,
@@ -154,14 +129,14 @@ public struct Comparison: Sendable {
         self.alpha = alpha
         func info(_ rows: [[String: String]]) -> String {
             let first = rows.first ?? [:]
-            return "\(first["run_id"] ?? "?") on \(first["host"] ?? "?"), kernel \(first["kernel"] ?? "?")"
+            return "\(first[TrialColumns.Name.runID] ?? "?") on \(first[TrialColumns.Name.host] ?? "?"), kernel \(first[TrialColumns.Name.kernel] ?? "?")"
         }
         baseInfo = info(base)
         newInfo = info(new)
         // bench qemu's files add the program and its build: rows of two QEMUs are two configs.
         let bothHave = Array(Set(base.first?.keys.map { $0 } ?? []).intersection(new.first?.keys.map { $0 } ?? []))
         keyColumns = SummaryTable.configColumns(in: bothHave).filter { column in
-            column != "host" && column != "kernel" && (!ResultTable.extraIdentityColumns.contains(column)
+            column != TrialColumns.Name.host && column != TrialColumns.Name.kernel && (!ResultTable.extraIdentityColumns.contains(column)
                 || (base.first?[column] != nil && new.first?[column] != nil))
         }
         let keyOf = { [keyColumns] (row: [String: String]) in keyColumns.map { row[$0] ?? "" } }
@@ -171,15 +146,15 @@ public struct Comparison: Sendable {
                                     uniquingKeysWith: { first, _ in first })
         let baseKeys = Set(baseSummary.map(keyOf))
         func okRows(_ rows: [[String: String]]) -> [[String]: [[String: String]]] {
-            Dictionary(grouping: rows.filter { $0["status"] == "ok" }, by: keyOf)
+            Dictionary(grouping: rows.filter { $0[TrialColumns.Name.status] == TrialStatus.ok.rawValue }, by: keyOf)
         }
         let baseGroups = okRows(base), newGroups = okRows(new)
-        let kernels = { (rows: [[String: String]]) in Set(rows.compactMap { $0["kernel"] }) }
+        let kernels = { (rows: [[String: String]]) in Set(rows.compactMap { $0[TrialColumns.Name.kernel] }) }
         let acrossKernels = kernels(base) != kernels(new)
         // A skip on one side only, for a feature that side's kernel lacks, is the kernel's doing.
         func kernelSkip(_ row: [String: String]) -> String? {
-            guard acrossKernels, row["ok_repetitions"] == "0", row["status"] == TrialStatus.skipped.rawValue,
-                  let reason = row["reason"], !HostCapabilities.linuxReleases(namedIn: reason).isEmpty else { return nil }
+            guard acrossKernels, row["ok_repetitions"] == "0", row[TrialColumns.Name.status] == TrialStatus.skipped.rawValue,
+                  let reason = row[TrialColumns.Name.reason], !HostCapabilities.linuxReleases(namedIn: reason).isEmpty else { return nil }
             return reason
         }
         for baseRow in baseSummary {
@@ -206,7 +181,7 @@ public struct Comparison: Sendable {
                 notComparable.append((key, differing.joined(separator: ", ")))
                 continue
             }
-            for metric in Self.metrics where metric.phases?.contains(baseRow["phase"] ?? "") ?? true {
+            for metric in Self.metrics where metric.phases?.contains(baseRow[TrialColumns.Name.phase] ?? "") ?? true {
                 guard let before = baseRow["\(metric.column)_median"].flatMap(Double.init),
                       let after = newRow["\(metric.column)_median"].flatMap(Double.init) else { continue }
                 let values = { (rows: [[String: String]]?) in (rows ?? []).compactMap { $0[metric.column].flatMap(Double.init) } }
@@ -228,9 +203,9 @@ public struct Comparison: Sendable {
             }
         }
         onlyInNew = SummaryTable.rows(from: new, identity: identity).map(keyOf).filter { !baseKeys.contains($0) }
-        let hosts = { (rows: [[String: String]]) in Set(rows.map { "\($0["host"] ?? "") \($0["kernel"] ?? "")" }) }
+        let hosts = { (rows: [[String: String]]) in Set(rows.map { "\($0[TrialColumns.Name.host] ?? "") \($0[TrialColumns.Name.kernel] ?? "")" }) }
         differentHost = hosts(base) != hosts(new)
-        for column in ["host", "kernel"] + Self.settingColumns {
+        for column in [TrialColumns.Name.host, TrialColumns.Name.kernel] + Self.settingColumns {
             let before = Set(base.compactMap { $0[column] }.filter { !$0.isEmpty }).sorted()
             let after = Set(new.compactMap { $0[column] }.filter { !$0.isEmpty }).sorted()
             if before != after, !before.isEmpty, !after.isEmpty {
@@ -253,14 +228,14 @@ public struct Comparison: Sendable {
     /// A configuration as one line of text: backend, size, strategy, phase and what else sets it apart.
     public func describe(_ key: [String]) -> String {
         let row = Dictionary(uniqueKeysWithValues: zip(keyColumns, key))
-        var parts = [row["backend"] ?? "", Int(row["region_bytes"] ?? "").map(ByteSize.format) ?? "",
-                     row["strategy"] ?? "", row["phase"] ?? ""]
-        parts.append("block=" + (Int(row["block_bytes"] ?? "").map(ByteSize.format) ?? ""))
-        parts.append("plugged=\(row["plugged_fraction"] ?? "") resident=\(row["resident_fraction"] ?? "")")
-        parts.append("\(row["layout"] ?? "") thp=\(row["thp"] ?? "")")
-        if let policy = row["numa_policy"], !policy.isEmpty, policy != "local" { parts.append("numa=\(policy)") }
-        if let build = row["qemu_build"], !build.isEmpty {
-            parts.append("qemu=\(row["qemu_version"] ?? "") \(build)" + (row["qemu_patch"].map { $0.isEmpty ? "" : " " + $0 } ?? ""))
+        var parts = [row[TrialColumns.Name.backend] ?? "", Int(row[TrialColumns.Name.regionBytes] ?? "").map(ByteSize.format) ?? "",
+                     row[TrialColumns.Name.strategy] ?? "", row[TrialColumns.Name.phase] ?? ""]
+        parts.append("block=" + (Int(row[TrialColumns.Name.blockBytes] ?? "").map(ByteSize.format) ?? ""))
+        parts.append("plugged=\(row[TrialColumns.Name.pluggedFraction] ?? "") resident=\(row[TrialColumns.Name.residentFraction] ?? "")")
+        parts.append("\(row[TrialColumns.Name.layout] ?? "") thp=\(row[TrialColumns.Name.thp] ?? "")")
+        if let policy = row[TrialColumns.Name.numaPolicy], !policy.isEmpty, policy != "local" { parts.append("numa=\(policy)") }
+        if let build = row[VMMColumns.Name.qemuBuild], !build.isEmpty {
+            parts.append("qemu=\(row[VMMColumns.Name.qemuVersion] ?? "") \(build)" + (row[VMMColumns.Name.qemuPatch].map { $0.isEmpty ? "" : " " + $0 } ?? ""))
         }
         return parts.joined(separator: " ")
     }
@@ -268,7 +243,7 @@ public struct Comparison: Sendable {
     public func render(_ format: Format) -> String {
         func value(_ number: Double, _ metric: Metric) -> String {
             if metric.isTime { return ByteSize.formatDecimal(number, digits: 4) + "s" }
-            if metric.column.hasSuffix("_bytes") { return ByteSize.format(Int(number.rounded())) }
+            if metric.unit == .bytes { return ByteSize.format(Int(number.rounded())) }
             return "\(Int(number.rounded()))"
         }
         func spread(_ percent: Double?) -> String {

@@ -26,7 +26,7 @@ public enum InfluxLineProtocol {
     public static func render(_ export: MetricsExport, fallback: Date) -> String {
         var lines: [String] = []
         for series in export.series {
-            let timestamp = nanoseconds(MetricsExport.runStart(runID: series.label("run_id")) ?? fallback)
+            let timestamp = nanoseconds(MetricsExport.runStart(runID: series.label(TrialColumns.Name.runID)) ?? fallback)
             let tags = series.labels.filter { !$0.value.isEmpty }
             let counts = "ok_repetitions=\(series.okRepetitions)i,repetitions=\(series.repetitions)i"
             for measure in MetricsExport.measures {
@@ -39,7 +39,7 @@ public enum InfluxLineProtocol {
                                   fields + "," + counts, timestamp))
             }
             for (node, pages) in series.numaPages {
-                lines.append(line(measurement, tags + [("metric", "numa_pages"), ("unit", "count"), ("numa_node", node)],
+                lines.append(line(measurement, tags + [("metric", TrialColumns.Name.numaPages), ("unit", "count"), ("numa_node", node)],
                                   "value=\(pages)," + counts, timestamp))
             }
             for trial in series.trials {

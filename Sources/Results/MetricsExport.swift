@@ -62,17 +62,24 @@ public struct MetricsExport: Sendable {
 
     /// `numa_pages` (`0:12;1:34;zero:5;none:6`) as one series per node.
     public static let numaPages = Measure(
-        "numa_pages", unit: nil,
+        TrialColumns.Name.numaPages, unit: nil,
         "Pages of the region per NUMA node after the phase; numa_node zero is the shared zero page, none is absent.")
 
     /// Repetitions counted by status (and reason): the series that makes failures visible.
     public static let trials = Measure(
         "trials", unit: nil, "Repetitions of the config by status; a skipped or failed one carries no values.")
 
-    /// The config a series belongs to, in the order labels are written. `host` and `run_id` also
-    /// form the Pushgateway's grouping key.
-    public static let labelColumns = ["host", "run_id", "kernel"]
-        + SummaryTable.configColumns.filter { $0 != "host" && $0 != "kernel" }
+    /// The config a series belongs to, in the order labels are written: the run, then the identity
+    /// columns the registries declare for a file with `header` (`bench qemu`'s program and build
+    /// among them, so that two programs are two series). `host` and `run_id` also form the
+    /// Pushgateway's grouping key.
+    public static func labelColumns(header: [String]) -> [String] {
+        let run = [TrialColumns.Name.host, TrialColumns.Name.runID, TrialColumns.Name.kernel]
+        return run + SummaryTable.configColumns(in: header).filter { !run.contains($0) }
+    }
+
+    /// The labels of a file of `bench run`.
+    public static let labelColumns = labelColumns(header: ResultTable.columns)
 
     public struct Series: Sendable {
         /// Label name and value per `labelColumns`; an empty value means the column does not apply.
@@ -103,18 +110,21 @@ public struct MetricsExport: Sendable {
 
     /// Raw rows grouped by run and config, in first-seen order; each group reduced as the summary does.
     public init(rows: [[String: String]]) {
+        let header = rows.first.map { Array($0.keys) } ?? []
+        let identity = SummaryTable.configColumns(in: header)
+        let labels = Self.labelColumns(header: header)
         var order: [[String]] = []
         var groups: [[String]: [[String: String]]] = [:]
         for row in rows {
-            let key = [row["run_id"] ?? ""] + SummaryTable.key(row)
+            let key = [row[TrialColumns.Name.runID] ?? ""] + SummaryTable.key(row, identity: identity)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(row)
         }
-        series = order.map { Self.series(of: groups[$0]!) }
+        series = order.map { Self.series(of: groups[$0]!, identity: identity, labels: labels) }
     }
 
-    static func series(of members: [[String: String]]) -> Series {
-        let summary = SummaryTable.rows(from: members)[0]
+    static func series(of members: [[String: String]], identity: [String], labels labelColumns: [String]) -> Series {
+        let summary = SummaryTable.rows(from: members, identity: identity)[0]
         let first = members[0]
         var medians: [String: String] = [:]
         var spread: [String: (min: String, max: String, iqr: String)] = [:]
@@ -127,16 +137,16 @@ public struct MetricsExport: Sendable {
         }
         var trials: [(status: String, reason: String, count: Int)] = []
         for row in members {
-            let status = row["status"] ?? "", reason = row["reason"] ?? ""
+            let status = row[TrialColumns.Name.status] ?? "", reason = row[TrialColumns.Name.reason] ?? ""
             if let index = trials.firstIndex(where: { $0.status == status && $0.reason == reason }) {
                 trials[index].count += 1
             } else {
                 trials.append((status, reason, 1))
             }
         }
-        let ok = members.filter { $0["status"] == "ok" }
+        let ok = members.filter { $0[TrialColumns.Name.status] == TrialStatus.ok.rawValue }
         return Series(labels: labelColumns.map { ($0, first[$0] ?? "") }, medians: medians, spread: spread,
-                      numaPages: numaPageMedians(ok.map { $0["numa_pages"] ?? "" }), trials: trials,
+                      numaPages: numaPageMedians(ok.map { $0[TrialColumns.Name.numaPages] ?? "" }), trials: trials,
                       okRepetitions: ok.count, repetitions: members.count)
     }
 
@@ -157,32 +167,14 @@ public struct MetricsExport: Sendable {
         }
     }
 
-    /// The raw CSV of `bench run`, refused with one sentence when it is unreadable, a summary CSV,
-    /// or no bench CSV at all.
+    /// The raw CSV of `bench run` or `bench qemu` (`RawCSV.load`), refused with one sentence when it
+    /// is unreadable, a summary CSV, or no bench CSV at all.
     public static func load(_ path: String) throws(InputError) -> [[String: String]] {
-        let text: String
-        do { text = try ProcFile.read(path) } catch { throw InputError(description: "\(path): \(error)") }
-        let table: CSV.Table
-        do { table = try CSV.parse(text) } catch { throw InputError(description: "\(path) \(error)") }
-        let required = ResultTable.identityColumns + ["status", "reason"] + ResultTable.measureColumns
-        if table.header.contains("ok_repetitions") {
-            throw InputError(description: "\(path) is a summary CSV; export reads the raw CSV of bench run beside it")
+        do {
+            return try RawCSV.load(path)
+        } catch {
+            throw InputError(description: error.description)
         }
-        let missing = required.filter { !table.header.contains($0) }
-        guard missing.isEmpty else {
-            let named = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
-            throw InputError(description: "\(path) is not the raw CSV of bench run: no \(named) column")
-        }
-        guard !table.rows.isEmpty else { throw InputError(description: "\(path) has no rows") }
-        for (index, row) in table.rows.enumerated() {
-            for measure in measures {
-                guard let text = row[measure.column], !text.isEmpty else { continue }
-                guard Double(text)?.isFinite == true else {
-                    throw InputError(description: "\(path) line \(index + 2): \(measure.column) '\(text)' is not a number")
-                }
-            }
-        }
-        return table.rows
     }
 
     /// When the run began, from its id (`RunInfo.makeID`: `20250101T120000Z-1234`); nil for an id

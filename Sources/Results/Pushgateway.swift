@@ -50,12 +50,12 @@ public struct Pushgateway: Sendable {
         let export = MetricsExport(rows: rows)
         var groups: [[String]] = []
         for series in export.series {
-            let group = [series.label("host"), series.label("run_id")]
+            let group = [series.label(TrialColumns.Name.host), series.label(TrialColumns.Name.runID)]
             if !groups.contains(group) { groups.append(group) }
         }
         return try groups.map { group throws(PushError) in
             let target = groupURL(host: group[0], runID: group[1])
-            let members = export.series.filter { [$0.label("host"), $0.label("run_id")] == group }
+            let members = export.series.filter { [$0.label(TrialColumns.Name.host), $0.label(TrialColumns.Name.runID)] == group }
             try put(OpenMetricsFormat.render(MetricsExport(series: members)), to: target)
             return target
         }

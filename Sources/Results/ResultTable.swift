@@ -9,6 +9,20 @@ public enum ResultTable {
     /// The contract's identity columns (which run, repetition and configuration), in order.
     public static let identityColumns = TrialColumns.all
         .filter { ($0.kind == .run || $0.kind == .identity) && $0.isContract }.map(\.name)
+    /// The outcome of a trial: `status`, then `reason`.
+    public static let outcomeColumns = TrialColumns.all.filter { $0.kind == .outcome }.map(\.name)
+    public static let statusColumn = TrialColumns.statusColumn
+
+    /// A column's unit as its registry declares it (the trial's, then `bench qemu`'s); nil for a
+    /// column neither has.
+    public static func unit(of column: String) -> ColumnUnit? {
+        units[column]
+    }
+
+    private static let units: [String: ColumnUnit] = Dictionary(
+        TrialColumns.all.map { ($0.name, $0.unit) } + VMMColumns.all.map { ($0.name, $0.unit) },
+        uniquingKeysWith: { first, _ in first })
+
     /// The contract's measured columns of every phase (its "Deltas", "Work and time" and "Model").
     public static let measureColumns = TrialColumns.all
         .filter { $0.kind == .measure && $0.isContract && !snapshotContractColumns.contains($0.name) }.map(\.name)

@@ -59,29 +59,29 @@ public enum SummaryReport {
         var order: [[String]] = []
         // Every identity column but the strategy and the phase, which the table's rows and columns
         // are: configs that differ anywhere else (page size, NUMA policy, writers) get tables of their own.
-        let groupColumns = SummaryTable.configColumns.filter { $0 != "strategy" && $0 != "phase" }
+        let groupColumns = SummaryTable.configColumns.filter { $0 != TrialColumns.Name.strategy && $0 != TrialColumns.Name.phase }
         var headings: [[String]: String] = [:]
         for row in summary {
             let key = groupColumns.map { row[$0] ?? "" }
             if headings[key] == nil { headings[key] = heading(row) }
             if groups[key] == nil { order.append(key); groups[key] = [] }
-            let strategy = row["strategy"] ?? ""
+            let strategy = row[TrialColumns.Name.strategy] ?? ""
             var entries = groups[key]!
             var index = entries.firstIndex { $0.strategy == strategy }
             if index == nil {
-                entries.append(Entry(strategy: strategy, status: row["status"] ?? "", reason: row["reason"] ?? ""))
+                entries.append(Entry(strategy: strategy, status: row[TrialColumns.Name.status] ?? "", reason: row[TrialColumns.Name.reason] ?? ""))
                 index = entries.count - 1
             }
-            if row["phase"] == "populate" { entries[index!].populate = row }
-            if row["phase"] == "protect" { entries[index!].protect = row }
-            if row["phase"] == "snapshot" { entries[index!].snapshot = row }
+            if row[TrialColumns.Name.phase] == "populate" { entries[index!].populate = row }
+            if row[TrialColumns.Name.phase] == "protect" { entries[index!].protect = row }
+            if row[TrialColumns.Name.phase] == "snapshot" { entries[index!].snapshot = row }
             groups[key] = entries
         }
 
         var out = ""
         for key in order {
             let entries = groups[key]!
-            let backend = Backend(rawValue: key[groupColumns.firstIndex(of: "backend")!]) ?? .anonPrivate
+            let backend = Backend(rawValue: key[groupColumns.firstIndex(of: TrialColumns.Name.backend)!]) ?? .anonPrivate
             let reps = entries.compactMap { $0.populate?["ok_repetitions"] }.first ?? "0"
             out += "\n" + headings[key]! + "; data = \(backend.dataCounter)   ("
                 + (reps == "0" ? "no ok repetition" : "medians of \(reps) repetitions") + ")\n"
@@ -143,15 +143,16 @@ public enum SummaryReport {
     /// A table's heading: the config as a sentence, then every other identity value that sets it
     /// apart (`page_bytes=2MiB numa_policy=bind:1 writers=2`), so that no two tables read alike.
     static func heading(_ row: [String: String]) -> String {
+        typealias Name = TrialColumns.Name
         func size(_ column: String) -> String { Int(row[column] ?? "").map(ByteSize.format) ?? (row[column] ?? "") }
-        var text = "\(row["backend"] ?? "") \(size("region_bytes")), block \(size("block_bytes")), "
-            + "\(percent(row["plugged_fraction"] ?? "")) plugged, \(percent(row["resident_fraction"] ?? "")) of it written, "
-            + "\(row["layout"] ?? "") layout, thp=\(row["thp"] ?? "")"
-        let said: Set = ["backend", "region_bytes", "block_bytes", "plugged_fraction", "resident_fraction", "layout", "thp",
-                         "strategy", "phase", "host", "kernel"]
+        var text = "\(row[Name.backend] ?? "") \(size(Name.regionBytes)), block \(size(Name.blockBytes)), "
+            + "\(percent(row[Name.pluggedFraction] ?? "")) plugged, \(percent(row[Name.residentFraction] ?? "")) of it written, "
+            + "\(row[Name.layout] ?? "") layout, thp=\(row[Name.thp] ?? "")"
+        let said: Set = [Name.backend, Name.regionBytes, Name.blockBytes, Name.pluggedFraction, Name.residentFraction,
+                         Name.layout, Name.thp, Name.strategy, Name.phase, Name.host, Name.kernel]
         for column in SummaryTable.configColumns where !said.contains(column) {
             guard let value = row[column], !value.isEmpty, value != "local" else { continue }
-            text += ", \(column)=" + (column.hasSuffix("_bytes") ? size(column) : value)
+            text += ", \(column)=" + (ResultTable.unit(of: column) == .bytes ? size(column) : value)
         }
         return text
     }

@@ -4,7 +4,7 @@ import PopulateBench
 /// and how many repetitions were ok.
 public enum SummaryTable {
     /// What makes a trial's configuration distinct: the trial registry's identity columns.
-    public static let configColumns = ResultTable.identityColumns.filter { $0 != "repetition" && $0 != "run_id" }
+    public static let configColumns = ResultTable.identityColumns.filter { $0 != TrialColumns.Name.repetition && $0 != TrialColumns.Name.runID }
         + ResultTable.extraIdentityColumns
 
     /// The identity columns of a file with `header`: the trial's, and those of every other registry
@@ -15,11 +15,15 @@ public enum SummaryTable {
     public static func configColumns(in header: [String]) -> [String] {
         let present = Set(header)
         let programs = VMMColumns.all.filter { $0.kind == .identity && present.contains($0.name) }.map(\.name)
-        return programs.isEmpty ? configColumns : configColumns.filter { $0 != "resident_fraction" } + programs
+        return programs.isEmpty ? configColumns : configColumns.filter { $0 != TrialColumns.Name.residentFraction } + programs
     }
 
+    /// The summary's own counts and outcome (`ColumnCatalog.summaryCounts`).
+    static let countColumns = ColumnCatalog.summaryCounts.map(\.name)
+    public static let okRepetitionsColumn = countColumns[0]
+
     public static func columns(identity: [String] = configColumns) -> [String] {
-        identity + ["ok_repetitions", "repetitions", "status", "reason"]
+        identity + countColumns
             + ResultTable.statisticColumns.flatMap { ["\($0)_median", "\($0)_min", "\($0)_max", "\($0)_iqr"] }
     }
 
@@ -40,16 +44,19 @@ public enum SummaryTable {
         }
         return order.map { key in
             let members = groups[key]!
-            let ok = members.filter { $0["status"] == "ok" }
+            let status = ResultTable.statusColumn, reason = ResultTable.outcomeColumns[1]
+            let okText = TrialStatus.ok.rawValue
+            let ok = members.filter { $0[status] == okText }
             var summary = Dictionary(uniqueKeysWithValues: zip(identity, key))
-            summary["ok_repetitions"] = "\(ok.count)"
-            summary["repetitions"] = "\(members.count)"
-            summary["status"] = ok.isEmpty ? (members.first?["status"] ?? "") : "ok"
-            summary["reason"] = members.first { $0["status"] != "ok" }?["reason"] ?? ""
+            let counts = [ok.count, members.count]
+            for (column, count) in zip(countColumns, counts) { summary[column] = "\(count)" }
+            summary[status] = ok.isEmpty ? (members.first?[status] ?? "") : okText
+            summary[reason] = members.first { $0[status] != okText }?[reason] ?? ""
             for column in ResultTable.statisticColumns {
                 guard let stats = Statistics(ok.compactMap { $0[column].flatMap(Double.init) }) else { continue }
-                // Times (`*seconds`, `*_us`) keep their fraction; bytes and counts are whole.
-                let integral = !(column.hasSuffix("seconds") || column.hasSuffix("_us"))
+                // Times keep their fraction; bytes and counts are whole.
+                let unit = ResultTable.unit(of: column)
+                let integral = unit != .seconds && unit != .microseconds
                 func text(_ value: Double) -> String {
                     integral ? "\(Int(value.rounded()))" : ByteSize.formatDecimal(value, digits: 6)
                 }

@@ -58,35 +58,35 @@ public enum TrialColumns {
     ]
 
     static let recorded: [TrialColumn] = [
-        TrialColumn("run_id", .run, .text, contract: true, "identifies one `bench run` invocation") { $0.run.runID },
-        TrialColumn("host", .identity, .text, contract: true, "host name") { $0.run.host },
-        TrialColumn("kernel", .identity, .text, contract: true, "kernel release") { $0.run.kernel },
-        TrialColumn("backend", .identity, .text, contract: true, "see `--backend`") { $0.config.backend.rawValue },
-        TrialColumn("page_bytes", .identity, .bytes, contract: true, "the backend's page size (base page or huge page)") {
+        TrialColumn(Name.runID, .run, .text, contract: true, "identifies one `bench run` invocation") { $0.run.runID },
+        TrialColumn(Name.host, .identity, .text, contract: true, "host name") { $0.run.host },
+        TrialColumn(Name.kernel, .identity, .text, contract: true, "kernel release") { $0.run.kernel },
+        TrialColumn(Name.backend, .identity, .text, contract: true, "see `--backend`") { $0.config.backend.rawValue },
+        TrialColumn(Name.pageBytes, .identity, .bytes, contract: true, "the backend's page size (base page or huge page)") {
             "\($0.config.pageBytes)"
         },
-        TrialColumn("region_bytes", .identity, .bytes, contract: true, "the region's size") { "\($0.config.regionBytes)" },
-        TrialColumn("block_bytes", .identity, .bytes, contract: true, "the discard (virtio-mem block) size") {
+        TrialColumn(Name.regionBytes, .identity, .bytes, contract: true, "the region's size") { "\($0.config.regionBytes)" },
+        TrialColumn(Name.blockBytes, .identity, .bytes, contract: true, "the discard (virtio-mem block) size") {
             "\($0.config.blockBytes)"
         },
-        TrialColumn("layout", .identity, .text, contract: true,
+        TrialColumn(Name.layout, .identity, .text, contract: true,
                     "see `--layout`: the layout's name, or the plugged ranges themselves") { $0.config.layoutText },
-        TrialColumn("thp", .identity, .text, contract: true, "see `--thp`") { $0.config.thp.rawValue },
-        TrialColumn("plugged_fraction", .identity, .fraction, contract: true, "see `--plugged`") {
+        TrialColumn(Name.thp, .identity, .text, contract: true, "see `--thp`") { $0.config.thp.rawValue },
+        TrialColumn(Name.pluggedFraction, .identity, .fraction, contract: true, "see `--plugged`") {
             "\($0.pluggedFraction)"
         },
-        TrialColumn("resident_fraction", .identity, .fraction, contract: true, "see `--resident`") {
+        TrialColumn(Name.residentFraction, .identity, .fraction, contract: true, "see `--resident`") {
             "\($0.config.residentFraction)"
         },
-        TrialColumn("strategy", .identity, .text, contract: true,
+        TrialColumn(Name.strategy, .identity, .text, contract: true,
                     "see `--strategy`; `bench qemu`'s real snapshots: `qemu-real` (virtio-mem) and `qemu-real-ram` (the "
                         + "control)") { $0.strategyName },
-        TrialColumn("repetition", .run, .count, contract: true, "1, 2, ... within the configuration") { "\($0.repetition)" },
-        TrialColumn("phase", .identity, .text, contract: true, "`populate`, `protect` or `snapshot`") {
+        TrialColumn(Name.repetition, .run, .count, contract: true, "1, 2, ... within the configuration") { "\($0.repetition)" },
+        TrialColumn(Name.phase, .identity, .text, contract: true, "`populate`, `protect` or `snapshot`") {
             $0.phase.phase.rawValue
         },
-        TrialColumn("status", .outcome, .text, contract: true, "`ok`, `skipped` or `failed`") { $0.result.status.rawValue },
-        TrialColumn("reason", .outcome, .text, contract: true,
+        TrialColumn(Name.status, .outcome, .text, contract: true, "`ok`, `skipped` or `failed`") { $0.result.status.rawValue },
+        TrialColumn(Name.reason, .outcome, .text, contract: true,
                     "why it was skipped or failed (a missing kernel feature, an empty hugetlb pool, the signal that "
                         + "killed the child and its likely cause); empty when ok") { $0.result.reason },
         bytes("pte_bytes", contract: true, "change of `VmPTE` (page tables) over the phase") { $0.phase.delta.pteBytes }
@@ -134,7 +134,7 @@ public enum TrialColumns {
         }.compared(CompareRule(floor: 0, phases: ["snapshot"], zeroCrossingOnly: true)),
         bytes("peak_rss_bytes", contract: true, "snapshot: highest `VmRSS` the sampler saw (absolute)") { $0.phase.peakRSSBytes },
         bytes("peak_pte_bytes", contract: true, "snapshot: highest `VmPTE` the sampler saw (absolute)") { $0.phase.peakPTEBytes },
-        TrialColumn("numa_pages", .context, .text, contract: true,
+        TrialColumn(Name.numaPages, .context, .text, contract: true,
                     "the region's pages per node after the phase: `0:N;1:N`, plus `zero:N` (the shared or huge "
                         + "zeropage) and `none:N` (not present); they add up to the region") { record in
             record.isOK && record.seenFromInside ? record.phase.numaPages : ""
@@ -143,7 +143,7 @@ public enum TrialColumns {
             $0.phase.delta.sysHugetlbBytes
         },
         TrialColumn("seed", .context, .count, "see `--seed`") { "\($0.config.seed)" },
-        TrialColumn("numa_policy", .identity, .text, "see `--numa`") { NUMAPolicyText.format($0.config.numaPolicy) },
+        TrialColumn(Name.numaPolicy, .identity, .text, "see `--numa`") { NUMAPolicyText.format($0.config.numaPolicy) },
         TrialColumn("populate_node", .identity, .count, "see `--populate-node`; empty when not set") {
             Column<PhaseRecord>.integer($0.config.populateNode)
         },
@@ -282,6 +282,32 @@ public enum TrialColumns {
     ]
 
     public static let names = all.map(\.name)
+
+    /// The outcome's column, which readers of files filter rows by.
+    public static let statusColumn = Name.status
+
+    /// The names of the columns that readers of files (compare, export, the summary's headings)
+    /// refer to by name: declared here, beside the columns, and nowhere else.
+    public enum Name {
+        public static let runID = "run_id"
+        public static let host = "host"
+        public static let kernel = "kernel"
+        public static let backend = "backend"
+        public static let pageBytes = "page_bytes"
+        public static let regionBytes = "region_bytes"
+        public static let blockBytes = "block_bytes"
+        public static let layout = "layout"
+        public static let thp = "thp"
+        public static let pluggedFraction = "plugged_fraction"
+        public static let residentFraction = "resident_fraction"
+        public static let strategy = "strategy"
+        public static let repetition = "repetition"
+        public static let phase = "phase"
+        public static let status = "status"
+        public static let reason = "reason"
+        public static let numaPolicy = "numa_policy"
+        public static let numaPages = "numa_pages"
+    }
 
     /// The cells of a record, by column name.
     public static func row(_ record: PhaseRecord) -> [String: String] {

@@ -41,15 +41,15 @@ public struct VMMFields: Sendable {
 /// The columns `bench qemu` writes after the raw CSV's.
 public enum VMMColumns {
     public static let all: [Column<VMMFields>] = [
-        Column("qemu_version", .identity, .text, "what `--version` said: `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`") {
+        Column(Name.qemuVersion, .identity, .text, "what `--version` said: `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`") {
             $0.qemuVersion
         },
-        Column("qemu_build", .identity, .text,
+        Column(Name.qemuBuild, .identity, .text,
                "where the QEMU came from: `debian` (the distribution's package), `backports` (bookworm-backports, "
                    + "unpacked), `source` (built from source), `patched` (built with a patch); `scripts/get-qemu.sh`") {
             $0.qemuBuild
         },
-        Column("qemu_patch", .identity, .text, "a patched build's patch file (`wp-unpopulated-7.2.patch`), else empty") {
+        Column(Name.qemuPatch, .identity, .text, "a patched build's patch file (`wp-unpopulated-7.2.patch`), else empty") {
             $0.qemuPatch
         },
         Column("accelerator", .identity, .text, "`tcg` or `kvm`") { $0.accelerator },
@@ -124,6 +124,13 @@ public enum VMMColumns {
     ]
 
     public static let names = all.map(\.name)
+
+    /// The program's columns that readers of files refer to by name.
+    public enum Name {
+        public static let qemuBuild = "qemu_build"
+        public static let qemuVersion = "qemu_version"
+        public static let qemuPatch = "qemu_patch"
+    }
 
 }
 

@@ -53,7 +53,7 @@ struct CompareCommand: ParsableCommand, BadInputExitCode {
             let baseRows = try Comparison.load(base)
             for path in new {
                 let rows = try Comparison.load(path)
-                let host = rows.first.map { "\($0["host"] ?? "?") \($0["kernel"] ?? "")" } ?? path
+                let host = rows.first.map { "\($0[TrialColumns.Name.host] ?? "?") \($0[TrialColumns.Name.kernel] ?? "")" } ?? path
                 let label = new.count > 1 && columns.contains { $0.label == host } ? "\(host) (\(path))" : host
                 columns.append(.init(label: label,
                                      comparison: Comparison(base: baseRows, new: rows, threshold: threshold / 100,

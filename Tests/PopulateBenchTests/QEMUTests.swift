@@ -378,6 +378,14 @@ extension KernelTests {
             let emulated = summary.rows.filter { $0["strategy"] == "qemu-7.2" && $0["phase"] == "populate" }
             #expect(emulated.map { $0["qemu_build"] ?? "" }.sorted() == ["debian", "source"], "\(emulated)")
             #expect(emulated.allSatisfy { $0["ok_repetitions"] == "2" }, "\(emulated.map { $0["ok_repetitions"] ?? "" })")
+            // The exports read the same file: a series per program, each of two repetitions.
+            let export = MetricsExport(rows: try MetricsExport.load(out.path))
+            let realSeries = export.series.filter { $0.label("strategy") == "qemu-real" }
+            #expect(realSeries.map { $0.label("qemu_build") }.sorted() == ["debian", "source"], "\(realSeries.map(\.labels))")
+            #expect(realSeries.allSatisfy { $0.okRepetitions == 2 })
+            // And compare: the program and its build are part of what a row is matched on.
+            let rows = try Comparison.load(out.path)
+            #expect(Comparison(base: rows, new: rows, threshold: 0.25).keyColumns.contains("qemu_build"))
         }
 
         /// QEMU's own trace events in the samples: in the program's order, on the samples' clock.
