@@ -193,18 +193,19 @@ guest_suite_update() {
             || echo "$type ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $suite-security main"
     } >"$dir/sources.list"
     # apt-get update exits 0 when the mirror cannot be reached (only 'W: Failed to fetch'): that is
-    # a failure here too. Without fresh lists, earlier ones of the right kind do, else it fails.
-    local updated=1
+    # a failure here too, of the suite's main lists (a security suite that failed alone is not).
+    # Without fresh lists, earlier ones of the suite's main do, else it fails.
+    local updated=1 main="$dir/lists/*_dists_${suite}_main_*$lists*"
     guest_suite_apt "$key" apt-get update -qq >"$dir/update.log" 2>&1 || updated=0
-    grep -qE '^(W: Failed to fetch|E: )' "$dir/update.log" && updated=0
+    grep -qE "^[WE]: .*/dists/${suite}/" "$dir/update.log" && updated=0
     if ((!updated)); then
-        if compgen -G "$dir/lists/*_$lists*" >/dev/null; then
+        if compgen -G "$main" >/dev/null; then
             echo "$GUEST_NAME: apt-get update of $key failed ($(grep -E '^[WE]: ' "$dir/update.log" | head -n 1)); using the cached lists" >&2
         else
             echo "$GUEST_NAME: apt-get update of $key failed: $(tail -n 3 "$dir/update.log" | tr '\n' ' ')" >&2
             return 1
         fi
-    elif ! compgen -G "$dir/lists/*_$lists*" >/dev/null; then
+    elif ! compgen -G "$main" >/dev/null; then
         echo "$GUEST_NAME: apt-get update of $key left no $lists list in $dir/lists" >&2
         return 1
     fi

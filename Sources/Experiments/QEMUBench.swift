@@ -127,6 +127,19 @@ public struct QEMUPlan: Sendable {
             if let empty = pluggedFractions.first(where: { Int(($0 * Double(blocks)).rounded()) == 0 }) {
                 throw RunPlan.InputError(flag: "--cancel-at", "--plugged \(empty) plugs nothing: no copy to cancel")
             }
+            // The emulation cancels after the fraction of its plugged pages, rounded up: a copy of a
+            // few huge pages can reach every one of them first.
+            for backend in backends ?? Self.backends {
+                let page = backend.pageSize(hugePageSize: 2 << 20, basePageSize: KernelInfo.pageSize)
+                for fraction in pluggedFractions {
+                    let pages = Int((fraction * Double(blocks)).rounded()) * blockSize / page
+                    if SnapshotOptions.pagesBeforeCancel(at: cancelAt, of: pages) >= pages {
+                        throw RunPlan.InputError(flag: "--cancel-at", "\(cancelAt) of the \(pages) plugged "
+                            + "\(ByteSize.format(page)) pages of --plugged \(fraction) (\(backend.rawValue)) is every page: "
+                            + "the emulation's copy would complete before its cancel")
+                    }
+                }
+            }
         }
         if guestLayout != .prefix {
             let block = GuestLayout.memoryBlockSize

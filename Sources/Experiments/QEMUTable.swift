@@ -8,9 +8,6 @@ import VMM
 /// same memory as plain guest RAM); its emulation is the usual `populate` and `protect` rows of
 /// the preset.
 public enum QEMUTable {
-    public static let realStrategy = "qemu-real"
-    public static let controlStrategy = "qemu-real-ram"
-
     public static let columns = QEMURecord.columns.map(\.name)
 
     public static func rows(_ comparison: QEMUComparison, repetition: Int, run: RunInfo,

@@ -114,12 +114,12 @@ public struct StrategyRecommendation: Sendable {
     }
 
     /// Memory decides (it is exact); then time, but only a difference of over 20% and 1 ms, which
-    /// the noise of a shared VM does not make; then the strategies' declared preference.
+    /// the noise of a shared VM does not make; then what the strategies declare (`Strategy.isPreferred(over:)`).
     static func isPreferred(_ lhs: Measured, over rhs: Measured) -> Bool {
         if lhs.memoryBytes != rhs.memoryBytes { return lhs.memoryBytes < rhs.memoryBytes }
         let faster = min(lhs.seconds, rhs.seconds), slower = max(lhs.seconds, rhs.seconds)
         if slower - faster > 0.001 && slower > faster * 1.2 { return lhs.seconds < rhs.seconds }
-        return lhs.strategy.declaration.preference < rhs.strategy.declaration.preference
+        return lhs.strategy.isPreferred(over: rhs.strategy)
     }
 
     /// Page tables plus the backend's data counter, over population and protection.

@@ -127,6 +127,12 @@ final class SnapshotRun: @unchecked Sendable {
     /// Set by a cancel, as the copy stops: from then on nobody serves a fault, and a write that
     /// ends after it is the guest's (`guestWritesAfterCancel`), not the snapshot's.
     let cancelled = Atomic<Bool>(false)
+    /// When the cancel took effect (`MonotonicClock.nanoseconds`): a write that ended before it is
+    /// the snapshot's, even if its writer sees `cancelled` only afterwards.
+    let cancelNanoseconds = Atomic<UInt64>(UInt64.max)
+    /// Set when a writer blocked after a cancel could not be let go: the region must then stay
+    /// mapped until the process ends, or the writer would fault on it.
+    let writersStillBlocked = Atomic<Bool>(false)
     /// After a cancel: the writers (some may wait on a protected page), until
     /// `guestWritesAfterCancel` joins them.
     let pendingWriters = Mutex<[DispatchSemaphore]?>(nil)
@@ -218,7 +224,10 @@ final class SnapshotRun: @unchecked Sendable {
             releaseEveryPage()
         }
         // The cancel takes effect where the copy stopped, before a writer sees the copy's end.
-        if options.cancelAt != nil { cancelled.store(true, ordering: .releasing) }
+        if options.cancelAt != nil {
+            cancelNanoseconds.store(MonotonicClock.nanoseconds(), ordering: .releasing)
+            cancelled.store(true, ordering: .releasing)
+        }
         copierDone.store(true, ordering: .releasing)
     }
 
@@ -260,9 +269,9 @@ final class SnapshotRun: @unchecked Sendable {
         do {
             while !cancelled.load(ordering: .acquiring) {
                 if try tracker.waitForMessages(milliseconds: 5) {
-                    // Before a cancel, one at a time: a fault read after it is left unserved, as QEMU would.
-                    let batch = options.cancelAt == nil ? 64 : 1
-                    for fault in try tracker.readPageFaults(maximum: batch) where !cancelled.load(ordering: .acquiring) {
+                    // A fault read after the cancel is left unserved, as QEMU would leave it: its
+                    // writer waits until the cancel's end lets it go.
+                    for fault in try tracker.readPageFaults() where !cancelled.load(ordering: .acquiring) {
                         let page = Int(fault.address - region.mapping.address) / region.pageSize
                         do { try copyOnce(page) } catch { record(error, in: "fault handler") }
                         try unprotect(page)
@@ -352,6 +361,7 @@ final class SnapshotRun: @unchecked Sendable {
             }
         }
         self.writersDone.store(true, ordering: .releasing)
+        if failure != nil { writersStillBlocked.store(true, ordering: .releasing) }
         return AfterCancel(alive: alive, seconds: waited, writes: writes.load(ordering: .relaxed),
                            stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
                            failure: failure)
@@ -404,7 +414,8 @@ final class SnapshotRun: @unchecked Sendable {
             let elapsed = MonotonicClock.nanoseconds() &- start
             slot.page.store(-1, ordering: .releasing)
             // A write that ends after a cancel is the guest's hang or its release: not the snapshot's.
-            if cancelled.load(ordering: .acquiring) { break }
+            if cancelled.load(ordering: .acquiring),
+               start &+ elapsed > cancelNanoseconds.load(ordering: .acquiring) { break }
             recorder.record(nanoseconds: elapsed,
                             stalled: slot.stalledSequence.load(ordering: .acquiring) == sequence)
             writes.add(1, ordering: .relaxed)
@@ -441,8 +452,8 @@ final class SnapshotRun: @unchecked Sendable {
             }
             sampling.stop()
             if let message = failure.withLock({ $0 }) {
-                guestWritesAfterCancel()
-                throw SnapshotError(message: message)
+                let release = guestWritesAfterCancel()?.failure.map { "; then \($0)" } ?? ""
+                throw SnapshotError(message: message + release)
             }
             return SnapshotOutcome(cancel: cancelOutcome, copiedAtCancel: copiedAtCancel,
                                    wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),

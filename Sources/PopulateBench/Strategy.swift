@@ -25,6 +25,9 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     public struct Declaration: Sendable {
         public var populate: PopulateScope
         public var method: PopulateMethod = .touch
+        /// A touching population that steps by the host's base page even over huge pages, as QEMU
+        /// before 6.2 did (the same pages end up present; the time is not the same).
+        public var touchesEveryBasePage = false
         public var protect: ProtectScope = .wholeRegion
         /// Features the userfaultfd must grant beyond what the backend needs.
         public var requiredFeatures: Userfaultfd.Features = []
@@ -32,14 +35,12 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         public var inDefaultMatrix = true
         /// The full population the table measures its saving against, for a discard-aware one.
         public var savesAgainst: Strategy?
-        /// Among strategies of equal measured cost, `bench doctor --recommend` names the lowest: what
-        /// QEMU can do without population first (upstream's way, then the candidate patch's on 7.2),
-        /// QEMU's own presets newest first, and a preset of a bug last.
-        public var preference: Int
         /// What it stands for: the QEMU versions, or the idea.
         public var standsFor: String
         /// What a cancelled snapshot leaves: QEMU before 8.1 left its write tracking armed.
         public var onCancel: CancelEnd = .stopsTracking
+        /// Where it stands among QEMU's programs: an idea, an upstream release, or a change on one.
+        public var lineage: QEMULineage = .idea
     }
 
     /// What happens to write tracking when a background snapshot is cancelled (or fails) before
@@ -57,62 +58,79 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     public var declaration: Declaration {
         switch self {
         case .none:
-            Declaration(populate: .nothing, preference: 8, standsFor: "no population: the floor the others add to")
+            Declaration(populate: .nothing, standsFor: "no population: the floor the others add to")
         case .fullTouch:
-            Declaration(populate: .wholeRegion, preference: 10, standsFor: "the whole region, a byte read per page")
+            Declaration(populate: .wholeRegion, standsFor: "the whole region, a byte read per page")
         case .discardTouch:
-            Declaration(populate: .pluggedRuns, savesAgainst: .fullTouch, preference: 7,
+            Declaration(populate: .pluggedRuns, savesAgainst: .fullTouch,
                         standsFor: "the plugged runs, byte reads: the 6.2 patch's idea")
         case .fullMadvise:
-            Declaration(populate: .wholeRegion, method: .madvise, preference: 9,
+            Declaration(populate: .wholeRegion, method: .madvise,
                         standsFor: "the whole region, MADV_POPULATE_READ (Linux 5.14)")
         case .discardMadvise:
-            Declaration(populate: .pluggedRuns, method: .madvise, savesAgainst: .fullMadvise, preference: 6,
+            Declaration(populate: .pluggedRuns, method: .madvise, savesAgainst: .fullMadvise,
                         standsFor: "the plugged runs, MADV_POPULATE_READ")
         // `ram_block_populate_pages` reads the whole used length, one byte per
         // `qemu_real_host_page_size` (4 KiB, even on hugetlb): `touchStride`.
         case .qemu61:
-            Declaration(populate: .wholeRegion, preference: 11, standsFor: "QEMU 6.0 and 6.1, before the patch",
-                        onCancel: .leavesTrackingArmed)
+            Declaration(populate: .wholeRegion, touchesEveryBasePage: true, standsFor: "QEMU 6.0 and 6.1, before the patch",
+                        onCancel: .leavesTrackingArmed,
+                        lineage: .upstream(since: QEMURelease(6, 0), commit: nil,
+                                           does: "populates the whole RAM block (before the RamDiscardManager patch of 6.2)"))
         // The RamDiscardManager patch: `populate_read_range` with its loop bound `offset < size`, one
         // byte per `block->page_size`.
         case .qemu62:
-            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 12, standsFor: "QEMU 6.2 up to 7.2.0",
-                        onCancel: .leavesTrackingArmed)
+            Declaration(populate: .pluggedRunsQEMU62Bound, standsFor: "QEMU 6.2 up to 7.2.0",
+                        onCancel: .leavesTrackingArmed,
+                        lineage: .upstream(since: QEMURelease(6, 2), commit: .handleRamDiscardManager,
+                                           does: "has 6.2's populate loop bound offset < size (fixed in 7.2.1 and 8.0)"))
         case .qemu720:
-            Declaration(populate: .pluggedRunsQEMU62Bound, preference: 13,
+            Declaration(populate: .pluggedRunsQEMU62Bound,
                         standsFor: "QEMU 7.2.0 by its own name: 6.2's code (the bound was fixed in 7.2.1)",
-                        onCancel: .leavesTrackingArmed)
+                        onCancel: .leavesTrackingArmed, lineage: .sameCodeAs(.qemu62))
         // "migration/ram: Fix populate_read_range()"; the whole block still protected.
         case .qemu72:
-            Declaration(populate: .pluggedRuns, savesAgainst: .qemu61, preference: 5,
-                        standsFor: "QEMU 7.2.1 and later 7.2.x (Debian 12's 7.2.22)", onCancel: .leavesTrackingArmed)
+            Declaration(populate: .pluggedRuns, savesAgainst: .qemu61,
+                        standsFor: "QEMU 7.2.1 and later 7.2.x (Debian 12's 7.2.22)", onCancel: .leavesTrackingArmed,
+                        lineage: .upstream(since: QEMURelease(7, 2, 1), commit: .fixPopulateReadRange,
+                                           does: "has the populate_read_range() bound fixed (7.2.1 stable)"))
         // "Optimize ram_write_tracking_start() for RamDiscardManager".
         case .qemu80:
-            Declaration(populate: .pluggedRuns, protect: .pluggedRuns, savesAgainst: .qemu61, preference: 2,
-                        standsFor: "QEMU 8.0", onCancel: .leavesTrackingArmed)
+            Declaration(populate: .pluggedRuns, protect: .pluggedRuns, savesAgainst: .qemu61,
+                        standsFor: "QEMU 8.0", onCancel: .leavesTrackingArmed,
+                        lineage: .upstream(since: QEMURelease(8, 0), commit: .optimizeWriteTrackingStart,
+                                           does: "populates and protects plugged runs only (8.0)"))
         // "migration: stop tracking ram writes when cancelling background migration": what 8.0
         // does until a snapshot ends early; a cancelled or failed one stops tracking too.
         case .qemu81:
             Declaration(populate: .pluggedRuns, protect: .pluggedRuns, inDefaultMatrix: false, savesAgainst: .qemu61,
-                        preference: 1, standsFor: "QEMU 8.1 and later (Debian's 10.0.2 and 10.2.2)")
+                        standsFor: "QEMU 8.1 and later (Debian's 10.0.2 and 10.2.2)",
+                        lineage: .upstream(since: QEMURelease(8, 1), commit: .stopTrackingOnCancel,
+                                           does: "populates and protects plugged runs only (8.0) and stops tracking "
+                                               + "writes when a snapshot is cancelled (8.1)"))
         case .wpUnpopulated:
             Declaration(populate: .nothing, protect: .pluggedRuns, requiredFeatures: .wpUnpopulated,
-                        savesAgainst: .qemu61, preference: 0,
-                        standsFor: "what QEMU could do: UFFD_FEATURE_WP_UNPOPULATED (Linux 6.4) on the plugged runs")
+                        savesAgainst: .qemu61,
+                        standsFor: "what QEMU could do: UFFD_FEATURE_WP_UNPOPULATED (Linux 6.4) on the plugged runs",
+                        lineage: .branch(of: .qemu80, change: "UFFD_FEATURE_WP_UNPOPULATED",
+                                         does: "no population, protection marks empty entries (wp-unpopulated)"))
         // 7.2's protection of the whole block: markers, and the page tables that hold them, cover
         // unplugged memory too.
         case .qemu72WPUnpopulated:
-            Declaration(populate: .nothing, requiredFeatures: .wpUnpopulated, inDefaultMatrix: false, preference: 3,
-                        standsFor: "QEMU 7.2.x with patches/qemu/wp-unpopulated-7.2.patch", onCancel: .leavesTrackingArmed)
+            Declaration(populate: .nothing, requiredFeatures: .wpUnpopulated, inDefaultMatrix: false,
+                        standsFor: "QEMU 7.2.x with patches/qemu/wp-unpopulated-7.2.patch", onCancel: .leavesTrackingArmed,
+                        lineage: .branch(of: .qemu72, change: "UFFD_FEATURE_WP_UNPOPULATED",
+                                         does: "no population, protection marks empty entries (qemu-7.2-wp-unpopulated)"))
         // 7.2's population and protection, with 8.1's stop of tracking at every end of a snapshot.
         case .qemu72CancelFix:
-            Declaration(populate: .pluggedRuns, inDefaultMatrix: false, savesAgainst: .qemu61, preference: 4,
-                        standsFor: "QEMU 7.2.x with patches/qemu/cancel-stops-tracking-7.2.patch")
+            Declaration(populate: .pluggedRuns, inDefaultMatrix: false, savesAgainst: .qemu61,
+                        standsFor: "QEMU 7.2.x with patches/qemu/cancel-stops-tracking-7.2.patch",
+                        lineage: .branch(of: .qemu72, change: "a backport of \(QEMUCommit.stopTrackingOnCancel.hash)",
+                                         does: "a cancelled or failed snapshot stops tracking writes, as "
+                                             + QEMUCommit.stopTrackingOnCancel.text))
         }
     }
 
-    /// The strategies `bench run` runs when `--strategy` names none.
     public static let defaultMatrix = allCases.filter(\.declaration.inDefaultMatrix)
 
     /// Each discard-aware strategy and the full population its saving is measured against.
@@ -146,7 +164,7 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     /// QEMU before 6.2 stepped by the host's base page even over huge pages (the same pages end
     /// up present; the time is not the same).
     public func touchStride(pageSize: Int, basePageSize: Int) -> Int {
-        self == .qemu61 ? min(pageSize, basePageSize) : pageSize
+        declaration.touchesEveryBasePage ? min(pageSize, basePageSize) : pageSize
     }
 
     public var protectScope: ProtectScope { declaration.protect }

@@ -1,6 +1,7 @@
 import LinuxMM
 import SystemPackage
 import Foundation
+import Synchronization
 
 /// One trial in the calling process, top to bottom as the data flows: allocate, plug, discard,
 /// populate, protect, tear down. Run it in a process of its own (`bench-trial`, started by `ChildTrialLauncher`): VmPTE and
@@ -47,6 +48,9 @@ public struct Trial {
         let region = try allocate()
         var protection: Userfaultfd?
         var tornDown = false
+        // A writer of a cancelled snapshot that nobody could let go would fault on an unmapped
+        // region: then the region stays, with its userfaultfd, until the process ends.
+        var keepMapped = false
         // Unmapped before the userfaultfd closes: closing it first makes the kernel clear the
         // uffd-wp bit of every entry of the registered region, as long again as protecting it.
         func tearDown() throws {
@@ -60,7 +64,7 @@ public struct Trial {
             }
             try protection?.close()
         }
-        defer { if !tornDown { try? tearDown() } }
+        defer { if !tornDown && !keepMapped { try? tearDown() } }
         /// The trial's result once the region is gone, with what its set-up and teardown took.
         func finished(_ phases: [PhaseResult], setupSeconds: Double) throws -> TrialResult {
             let start = MonotonicClock.now()
@@ -141,7 +145,10 @@ public struct Trial {
                                   pageSize: region.pageSize)
         var outcome: SnapshotOutcome?
         // Whatever happens next, no writer of a cancelled snapshot outlives the region.
-        defer { run.guestWritesAfterCancel() }
+        defer {
+            run.guestWritesAfterCancel()
+            if run.writersStillBlocked.load(ordering: .acquiring) { keepMapped = true }
+        }
         // The copier, the writers, the sampler and the fault handler all spend the phase's CPU.
         // Writers write plugged pages and the copier reads them; nothing else is touched.
         // Without writers the copy only reads: it costs what reading the plugged runs costs.

@@ -114,6 +114,14 @@ public enum ColumnCatalog {
         public var defaultMatrix: Bool
         public var savesAgainst: String?
         public var standsFor: String
+        /// `leaves-tracking-armed` or `stops-tracking`.
+        public var onCancel: String
+        /// Its place among QEMU's programs: the first upstream release it stands for and the
+        /// commit that leads to it, the upstream preset whose code it runs, or the preset it changes.
+        public var qemuSince: String?
+        public var qemuCommit: String?
+        public var sameCodeAs: String?
+        public var branchOf: String?
     }
 
     /// A backend as the charts need it: the values of the `backend` column in their order.
@@ -125,9 +133,19 @@ public enum ColumnCatalog {
 
     public static let strategies = Strategy.allCases.map { strategy in
         let declared = strategy.declaration
-        return StrategyInfo(name: strategy.rawValue, populates: declared.populate.rawValue, method: declared.method.rawValue,
-                            protects: declared.protect.rawValue, defaultMatrix: declared.inDefaultMatrix,
-                            savesAgainst: declared.savesAgainst?.rawValue, standsFor: declared.standsFor)
+        var info = StrategyInfo(name: strategy.rawValue, populates: declared.populate.rawValue, method: declared.method.rawValue,
+                                protects: declared.protect.rawValue, defaultMatrix: declared.inDefaultMatrix,
+                                savesAgainst: declared.savesAgainst?.rawValue, standsFor: declared.standsFor,
+                                onCancel: declared.onCancel.rawValue)
+        switch declared.lineage {
+        case .idea: break
+        case let .upstream(since, commit, _):
+            info.qemuSince = since.description
+            info.qemuCommit = commit?.hash
+        case let .sameCodeAs(other): info.sameCodeAs = other.rawValue
+        case let .branch(base, _, _): info.branchOf = base.rawValue
+        }
+        return info
     }
 
     public static let backends = Backend.allCases.map {

@@ -150,7 +150,7 @@ public enum TrialColumns {
         TrialColumn("guest_node", .identity, .count, "see `--guest-node`; empty when not set") {
             Column<PhaseRecord>.integer($0.config.guestNode)
         },
-        count("writes", "snapshot: page writes the writers made") { $0.phase.writes },
+        count("writes", "snapshot: page writes the writers made (with `--cancel-at`, those that ended before the cancel)") { $0.phase.writes },
         count("written_pages", "snapshot with `--tracking async`: pages `PAGEMAP_SCAN` found written") {
             $0.phase.writtenPages
         },
@@ -171,7 +171,7 @@ public enum TrialColumns {
                     "`migration-thread` or `handler-thread` for a sync snapshot, else empty") { record in
             record.config.snapshot.map { $0.tracking == .sync ? $0.faultService.rawValue : "" } ?? ""
         },
-        count("stalled_writes", "snapshot: writes that hit a write-protected page and waited for it") {
+        count("stalled_writes", "snapshot: writes that hit a write-protected page and waited for it (with `--cancel-at`, of those that ended before the cancel)") {
             $0.phase.stalls?.stalledWrites
         },
         stall("stall_p50_us", "snapshot: median wait of a stalled write (HdrHistogram, 3 significant digits)") {

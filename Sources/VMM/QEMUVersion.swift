@@ -40,22 +40,14 @@ public struct QEMUVersion: Equatable, Sendable {
         return Int(package[range.upperBound...].prefix { $0.isNumber }).map { $0 >= 3 } ?? false
     }
 
-    /// The preset that does what this version does, and why; nil before background snapshots (6.0).
+    /// The preset that does what this version does, and why (its upstream line in the strategies'
+    /// declarations); nil before background snapshots (6.0).
     public var preset: (strategy: Strategy, because: String)? {
-        let version = (major, minor, micro)
-        if version < (6, 0, 0) { return nil }
-        if version < (6, 2, 0) { return (.qemu61, "\(text) populates the whole RAM block (before the RamDiscardManager patch of 6.2)") }
-        if version >= (8, 1, 0) {
-            return (.qemu81, "\(text) populates and protects plugged runs only (8.0) and stops tracking writes when a "
-                + "snapshot is cancelled (8.1)")
-        }
-        if version >= (8, 0, 0) { return (.qemu80, "\(text) populates and protects plugged runs only (8.0)") }
-        if version >= (7, 2, 1) {
-            return (.qemu72, "\(text) has the populate_read_range() bound fixed (7.2.1 stable)")
-        }
-        if debianCarriesPopulateFix {
+        let release = QEMURelease(major, minor, micro)
+        guard let upstream = Strategy.upstream(at: release) else { return nil }
+        if upstream.strategy == .qemu62, debianCarriesPopulateFix {
             return (.qemu72, "\(text) carries Debian's migration-ram-Fix-populate_read_range.patch")
         }
-        return (.qemu62, "\(text) has 6.2's populate loop bound offset < size (fixed in 7.2.1 and 8.0)")
+        return (upstream.strategy, "\(text) \(upstream.does)")
     }
 }

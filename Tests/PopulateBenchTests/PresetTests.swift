@@ -15,6 +15,38 @@ import Testing
         #expect(Strategy.qemu720.populateRanges(regionSize: 16 << 20, map: lateRun).isEmpty)
         #expect(Strategy.qemu72.populateRanges(regionSize: 16 << 20, map: lateRun) == [8 << 20 ..< 12 << 20])
     }
+
+    /// Each release maps to the preset of its upstream line, read from the declarations' lineage.
+    @Test(arguments: [((6, 0, 0), Strategy.qemu61), ((6, 1, 1), .qemu61), ((6, 2, 0), .qemu62), ((7, 2, 0), .qemu62),
+                      ((7, 2, 1), .qemu72), ((7, 2, 22), .qemu72), ((8, 0, 5), .qemu80), ((8, 1, 0), .qemu81),
+                      ((10, 2, 2), .qemu81)])
+    func eachReleaseHasTheUpstreamPresetOfItsLine(release: (Int, Int, Int), preset: Strategy) {
+        #expect(QEMUVersion(major: release.0, minor: release.1, micro: release.2).preset?.strategy == preset)
+    }
+
+    @Test func beforeBackgroundSnapshotsThereIsNoPreset() {
+        #expect(QEMUVersion(major: 5, minor: 2, micro: 0).preset == nil)
+    }
+
+    /// The recommendation's tie-break, from the declarations alone: what wins at equal cost.
+    @Test func theTieBreakPrefersWhatProtectsAndPopulatesLessAndPutsBugsLast() {
+        #expect(Strategy.wpUnpopulated.isPreferred(over: .qemu81))
+        #expect(Strategy.qemu81.isPreferred(over: .qemu80))
+        #expect(Strategy.qemu80.isPreferred(over: .qemu72))
+        #expect(Strategy.qemu72CancelFix.isPreferred(over: .qemu72))
+        #expect(Strategy.discardMadvise.isPreferred(over: .discardTouch))
+        #expect(Strategy.qemu72.isPreferred(over: .qemu61))
+        // 6.2's loop bound and a population of nothing without markers can miss plugged pages.
+        for sound in Strategy.allCases where ![.qemu62, .qemu720, .none].contains(sound) {
+            #expect(sound.isPreferred(over: .none) && sound.isPreferred(over: .qemu62), "\(sound)")
+        }
+        // A strict order: never both ways, never neither.
+        for lhs in Strategy.allCases {
+            for rhs in Strategy.allCases where lhs != rhs {
+                #expect(lhs.isPreferred(over: rhs) != rhs.isPreferred(over: lhs), "\(lhs) \(rhs)")
+            }
+        }
+    }
 }
 
 extension KernelTests {

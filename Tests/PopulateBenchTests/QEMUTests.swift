@@ -275,6 +275,8 @@ extension KernelTests {
             (["--cancel-at", "nan"], "--cancel-at"),
             (["--cancel-at", "0.5", "--image-check"], "--image-check"),
             (["--cancel-at", "0.5", "--plugged", "0,0.5"], "plugs nothing"),
+            // One 2 MiB huge page plugged: 0.9 of it, rounded up, is all of it.
+            (["--cancel-at", "0.9", "--backend", "memfd-hugetlb", "--size", "128MiB", "--plugged", "0.02"], "every page"),
             (["--guest-write-bound", "5s"], "add --cancel-at"),
             (["--cancel-at", "0.5", "--guest-write-bound", "0s"], "--guest-write-bound"),
             (["--guest-writers", "65"], "--guest-writers"),
