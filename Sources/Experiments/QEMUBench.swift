@@ -41,7 +41,7 @@ public struct QEMUPlan: Sendable {
     /// The `/proc/vmstat` counters each row records (`--monitor`).
     public var vmstatCounters = VMStatMonitor.defaultCounters
 
-    public static let backends: [Backend] = [.memfdShmem, .anonPrivate, .memfdHugetlb]
+    public static let backends = Backend.allCases.filter { $0.declaration.qemuObject != nil }
     /// virtio-mem's block on these backends: the THP size, and 2 MiB huge pages.
     public static let blockSize = 2 << 20
 
@@ -162,7 +162,7 @@ public struct QEMUPlan: Sendable {
     /// Why a case cannot run on this host's hugetlb pool: the snapshot populates what is plugged
     /// (all of it for plain RAM), a huge page each 2 MiB, and QEMU dies of SIGBUS when the pool is out.
     public func poolProblem(_ item: Case) -> String? {
-        guard item.backend == .memfdHugetlb, !force else { return nil }
+        guard item.backend.isHugetlb, !force else { return nil }
         let populated = item.pluggedFraction.map(requested) ?? size
         let needed = populated / (2 << 20)
         let free = SysfsMM.hugePagePool(pageSize: 2 << 20)?.free ?? 0

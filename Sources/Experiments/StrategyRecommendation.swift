@@ -46,10 +46,10 @@ public struct StrategyRecommendation: Sendable {
         -> RunPlan {
         var plan = base
         plan.warmup = 1
-        try plan.locateHugetlbfs(path: nil, required: backendsNamed && plan.backends.contains(.hugetlbfs))
+        try plan.locateHugetlbfs(path: nil, required: backendsNamed && plan.backends.contains(where: \.declaration.isFileInHugetlbfsMount))
         if !backendsNamed {
             let runnable = Set(Self.plan(plan).configs(host: host).filter { config in
-                config.strategy == .fullTouch && host.skipReason(for: config) == nil
+                config.strategy == Strategy.backendProbe && host.skipReason(for: config) == nil
             }.map(\.backend))
             plan.backends = Backend.allCases.filter(runnable.contains)
         }
@@ -94,7 +94,7 @@ public struct StrategyRecommendation: Sendable {
                 seconds: Statistics(ok.map { trial in
                     [Phase.populate, .protect].reduce(0) { $0 + (trial.phase($1)?.seconds ?? 0) }
                 })?.median ?? 0)
-            if strategy == .qemu61 { reference = measured }
+            if strategy == Strategy.firstUpstream { reference = measured }
             let snapshots = ok.compactMap { $0.phase(.snapshot) }
             let lost = snapshots.filter { ($0.inconsistentPages ?? 0) > 0 }
             if !lost.isEmpty {
@@ -126,12 +126,7 @@ public struct StrategyRecommendation: Sendable {
     static func memory(of trial: TrialResult) -> Int {
         [Phase.populate, .protect].reduce(0) { total, phase in
             guard let delta = trial.phase(phase)?.delta else { return total }
-            let data = switch trial.config.backend {
-            case .anonPrivate: delta.rssAnonBytes
-            case .anonShared, .memfdShmem: delta.rssShmemBytes
-            case .memfdHugetlb, .hugetlbfs: delta.hugetlbBytes
-            }
-            return total + delta.pteBytes + data
+            return total + delta.pteBytes + delta.dataBytes(of: trial.config.backend)
         }
     }
 

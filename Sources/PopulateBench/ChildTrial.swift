@@ -105,7 +105,7 @@ public final class ChildTrialLauncher: @unchecked Sendable {
     /// A hugetlbfs file is unlinked right after it is created; a child killed in between leaves it
     /// behind, holding its huge pages, under the name that HugetlbfsFile gives it.
     static func removeLeftovers(of pid: pid_t, config: TrialConfig) {
-        guard config.backend == .hugetlbfs, let directory = config.hugetlbfsPath,
+        guard config.backend.declaration.isFileInHugetlbfsMount, let directory = config.hugetlbfsPath,
               let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for name in names where name.hasPrefix("populatebench-\(pid)-") {
             try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")

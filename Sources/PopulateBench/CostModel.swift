@@ -61,7 +61,7 @@ public struct CostModel: Sendable {
 
     /// shmem THP is mapped by a huge PMD when it is faulted in (a region aligned to the PMD size).
     private var mapsShmemByPMD: Bool {
-        backing.transparentHuge && (backing.backend == .memfdShmem || backing.backend == .anonShared)
+        backing.transparentHuge && backing.backend.memory == .shmem
     }
 
     /// The bytes of the region whose data pages exist.
@@ -79,7 +79,7 @@ public struct CostModel: Sendable {
     /// allocating), so it costs the same table as 512 small pages; shmem THP and hugetlb do not.
     private var leafNeedsPTETable: Bool {
         if backing.pageSize >= geometry.pteSpan { return false }
-        if backing.transparentHuge { return backing.backend == .anonPrivate }
+        if backing.transparentHuge { return backing.backend.memory == .privateAnonymous }
         return true
     }
 

@@ -20,11 +20,11 @@ public struct DoctorReport: Codable, Sendable {
         let configs = plan.configs(host: host)
         func verdict(_ reason: String?) -> String { reason.map { "skipped: \($0)" } ?? "ok" }
         backends = Dictionary(uniqueKeysWithValues: Backend.allCases.map { backend in
-            let probe = configs.first { $0.backend == backend && $0.strategy == .fullTouch }
+            let probe = configs.first { $0.backend == backend && $0.strategy == Strategy.backendProbe }
             return (backend.rawValue, verdict(probe.flatMap { host.skipReason(for: $0) }))
         })
         strategies = Dictionary(uniqueKeysWithValues: Strategy.allCases.map { strategy in
-            let probe = configs.first { $0.backend == .anonPrivate && $0.strategy == strategy }
+            let probe = configs.first { $0.backend.memory == .privateAnonymous && $0.strategy == strategy }
             return (strategy.rawValue, verdict(probe.flatMap { host.skipReason(for: $0) }))
         })
     }

@@ -65,7 +65,7 @@ public struct HostCapabilities: Codable, Sendable {
     /// The userfaultfd features a trial needs: markers on shmem and hugetlb, and the strategy's own.
     public func requiredFeatures(for config: TrialConfig) -> Userfaultfd.Features {
         var features = config.strategy.requiredFeatures
-        if config.backend != .anonPrivate { features.insert(.wpHugetlbfsShmem) }
+        if config.backend.protectionMarksEmptyEntries { features.insert(.wpHugetlbfsShmem) }
         if config.snapshot?.tracking == .async { features.insert(.wpAsync) }
         return features
     }
@@ -84,7 +84,7 @@ public struct HostCapabilities: Codable, Sendable {
     /// Without `checkingPoolSize` (`--force`) a too-small hugetlb pool is left to the kernel: mmap
     /// fails, or surplus pages (`nr_overcommit_hugepages`) back it.
     public func skipReason(for config: TrialConfig, checkingPoolSize: Bool = true) -> String? {
-        if config.backend == .hugetlbfs && config.hugetlbfsPath == nil {
+        if config.backend.declaration.isFileInHugetlbfsMount && config.hugetlbfsPath == nil {
             return "no hugetlbfs mount given (--hugetlbfs PATH)"
         }
         if config.backend.isHugetlb {

@@ -68,6 +68,6 @@ final class PlacementLedger {
     /// Protecting shmem that huge PMDs map unmaps it (`CostModel.protect`); the other backends
     /// are re-read over the protected ranges.
     static func rangesChanged(byProtecting ranges: [Range<Int>], backend: Backend) -> [Range<Int>] {
-        backend == .anonPrivate ? [] : ranges
+        backend.memory == .privateAnonymous ? [] : ranges
     }
 }

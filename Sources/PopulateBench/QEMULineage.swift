@@ -61,6 +61,9 @@ extension Strategy {
             return (strategy, since, commit, does)
         }.sorted { $0.since < $1.since }
 
+    /// QEMU before it knew of discarded memory: what the discard-aware presets save against.
+    public static let firstUpstream = upstreamLine[0].strategy
+
     /// The upstream preset of a release: the last whose `since` it has reached; nil before 6.0.
     public static func upstream(at release: QEMURelease) -> (strategy: Strategy, does: String)? {
         upstreamLine.last { $0.since <= release }.map { ($0.strategy, $0.does) }

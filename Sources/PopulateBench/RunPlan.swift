@@ -90,7 +90,7 @@ public struct RunPlan: Codable, Sendable {
         for size in hugePageSizes where size != 2 << 20 && size != 1 << 30 {
             throw InputError(flag: "--hugepage-size", "\(ByteSize.format(size)) is not one of 2MiB, 1GiB")
         }
-        if backends.contains(.hugetlbfs) {
+        if backends.contains(where: \.declaration.isFileInHugetlbfsMount) {
             for (size, path) in hugetlbfsMounts.sorted(by: { $0.key < $1.key }) {
                 guard let mountPage = HugetlbfsFile.pageSize(ofMount: path) else {
                     throw InputError(flag: "--hugetlbfs", "\(path) is not a directory on a hugetlbfs mount")
@@ -233,7 +233,7 @@ public struct RunPlan: Codable, Sendable {
                                             backend: backend, regionBytes: size, pageBytes: page, blockBytes: block,
                                             layout: layout, thp: thp, pluggedFraction: plugged,
                                             residentFraction: resident, strategy: strategy, seed: seed,
-                                            hugetlbfsPath: backend == .hugetlbfs ? hugetlbfsMounts[page] : nil,
+                                            hugetlbfsPath: backend.declaration.isFileInHugetlbfsMount ? hugetlbfsMounts[page] : nil,
                                             numaPolicy: numaPolicy, populateNode: populateNode,
                                             guestNode: guestNode, snapshot: snapshot))
                                     }

@@ -73,4 +73,13 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
 
     /// Data pages the phase added: RSS (anon + file + shmem) plus hugetlb pages.
     public var dataBytes: Int { rssBytes + hugetlbBytes }
+
+    /// The change of the counter `backend`'s data pages are counted in (`Backend.dataCounter`).
+    public func dataBytes(of backend: Backend) -> Int {
+        switch backend.memory {
+        case .privateAnonymous: rssAnonBytes
+        case .shmem: rssShmemBytes
+        case .hugetlb: hugetlbBytes
+        }
+    }
 }

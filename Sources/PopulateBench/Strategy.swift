@@ -131,6 +131,14 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
         }
     }
 
+    /// The first idea that populates the whole region and asks nothing of the kernel beyond what
+    /// the backend needs: what tells whether a backend can run here at all (`bench doctor`, the
+    /// recommendation's backends).
+    public static let backendProbe = allCases.first { strategy in
+        strategy.declaration.lineage == .idea && strategy.declaration.populate == .wholeRegion
+            && strategy.requiredFeatures.isEmpty
+    }!
+
     public static let defaultMatrix = allCases.filter(\.declaration.inDefaultMatrix)
 
     /// Each discard-aware strategy and the full population its saving is measured against.

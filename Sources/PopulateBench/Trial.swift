@@ -160,7 +160,9 @@ public struct Trial {
         var tracked = try ProcessPagemap.protectionMap(pid: getpid(), start: region.mapping.address, runs: map.pluggedRuns)
         tracked.showsProtection = host.interfaces.pagemapWriteProtectBit
         snapshot.protectionMap = tracked
-        let anonymous = config.backend == .anonPrivate
+        // The shared zero page is present but not the process's: on private anonymous memory only
+        // exclusive pages are data.
+        let anonymous = !config.backend.readAllocatesPages
         let presentBefore = anonymous ? tracked.exclusiveBytes : tracked.populatedBytes
         try measurePhase(&snapshot, placement: placement, changing: map.pluggedRuns, wholeProcess: true) {
             let result = try run.run()

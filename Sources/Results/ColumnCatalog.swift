@@ -129,6 +129,11 @@ public enum ColumnCatalog {
         public var name: String
         public var dataColumn: String
         public var dataCounter: String
+        /// `private-anonymous`, `shmem` or `hugetlb`: what the kernel makes of its memory.
+        public var memory: String
+        /// QEMU's memory backend object for it; nil where `bench qemu` does not run it.
+        public var qemuObject: String?
+        public var standsFor: String
     }
 
     public static let strategies = Strategy.allCases.map { strategy in
@@ -149,7 +154,8 @@ public enum ColumnCatalog {
     }
 
     public static let backends = Backend.allCases.map {
-        BackendInfo(name: $0.rawValue, dataColumn: $0.dataColumn, dataCounter: $0.dataCounter)
+        BackendInfo(name: $0.rawValue, dataColumn: $0.dataColumn, dataCounter: $0.dataCounter, memory: $0.memory.rawValue,
+                    qemuObject: $0.declaration.qemuObject, standsFor: $0.declaration.standsFor)
     }
 
     struct Schema: Codable {

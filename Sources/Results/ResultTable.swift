@@ -79,3 +79,14 @@ public enum ResultTable {
         }
     }
 }
+
+extension Backend {
+    /// The raw CSV's column of the backend's data counter's change (`dataCounter`).
+    public var dataColumn: String {
+        switch memory {
+        case .privateAnonymous: "rss_anon_bytes"
+        case .shmem: "rss_shmem_bytes"
+        case .hugetlb: "hugetlb_bytes"
+        }
+    }
+}

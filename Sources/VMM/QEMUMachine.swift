@@ -78,15 +78,13 @@ public struct QEMUMachineSpec: Sendable {
 
     /// The memory backend object of `backend` (QEMU's names: memory-backend-ram for anonymous
     /// memory, memory-backend-memfd for shmem and, with hugetlb=on, hugetlb).
+    /// The backend's declaration holds it (`reserve=off` on hugetlb: the pool need not hold the
+    /// whole device, only what gets populated); `QEMUPlan.check` admits only backends that have one.
     public var backendObject: String {
-        let base = "id=mem0,size=\(size)"
-        switch backend {
-        case .anonPrivate: return "memory-backend-ram,\(base)"
-        case .memfdShmem: return "memory-backend-memfd,\(base),share=on"
-        // reserve=off: the pool need not hold the whole device, only what gets populated.
-        case .memfdHugetlb: return "memory-backend-memfd,\(base),share=on,hugetlb=on,hugetlbsize=2M,reserve=off"
-        case .anonShared, .hugetlbfs: preconditionFailure("bench qemu runs anon-private, memfd-shmem and memfd-hugetlb")
+        guard let object = backend.declaration.qemuObject else {
+            preconditionFailure("bench qemu does not run \(backend.rawValue)")
         }
+        return "\(object),id=mem0,size=\(size)"
     }
 
     public func arguments(socket: String, console: String, commands: String, trace: String) -> [String] {

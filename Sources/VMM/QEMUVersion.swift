@@ -45,8 +45,10 @@ public struct QEMUVersion: Equatable, Sendable {
     public var preset: (strategy: Strategy, because: String)? {
         let release = QEMURelease(major, minor, micro)
         guard let upstream = Strategy.upstream(at: release) else { return nil }
-        if upstream.strategy == .qemu62, debianCarriesPopulateFix {
-            return (.qemu72, "\(text) carries Debian's migration-ram-Fix-populate_read_range.patch")
+        // Debian's 7.2 packages before 7.2.1 carry the fix of the populate loop's bound.
+        if debianCarriesPopulateFix,
+           let fixed = Strategy.upstreamLine.first(where: { $0.commit == .fixPopulateReadRange }), release < fixed.since {
+            return (fixed.strategy, "\(text) carries Debian's migration-ram-Fix-populate_read_range.patch")
         }
         return (upstream.strategy, "\(text) \(upstream.does)")
     }

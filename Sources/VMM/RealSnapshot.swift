@@ -190,7 +190,7 @@ public struct RealSnapshot: Sendable {
             // The shared zeropage is not data: only pages the guest wrote count on anonymous memory.
             result.deviceResidentRuns = try ProcessPagemap.presentRuns(pid: machine.pid, start: deviceBefore.start,
                                                                        length: deviceBefore.length,
-                                                                       exclusiveOnly: spec.backend == .anonPrivate)
+                                                                       exclusiveOnly: !spec.backend.readAllocatesPages)
         }
         let sampler = ProcessSampler(pid: machine.pid, interval: sampleInterval, counters: [.system])
         let sampling = SamplingThread(sampler, phase: "before")
@@ -440,7 +440,8 @@ public struct RealSnapshot: Sendable {
     func deviceMapping(_ pid: Int32) throws -> SmapsEntry? {
         try Smaps.read(pid: pid).first { entry in
             entry.length == spec.size && entry.permissions.hasPrefix("rw")
-                && (spec.backend == .anonPrivate ? entry.name.isEmpty : entry.name.contains("memfd:"))
+                && (spec.backend.declaration.qemuObject?.hasPrefix("memory-backend-memfd") == true
+                    ? entry.name.contains("memfd:") : entry.name.isEmpty)
         }
     }
 }

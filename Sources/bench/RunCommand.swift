@@ -224,7 +224,7 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
                 } catch { throw RunPlan.InputError(flag: "--numa", error.description) }
             }
             try plan.locateHugetlbfs(path: hugetlbfs,
-                                     required: matrix.backend?.contains(.hugetlbfs) ?? false)
+                                     required: matrix.backend?.contains(where: \.declaration.isFileInHugetlbfsMount) ?? false)
             try plan.validate(host: host)
         } catch {
             throw ValidationError(error.description)

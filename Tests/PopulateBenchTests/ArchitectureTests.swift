@@ -128,3 +128,26 @@ extension KernelTests {
         }
     }
 }
+
+/// What each strategy and backend is lives in its declaration: a comparison with one case
+/// elsewhere classifies a new case silently (an exhaustive `switch` makes the compiler ask).
+@Suite struct Declarations {
+    static let casePattern = #"[!=]= *\.(anonPrivate|anonShared|memfdShmem|memfdHugetlb|hugetlbfs|none|fullTouch|discardTouch|fullMadvise|discardMadvise|qemu\w+|wpUnpopulated)\b"#
+
+    @Test func noSourceComparesABackendOrStrategyWithOneCase() throws {
+        let sources = packageRoot.appendingPathComponent("Sources")
+        let files = try #require(FileManager.default.enumerator(atPath: sources.path)).compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".swift") }
+        #expect(files.count > 50, "read the sources: \(files.count)")
+        let caseTest = try Regex(Self.casePattern)
+        var found: [String] = []
+        for file in files {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where line.contains(caseTest) {
+                found.append("\(file):\(number + 1): \(line.trimmingCharacters(in: .whitespaces))")
+            }
+        }
+        #expect(found.isEmpty, "\(found.joined(separator: "\n"))")
+    }
+}
