@@ -195,20 +195,28 @@ public enum ColumnCatalog {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `text` with every `<!-- columns:NAME -->` ... `<!-- end columns:NAME -->` block made anew.
+    /// Every block `bench columns --update-docs` makes in docs/cli.md: each table's columns
+    /// (`columns:NAME`), and the strategies and backends as their declarations say
+    /// (`declarations:strategies`, `declarations:backends`).
+    static var blocks: [(mark: String, text: String)] {
+        tables.map { ("columns:\($0.name)", markdown($0)) }
+            + [("declarations:strategies", DeclarationTables.strategies), ("declarations:backends", DeclarationTables.backends)]
+    }
+
+    /// `text` with every `<!-- MARK -->` ... `<!-- end MARK -->` block made anew.
     public static func updatingBlocks(in text: String) -> String {
         var result = text
-        for table in tables {
-            let open = "<!-- columns:\(table.name) -->\n", close = "<!-- end columns:\(table.name) -->"
+        for block in blocks {
+            let open = "<!-- \(block.mark) -->\n", close = "<!-- end \(block.mark) -->"
             guard let start = result.range(of: open), let end = result.range(of: close, range: start.upperBound ..< result.endIndex)
             else { continue }
-            result.replaceSubrange(start.upperBound ..< end.lowerBound, with: markdown(table))
+            result.replaceSubrange(start.upperBound ..< end.lowerBound, with: block.text)
         }
         return result
     }
 
-    /// The names of the tables that have no block in `text`.
+    /// The marks of the blocks that `text` lacks.
     public static func missingBlocks(in text: String) -> [String] {
-        tables.map(\.name).filter { !text.contains("<!-- columns:\($0) -->") }
+        blocks.map(\.mark).filter { !text.contains("<!-- \($0) -->") }
     }
 }
