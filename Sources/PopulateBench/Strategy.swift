@@ -19,6 +19,7 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
     case wpUnpopulated = "wp-unpopulated"
     case qemu72WPUnpopulated = "qemu-7.2-wp-unpopulated"
     case qemu72CancelFix = "qemu-7.2-cancel-fix"
+    case qemu81Madvise = "qemu-8.1-madvise"
 
     /// Everything the harness holds of one strategy, in one place: adding a strategy is a case and
     /// its declaration (then `bench columns --update-docs docs` for the charts' copy).
@@ -128,6 +129,13 @@ public enum Strategy: String, CaseIterable, Codable, Sendable {
                         lineage: .branch(of: .qemu72, change: "a backport of \(QEMUCommit.stopTrackingOnCancel.hash)",
                                          does: "a cancelled or failed snapshot stops tracking writes, as "
                                              + QEMUCommit.stopTrackingOnCancel.text))
+        // 8.1 with its read per page replaced by one MADV_POPULATE_READ per plugged run: what the
+        // kernel's population costs QEMU's migration thread without a trap per page.
+        case .qemu81Madvise:
+            Declaration(populate: .pluggedRuns, method: .madvise, protect: .pluggedRuns, inDefaultMatrix: false,
+                        savesAgainst: .qemu61, standsFor: "what QEMU 8.1 could do: MADV_POPULATE_READ (Linux 5.14) on the plugged runs",
+                        lineage: .branch(of: .qemu81, change: "MADV_POPULATE_READ",
+                                         does: "the plugged runs populated by MADV_POPULATE_READ, not a read per page"))
         }
     }
 
