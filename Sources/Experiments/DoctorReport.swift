@@ -1,4 +1,5 @@
 import LinuxMM
+import PopulateBench
 
 /// What `bench doctor` says: the host's facts, and for every backend and strategy whether it can
 /// run here, with the same reasons the CSV's skipped rows give.

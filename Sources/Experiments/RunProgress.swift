@@ -1,3 +1,4 @@
+import PopulateBench
 /// What a run reports as it goes, for whoever shows it: the CLI draws a terminal's live line or
 /// plain lines for a log; the library only says what happened.
 public protocol RunProgress: AnyObject {

@@ -1,3 +1,4 @@
+import PopulateBench
 extension RunPlan {
     /// Named matrices for `bench run --matrix`: lists chosen together to answer one question.
     /// The flags given beside it override its lists.

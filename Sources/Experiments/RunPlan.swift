@@ -1,4 +1,5 @@
 import LinuxMM
+import PopulateBench
 
 /// A user's request, validated: the lists to cross, and how to run them.
 public struct RunPlan: Codable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import LinuxMM
+import PopulateBench
 
 /// How much the rest of the host changed the system-wide counters while nothing of the harness
 /// ran: the noise in `sys_*` and `vmstat_*` columns. A row's own counters (`pte_bytes`, `rss_*`)
