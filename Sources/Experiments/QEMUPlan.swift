@@ -90,43 +90,43 @@ public struct QEMUPlan: Sendable {
                              guestLayout: GuestLayout = .prefix, imageCheck: Bool = false,
                              cancelAt: Double? = nil, guestWriters: Int = 0) throws(RunPlan.InputError) {
         for item in backends ?? [] where !Self.backends.contains(item) {
-            throw RunPlan.InputError(flag: "--backend", "\(item.rawValue) is not one of "
+            throw RunPlan.InputError(.backends, "\(item.rawValue) is not one of "
                 + Self.backends.map(\.rawValue).joined(separator: ", "))
         }
         // Linux onlines and offlines a guest's memory in blocks of 128 MiB on x86-64.
         guard size >= 128 << 20, size % (128 << 20) == 0 else {
-            throw RunPlan.InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of 128MiB (Linux's memory block)")
+            throw RunPlan.InputError(.size, "\(ByteSize.exact(size)) is not a multiple of 128MiB (Linux's memory block)")
         }
-        guard repetitions >= 1 else { throw RunPlan.InputError(flag: "--repetitions", "must be at least 1, not \(repetitions)") }
-        guard sampleInterval >= 0.001 else { throw RunPlan.InputError(flag: "--sample-interval", "must be at least 1ms") }
+        guard repetitions >= 1 else { throw RunPlan.InputError(.repetitions, "must be at least 1, not \(repetitions)") }
+        guard sampleInterval >= 0.001 else { throw RunPlan.InputError(.sampleInterval, "must be at least 1ms") }
         guard !pluggedFractions.isEmpty || control else {
-            throw RunPlan.InputError(flag: "--plugged", "nothing to run (no fractions and --no-control)")
+            throw RunPlan.InputError(.plugged, "nothing to run (no fractions and \(PlanInput.withoutControl.reference))")
         }
         let blocks = size / blockSize
         if imageCheck, !pluggedFractions.contains(where: { Int(($0 * Double(blocks)).rounded()) > 0 }) {
-            throw RunPlan.InputError(flag: "--image-check", "nothing plugged to check: every --plugged fraction is 0")
+            throw RunPlan.InputError(.imageCheck, "nothing plugged to check: every \(PlanInput.plugged.reference) fraction is 0")
         }
         guard (0 ... 64).contains(guestWriters) else {
-            throw RunPlan.InputError(flag: "--guest-writers", "\(guestWriters) is not a number of writer threads from 0 (none) to 64")
+            throw RunPlan.InputError(.guestWriters, "\(guestWriters) is not a number of writer threads from 0 (none) to 64")
         }
         if guestWriters > 0 {
             guard cancelAt == nil else {
-                throw RunPlan.InputError(flag: "--guest-writers", "a cancelled snapshot's guest writes once after the cancel; "
-                    + "drop --cancel-at or --guest-writers")
+                throw RunPlan.InputError(.guestWriters, "a cancelled snapshot's guest writes once after the cancel; "
+                    + "drop \(PlanInput.cancelAt.reference) or \(PlanInput.guestWriters.reference)")
             }
             if let empty = pluggedFractions.first(where: { Int(($0 * Double(blocks)).rounded()) == 0 }) {
-                throw RunPlan.InputError(flag: "--guest-writers", "--plugged \(empty) plugs nothing for the guest to write")
+                throw RunPlan.InputError(.guestWriters, "\(PlanInput.plugged.reference) \(empty) plugs nothing for the guest to write")
             }
         }
         if let cancelAt {
             guard cancelAt > 0, cancelAt < 1 else {
-                throw RunPlan.InputError(flag: "--cancel-at", "'\(cancelAt)' is not a fraction of the copy strictly between 0 and 1")
+                throw RunPlan.InputError(.cancelAt, "'\(cancelAt)' is not a fraction of the copy strictly between 0 and 1")
             }
             guard !imageCheck else {
-                throw RunPlan.InputError(flag: "--cancel-at", "a cancelled snapshot leaves no image to check; drop --image-check")
+                throw RunPlan.InputError(.cancelAt, "a cancelled snapshot leaves no image to check; drop \(PlanInput.imageCheck.reference)")
             }
             if let empty = pluggedFractions.first(where: { Int(($0 * Double(blocks)).rounded()) == 0 }) {
-                throw RunPlan.InputError(flag: "--cancel-at", "--plugged \(empty) plugs nothing: no copy to cancel")
+                throw RunPlan.InputError(.cancelAt, "\(PlanInput.plugged.reference) \(empty) plugs nothing: no copy to cancel")
             }
             // The emulation cancels after the fraction of its plugged pages, rounded up: a copy of a
             // few huge pages can reach every one of them first.
@@ -135,8 +135,8 @@ public struct QEMUPlan: Sendable {
                 for fraction in pluggedFractions {
                     let pages = Int((fraction * Double(blocks)).rounded()) * blockSize / page
                     if SnapshotOptions.pagesBeforeCancel(at: cancelAt, of: pages) >= pages {
-                        throw RunPlan.InputError(flag: "--cancel-at", "\(cancelAt) of the \(pages) plugged "
-                            + "\(ByteSize.format(page)) pages of --plugged \(fraction) (\(backend.rawValue)) is every page: "
+                        throw RunPlan.InputError(.cancelAt, "\(cancelAt) of the \(pages) plugged "
+                            + "\(ByteSize.format(page)) pages of \(PlanInput.plugged.reference) \(fraction) (\(backend.rawValue)) is every page: "
                             + "the emulation's copy would complete before its cancel")
                     }
                 }
@@ -147,8 +147,8 @@ public struct QEMUPlan: Sendable {
             for fraction in pluggedFractions where fraction > 0 {
                 let blocks = Int((fraction * Double(size / blockSize)).rounded()) * blockSize / block
                 guard blocks >= 2 else {
-                    throw RunPlan.InputError(flag: "--guest-layout", "\(guestLayout.rawValue) offlines memory blocks of "
-                        + "128MiB and needs at least two plugged; --plugged \(fraction) of \(ByteSize.format(size)) plugs "
+                    throw RunPlan.InputError(.guestLayout, "\(guestLayout.rawValue) offlines memory blocks of "
+                        + "128MiB and needs at least two plugged; \(PlanInput.plugged.reference) \(fraction) of \(ByteSize.format(size)) plugs "
                         + "\(blocks == 0 ? "less than one" : "one")")
                 }
             }

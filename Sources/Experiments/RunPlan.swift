@@ -54,102 +54,91 @@ public struct RunPlan: Codable, Sendable {
         self.force = force
     }
 
-    /// Bad input: names the flag and says what it accepts.
-    public struct InputError: Error, CustomStringConvertible, Equatable {
-        public var flag: String
-        public var message: String
-        public init(flag: String, _ message: String) {
-            self.flag = flag
-            self.message = message
-        }
-        public var description: String { "\(flag): \(message)" }
-    }
-
     /// Checks everything that does not depend on a trial's outcome; the first problem is thrown.
     public func validate(host: HostCapabilities) throws(InputError) {
-        try Self.checkList(backends.map(\.rawValue), flag: "--backend")
-        try Self.checkList(strategies.map(\.rawValue), flag: "--strategy")
-        try Self.checkList(pluggedFractions.map { "\($0)" }, flag: "--plugged")
-        try Self.checkList(residentFractions.map { "\($0)" }, flag: "--resident")
-        try Self.checkList(hugePageSizes.map { "\($0)" }, flag: "--hugepage-size")
-        try Self.checkList(layouts.map(\.name), flag: "--layout")
-        try Self.checkList(thpModes.map(\.rawValue), flag: "--thp")
-        if let sizes { try Self.checkList(sizes.map { "\($0)" }, flag: "--size") }
-        if let blockSizes { try Self.checkList(blockSizes.map { "\($0)" }, flag: "--block-size") }
+        try Self.checkList(backends.map(\.rawValue), .backends)
+        try Self.checkList(strategies.map(\.rawValue), .strategies)
+        try Self.checkList(pluggedFractions.map { "\($0)" }, .plugged)
+        try Self.checkList(residentFractions.map { "\($0)" }, .resident)
+        try Self.checkList(hugePageSizes.map { "\($0)" }, .hugePageSize)
+        try Self.checkList(layouts.map(\.name), .layout)
+        try Self.checkList(thpModes.map(\.rawValue), .thp)
+        if let sizes { try Self.checkList(sizes.map { "\($0)" }, .size) }
+        if let blockSizes { try Self.checkList(blockSizes.map { "\($0)" }, .blockSize) }
         for fraction in pluggedFractions where !(0 ... 1).contains(fraction) {
-            throw InputError(flag: "--plugged", "\(fraction) is outside 0...1")
+            throw InputError(.plugged, "\(fraction) is outside 0...1")
         }
         for fraction in residentFractions where !(0 ... 1).contains(fraction) {
-            throw InputError(flag: "--resident", "\(fraction) is outside 0...1")
+            throw InputError(.resident, "\(fraction) is outside 0...1")
         }
         if snapshot?.cancelAt != nil, pluggedFractions.contains(0), layouts.contains(where: { $0.pluggedRanges == nil }) {
-            throw InputError(flag: "--cancel-at", "nothing is plugged at --plugged 0, so there is no copy to cancel")
+            throw InputError(.cancelAt, "nothing is plugged at \(PlanInput.plugged.reference) 0, so there is no copy to cancel")
         }
-        guard repetitions >= 1 else { throw InputError(flag: "--repetitions", "must be at least 1, not \(repetitions)") }
-        guard warmup >= 0 else { throw InputError(flag: "--warmup", "must be 0 or more, not \(warmup)") }
-        guard trialTimeout > 0 else { throw InputError(flag: "--trial-timeout", "must be more than 0 seconds") }
+        guard repetitions >= 1 else { throw InputError(.repetitions, "must be at least 1, not \(repetitions)") }
+        guard warmup >= 0 else { throw InputError(.warmup, "must be 0 or more, not \(warmup)") }
+        guard trialTimeout > 0 else { throw InputError(.trialTimeout, "must be more than 0 seconds") }
         for size in hugePageSizes where size != 2 << 20 && size != 1 << 30 {
-            throw InputError(flag: "--hugepage-size", "\(ByteSize.format(size)) is not one of 2MiB, 1GiB")
+            throw InputError(.hugePageSize, "\(ByteSize.format(size)) is not one of 2MiB, 1GiB")
         }
         if backends.contains(where: \.declaration.isFileInHugetlbfsMount) {
             for (size, path) in hugetlbfsMounts.sorted(by: { $0.key < $1.key }) {
                 guard let mountPage = HugetlbfsFile.pageSize(ofMount: path) else {
-                    throw InputError(flag: "--hugetlbfs", "\(path) is not a directory on a hugetlbfs mount")
+                    throw InputError(.hugetlbfs, "\(path) is not a directory on a hugetlbfs mount")
                 }
                 guard mountPage == size else {
-                    throw InputError(flag: "--hugetlbfs", "\(path) has \(ByteSize.format(mountPage)) pages, "
-                        + "not the \(ByteSize.format(size)) of --hugepage-size")
+                    throw InputError(.hugetlbfs, "\(path) has \(ByteSize.format(mountPage)) pages, "
+                        + "not the \(ByteSize.format(size)) of \(PlanInput.hugePageSize.reference)")
                 }
             }
         }
         if let snapshot {
             guard (0 ... 1024).contains(snapshot.writers) else {
-                throw InputError(flag: "--writers", "\(snapshot.writers) is outside 0...1024")
+                throw InputError(.writers, "\(snapshot.writers) is outside 0...1024")
             }
-            guard snapshot.writeRate >= 0 else { throw InputError(flag: "--write-rate", "must be 0 or more") }
+            guard snapshot.writeRate >= 0 else { throw InputError(.writeRate, "must be 0 or more") }
             // Below 100 µs the sampler would busy-spin a core that the writers and copier need.
             guard snapshot.sampleInterval >= 0.0001 else {
-                throw InputError(flag: "--sample-interval", "must be at least 100us")
+                throw InputError(.sampleInterval, "must be at least 100us")
             }
         }
         let nodes = host.numaNodes.map(\.id)
-        for (flag, node) in [("--populate-node", populateNode), ("--guest-node", guestNode)] {
+        for (input, node) in [(PlanInput.populateNode, populateNode), (.guestNode, guestNode)] {
             guard let node else { continue }
-            guard host.numaAvailable else { throw InputError(flag: flag, "this host has no NUMA support") }
+            guard host.numaAvailable else { throw InputError(input, "this host has no NUMA support") }
             guard nodes.contains(node) else {
-                throw InputError(flag: flag, "node \(node) does not exist (nodes: \(nodes.map(String.init).joined(separator: ",")))")
+                throw InputError(input, "node \(node) does not exist (nodes: \(nodes.map(String.init).joined(separator: ",")))")
             }
         }
         for size in sizes ?? [] where size <= 0 {
-            throw InputError(flag: "--size", "\(size) is not a positive size")
+            throw InputError(.size, "\(size) is not a positive size")
         }
         for block in blockSizes ?? [] {
             guard block > 0, block & (block - 1) == 0 else {
-                throw InputError(flag: "--block-size", "\(ByteSize.exact(block)) is not a power of two")
+                throw InputError(.blockSize, "\(ByteSize.exact(block)) is not a power of two")
             }
             guard block >= 1 << 20 else {
-                throw InputError(flag: "--block-size", "\(ByteSize.exact(block)) is below virtio-mem's minimum of 1MiB")
+                throw InputError(.blockSize, "\(ByteSize.exact(block)) is below virtio-mem's minimum of 1MiB")
             }
         }
         for (backend, page) in backendPages(host: host) {
             for block in blockSizes ?? [] where block % page != 0 {
-                throw InputError(flag: "--block-size", "\(ByteSize.exact(block)) is below or not a multiple of "
+                throw InputError(.blockSize, "\(ByteSize.exact(block)) is below or not a multiple of "
                     + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
             }
             for size in regionSizes(for: backend, pageSize: page) {
                 for block in blockSizes(for: backend, pageSize: page, host: host) {
                     for ranges in layouts.compactMap(\.pluggedRanges) {
                         if let problem = ranges.problem(regionSize: size, blockSize: block) {
-                            throw InputError(flag: "--layout", "\(problem) (\(backend.rawValue))")
+                            throw InputError(.layout, "\(problem) (\(backend.rawValue))")
                         }
                     }
                 }
                 guard size % page == 0 else {
-                    throw InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of "
+                    throw InputError(.size, "\(ByteSize.exact(size)) is not a multiple of "
                         + "\(backend.rawValue)'s \(ByteSize.format(page)) page size")
                 }
                 for block in blockSizes(for: backend, pageSize: page, host: host) where size % block != 0 {
-                    throw InputError(flag: "--size", "\(ByteSize.exact(size)) is not a multiple of the "
+                    throw InputError(.size, "\(ByteSize.exact(size)) is not a multiple of the "
                         + "\(ByteSize.format(block)) block size (\(backend.rawValue))")
                 }
             }
@@ -159,8 +148,8 @@ public struct RunPlan: Codable, Sendable {
             for config in configs(host: host) {
                 let pages = config.discardMap.pluggedRuns.reduce(0) { $0 + $1.count } / config.pageBytes
                 guard SnapshotOptions.pagesBeforeCancel(at: fraction, of: pages) >= pages else { continue }
-                throw InputError(flag: "--cancel-at", pages == 0
-                    ? "\(config.layoutText) at --plugged \(config.pluggedFraction) plugs nothing of \(config.backend.rawValue): no copy to cancel"
+                throw InputError(.cancelAt, pages == 0
+                    ? "\(config.layoutText) at \(PlanInput.plugged.reference) \(config.pluggedFraction) plugs nothing of \(config.backend.rawValue): no copy to cancel"
                     : "\(fraction) of \(pages) plugged \(ByteSize.format(config.pageBytes)) pages (\(config.backend.rawValue), "
                     + "\(ByteSize.format(config.regionBytes))) is every page: the copy completes before the cancel")
             }
@@ -174,11 +163,11 @@ public struct RunPlan: Codable, Sendable {
         hugetlbfsMounts = [:]
         if let path {
             guard let page = HugetlbfsFile.pageSize(ofMount: path) else {
-                throw InputError(flag: "--hugetlbfs", "\(path) is not a directory on a hugetlbfs mount")
+                throw InputError(.hugetlbfs, "\(path) is not a directory on a hugetlbfs mount")
             }
             if let other = hugePageSizes.first(where: { $0 != page }) {
-                throw InputError(flag: "--hugetlbfs", "\(path) has \(ByteSize.format(page)) pages, not the "
-                    + "\(ByteSize.format(other)) of --hugepage-size (leave out --hugetlbfs to use a mount per size)")
+                throw InputError(.hugetlbfs, "\(path) has \(ByteSize.format(page)) pages, not the "
+                    + "\(ByteSize.format(other)) of \(PlanInput.hugePageSize.reference) (leave out \(PlanInput.hugetlbfs.reference) to use a mount per size)")
             }
             hugetlbfsMounts[page] = path
             return
@@ -187,17 +176,17 @@ public struct RunPlan: Codable, Sendable {
             if let found = HugetlbfsMounts.find(pageSize: size) {
                 hugetlbfsMounts[size] = found
             } else if required {
-                throw InputError(flag: "--hugetlbfs", "the hugetlbfs backend needs a mount point (--hugetlbfs PATH); "
+                throw InputError(.hugetlbfs, "the hugetlbfs backend needs a mount point (\(PlanInput.hugetlbfs.reference) PATH); "
                     + "none with \(ByteSize.format(size)) pages is mounted (scripts/setup.sh --hugepages N mounts one)")
             }
         }
     }
 
-    private static func checkList(_ values: [String], flag: String) throws(InputError) {
-        guard !values.isEmpty else { throw InputError(flag: flag, "the list is empty") }
+    private static func checkList(_ values: [String], _ input: PlanInput) throws(InputError) {
+        guard !values.isEmpty else { throw InputError(input, "the list is empty") }
         var seen = Set<String>()
         for value in values where !seen.insert(value).inserted {
-            throw InputError(flag: flag, "'\(value)' is listed twice")
+            throw InputError(input, "'\(value)' is listed twice")
         }
     }
 

@@ -89,7 +89,7 @@ struct DoctorCommand: ParsableCommand, BadInputExitCode {
         do {
             return try StrategyRecommendation.plan(plan, backendsNamed: matrix.backend != nil, host: host)
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError(error.commandLineText)
         }
     }
 }

@@ -141,7 +141,7 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
                                guestLayout: guestLayout, imageCheck: imageCheck, cancelAt: cancelAt,
                                guestWriters: guestWriters)
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError(error.commandLineText)
         }
         if guestWriteBound != nil, cancelAt == nil {
             throw ValidationError("--guest-write-bound: applies to a cancelled snapshot only; add --cancel-at")

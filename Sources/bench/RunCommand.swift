@@ -221,13 +221,13 @@ struct RunCommand: ParsableCommand, BadInputExitCode {
             if let numa {
                 do {
                     plan.numaPolicy = try NUMAPolicyText.resolve(numa, nodes: host.numaAvailable ? host.numaNodes.map(\.id) : [])
-                } catch { throw RunPlan.InputError(flag: "--numa", error.description) }
+                } catch { throw RunPlan.InputError(.numaPolicy, error.description) }
             }
             try plan.locateHugetlbfs(path: hugetlbfs,
                                      required: matrix.backend?.contains(where: \.declaration.isFileInHugetlbfsMount) ?? false)
             try plan.validate(host: host)
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError(error.commandLineText)
         }
         return plan
     }

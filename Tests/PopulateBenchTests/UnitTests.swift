@@ -221,20 +221,20 @@ import Testing
         #expect(error { _ in } == nil)
     }
 
-    @Test func eachBadInputNamesItsFlag() {
-        #expect(error { $0.sizes = [0] }?.flag == "--size")
-        #expect(error { $0.sizes = [(1 << 30) + 100] }?.flag == "--size")
-        #expect(error { $0.sizes = [(1 << 30) + (1 << 20)] }?.flag == "--size")
-        #expect(error { $0.pluggedFractions = [1.5] }?.flag == "--plugged")
-        #expect(error { $0.residentFractions = [0.5, -0.1] }?.flag == "--resident")
-        #expect(error { $0.blockSizes = [3 << 20] }?.flag == "--block-size")
-        #expect(error { $0.blockSizes = [4096] }?.flag == "--block-size")
-        #expect(error { $0.backends = [] }?.flag == "--backend")
-        #expect(error { $0.strategies = [.fullTouch, .fullTouch] }?.flag == "--strategy")
-        #expect(error { $0.repetitions = -1 }?.flag == "--repetitions")
-        #expect(error { $0.hugetlbfsMounts = [2 << 20: "/nonexistent"] }?.flag == "--hugetlbfs")
-        #expect(error { $0.hugePageSizes = [2 << 20, 4 << 20] }?.flag == "--hugepage-size")
-        #expect(error { $0.hugePageSizes = [2 << 20, 2 << 20] }?.flag == "--hugepage-size")
+    @Test func eachBadInputNamesItsInput() {
+        #expect(error { $0.sizes = [0] }?.input == .size)
+        #expect(error { $0.sizes = [(1 << 30) + 100] }?.input == .size)
+        #expect(error { $0.sizes = [(1 << 30) + (1 << 20)] }?.input == .size)
+        #expect(error { $0.pluggedFractions = [1.5] }?.input == .plugged)
+        #expect(error { $0.residentFractions = [0.5, -0.1] }?.input == .resident)
+        #expect(error { $0.blockSizes = [3 << 20] }?.input == .blockSize)
+        #expect(error { $0.blockSizes = [4096] }?.input == .blockSize)
+        #expect(error { $0.backends = [] }?.input == .backends)
+        #expect(error { $0.strategies = [.fullTouch, .fullTouch] }?.input == .strategies)
+        #expect(error { $0.repetitions = -1 }?.input == .repetitions)
+        #expect(error { $0.hugetlbfsMounts = [2 << 20: "/nonexistent"] }?.input == .hugetlbfs)
+        #expect(error { $0.hugePageSizes = [2 << 20, 4 << 20] }?.input == .hugePageSize)
+        #expect(error { $0.hugePageSizes = [2 << 20, 2 << 20] }?.input == .hugePageSize)
     }
 
     @Test func matrixIsTheCrossProduct() {
