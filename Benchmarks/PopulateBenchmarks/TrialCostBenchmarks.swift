@@ -35,7 +35,7 @@ func trialCostBenchmarks() {
         let host = HostCapabilities.probe()
         let config = TrialConfig(backend: .anonPrivate, regionBytes: 128 << 20, pageBytes: host.basePageSize,
                                  blockBytes: 2 << 20, layout: .named(.random), thp: .nohuge, pluggedFraction: 0.25,
-                                 residentFraction: 0.5, strategy: .none, seed: RunPlan.defaultSeed)
+                                 residentFraction: 0.5, strategy: .none, seed: TrialConfig.defaultSeed)
         let launcher = ChildTrialLauncher(executable: trialExecutable, timeout: 60)
         benchmark.startMeasurement()
         let result = TrialResult.timed { launcher.run(TrialRequest(config: config, host: host, checksPoolSize: true)) }

@@ -22,7 +22,6 @@ public final class QEMUExperiment: Experiment {
         launcher = ChildTrialLauncher(executable: executable, timeout: plan.trialTimeout)
     }
 
-    public var columns: [String] { QEMUTable.columns }
     public var sideTables: [SideTable] { [SideTable(suffix: "samples", columns: WatchTable.columns)] }
     public var cases: [QEMUPlan.Case] { plan.cases }
     public func cases(repetition: Int) -> [QEMUPlan.Case] { plan.cases(repetition: repetition) }
@@ -43,8 +42,10 @@ public final class QEMUExperiment: Experiment {
         (outcome.real.status, outcome.real.reason)
     }
 
-    public func rows(_ outcome: QEMUComparison, repetition: Int, run: RunInfo) -> [[String: String]] {
-        QEMUTable.rows(outcome, repetition: repetition, run: run, plan: plan)
+    public var table: [Column<QEMURecord>] { QEMURecord.columns }
+
+    public func records(_ outcome: QEMUComparison, repetition: Int, run: RunInfo) -> [QEMURecord] {
+        QEMUTable.records(outcome, repetition: repetition, run: run, plan: plan)
     }
 
     public func sideRows(_ outcome: QEMUComparison, repetition: Int) -> [[[String: String]]] {

@@ -84,7 +84,7 @@ public struct QEMUPlan: Sendable {
         }
     }
 
-    /// The rules of a plan that need no QEMU to check; the first problem names its flag.
+    /// The rules of a plan that need no QEMU to check; the first problem names its input.
     public static func check(backends: [Backend]?, size: Int, repetitions: Int, sampleInterval: Double,
                              pluggedFractions: [Double], control: Bool,
                              guestLayout: GuestLayout = .prefix, imageCheck: Bool = false,

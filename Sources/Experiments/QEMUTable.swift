@@ -8,13 +8,6 @@ import VMM
 /// same memory as plain guest RAM); its emulation is the usual `populate` and `protect` rows of
 /// the preset.
 public enum QEMUTable {
-    public static let columns = QEMURecord.columns.map(\.name)
-
-    public static func rows(_ comparison: QEMUComparison, repetition: Int, run: RunInfo,
-                            plan: QEMUPlan) -> [[String: String]] {
-        records(comparison, repetition: repetition, run: run, plan: plan).map { Column.cells(QEMURecord.columns, of: $0) }
-    }
-
     /// The real snapshot's record, then the emulation's.
     static func records(_ comparison: QEMUComparison, repetition: Int, run: RunInfo, plan: QEMUPlan) -> [QEMURecord] {
         let real = comparison.real
@@ -72,7 +65,7 @@ public enum QEMUTable {
         let pid = comparison.real.samples.isEmpty ? 0 : comparison.real.samplesPID
         var rows = comparison.real.samples.flatMap { WatchTable.rows([$0.sample], pid: pid, trial: trial, phase: $0.phase) }
         for (index, labels) in eventsBySample(comparison.real.qemuEvents, samples: comparison.real.samples.map(\.sample)) {
-            rows[index]["qemu_events"] = labels
+            rows[index][ColumnCatalog.qemuEventsColumn] = labels
         }
         return rows
     }

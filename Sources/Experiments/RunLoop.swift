@@ -27,6 +27,9 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
     public struct Report: Sendable {
         /// Each counted case's outcome and its repetition, in the order they ran.
         public var outcomes: [(outcome: E.Outcome, repetition: Int, status: TrialStatus)]
+        /// The raw CSV's rows as typed records, in the order they were written.
+        public var records: [E.Record]
+        /// The same rows as the CSV holds them (`Experiment.cells`).
         public var rows: [[String: String]]
         public var summary: [[String: String]]
         public var interruptedBy: Int32?
@@ -82,7 +85,7 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                                     important: false)
         }
 
-        var report = Report(outcomes: [], rows: [], summary: [], interruptedBy: nil, rawPath: outPath,
+        var report = Report(outcomes: [], records: [], rows: [], summary: [], interruptedBy: nil, rawPath: outPath,
                             summaryPath: summaryPath)
         var abort: String?
         cases: for repetition in stride(from: 1, through: experiment.repetitions, by: 1) {
@@ -93,9 +96,12 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                 let (status, reason) = experiment.status(outcome)
                 // A case the interruption cut short is not a result: the run keeps whole cases.
                 if interruptedBy != nil && !experiment.isWhole(outcome) { break cases }
-                let rows = experiment.rows(outcome, repetition: repetition, run: runInfo)
+                let records = experiment.records(outcome, repetition: repetition, run: runInfo)
+                // Formatted here, as they are written: until now they were records.
+                let rows = experiment.cells(records)
                 do {
                     try raw.append(rows)
+                    report.records += records
                     report.rows += rows
                     report.outcomes.append((outcome, repetition, status))
                     for (file, sideRows) in zip(sides, experiment.sideRows(outcome, repetition: repetition)) {

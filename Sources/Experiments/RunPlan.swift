@@ -29,7 +29,7 @@ public struct RunPlan: Codable, Sendable {
     /// The `/proc/vmstat` counters each phase records (`--monitor`); empty with `--monitor none`.
     public var vmstatCounters = VMStatMonitor.defaultCounters
 
-    public static let defaultSeed: UInt64 = 20211013
+    public static let defaultSeed = TrialConfig.defaultSeed
 
     public init(backends: [Backend] = Backend.allCases, strategies: [Strategy] = Strategy.defaultMatrix,
                 sizes: [Int]? = nil, pluggedFractions: [Double] = [0.25], residentFractions: [Double] = [0.5],

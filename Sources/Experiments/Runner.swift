@@ -63,8 +63,10 @@ public struct TrialExperiment: Experiment {
 
     public func status(_ outcome: TrialResult) -> (status: TrialStatus, reason: String) { (outcome.status, outcome.reason) }
 
-    public func rows(_ outcome: TrialResult, repetition: Int, run: RunInfo) -> [[String: String]] {
-        ResultTable.rows(outcome, repetition: repetition, run: run)
+    public var table: [Column<PhaseRecord>] { TrialColumns.all }
+
+    public func records(_ outcome: TrialResult, repetition: Int, run: RunInfo) -> [PhaseRecord] {
+        PhaseRecord.records(outcome, repetition: repetition, run: run)
     }
 
     public func sideRows(_ outcome: TrialResult, repetition: Int) -> [[[String: String]]] {

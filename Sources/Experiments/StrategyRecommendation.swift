@@ -41,7 +41,7 @@ public struct StrategyRecommendation: Sendable {
 
     /// What `bench doctor --recommend` measures: `base` (the user's backends, sizes and plugged
     /// fractions) with every strategy and a snapshot, one warm-up; without backends named, those
-    /// this host can run. The first problem names its flag.
+    /// this host can run. The first problem names its input.
     public static func plan(_ base: RunPlan, backendsNamed: Bool, host: HostCapabilities) throws(RunPlan.InputError)
         -> RunPlan {
         var plan = base
@@ -140,7 +140,7 @@ public struct StrategyRecommendation: Sendable {
                 if let reference = verdict.reference, reference.strategy != best.strategy {
                     let saved = reference.memoryBytes - best.memoryBytes
                     let share = reference.memoryBytes > 0 ? Double(saved) / Double(reference.memoryBytes) * 100 : 0
-                    line += "; against qemu-6.1 (\(ByteSize.format(reference.memoryBytes)), "
+                    line += "; against \(reference.strategy.rawValue) (\(ByteSize.format(reference.memoryBytes)), "
                         + "\(ByteSize.formatDecimal(reference.seconds, digits: 4)) s) it saves \(ByteSize.format(saved)) "
                         + "(\(ByteSize.formatDecimal(share, digits: 1))%)"
                 }

@@ -2,6 +2,10 @@ import LinuxMM
 
 /// Everything that defines one trial; it crosses to the child process as JSON.
 public struct TrialConfig: Codable, Hashable, Sendable {
+    /// The seed of the random layouts and the guest's writes when none is given: runs of any
+    /// command (and the benchmarks) draw the same blocks.
+    public static let defaultSeed: UInt64 = 20211013
+
     public var backend: Backend
     public var regionBytes: Int
     public var pageBytes: Int

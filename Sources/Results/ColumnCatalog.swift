@@ -38,6 +38,9 @@ public enum ColumnCatalog {
         info("hugetlb_bytes", "measure", "bytes", "its `HugetlbPages` (absolute)"),
     ]
 
+    /// The samples' column of QEMU's trace events (`bench qemu`).
+    public static let qemuEventsColumn = "qemu_events"
+
     /// `bench watch` and `bench qemu` write the samples' columns, then these.
     public static let watchExtraColumns = [
         info("pid", "identity", "count", "the process sampled"),
@@ -49,7 +52,7 @@ public enum ColumnCatalog {
              "pages of the default huge page size in use ((`HugePages_Total` − `HugePages_Free`) × size)"),
         info("node_bytes", "context", "text",
              "the process's bytes per NUMA node from `numa_maps`: `0:B;1:B` (empty with `--no-numa-maps` and in `bench qemu`)"),
-        info("qemu_events", "context", "text",
+        info(qemuEventsColumn, "context", "text",
              "`bench qemu`: QEMU's own trace events (population, protection, copy) that happened by this sample and "
                  + "after the one before (the last sample also takes those after it), as `EVENT@T_SECONDS;...` at their "
                  + "own times (`migrate_set_state:setup@1.2034`); empty in `bench watch`"),

@@ -153,23 +153,23 @@ public struct Comparison: Sendable {
         let acrossKernels = kernels(base) != kernels(new)
         // A skip on one side only, for a feature that side's kernel lacks, is the kernel's doing.
         func kernelSkip(_ row: [String: String]) -> String? {
-            guard acrossKernels, row["ok_repetitions"] == "0", row[TrialColumns.Name.status] == TrialStatus.skipped.rawValue,
+            guard acrossKernels, row[SummaryTable.okRepetitionsColumn] == "0", row[TrialColumns.Name.status] == TrialStatus.skipped.rawValue,
                   let reason = row[TrialColumns.Name.reason], !HostCapabilities.linuxReleases(namedIn: reason).isEmpty else { return nil }
             return reason
         }
         for baseRow in baseSummary {
             let key = keyOf(baseRow)
-            if let newRow = newSummary[key], baseRow["ok_repetitions"] != "0", let reason = kernelSkip(newRow) {
+            if let newRow = newSummary[key], baseRow[SummaryTable.okRepetitionsColumn] != "0", let reason = kernelSkip(newRow) {
                 withTheKernel.append((key, "skipped in new: \(reason)"))
                 continue
             }
-            if let newRow = newSummary[key], newRow["ok_repetitions"] != "0", let reason = kernelSkip(baseRow) {
+            if let newRow = newSummary[key], newRow[SummaryTable.okRepetitionsColumn] != "0", let reason = kernelSkip(baseRow) {
                 withTheKernel.append((key, "runs in new; skipped in base: \(reason)"))
                 continue
             }
             // A config with no ok repetition in NEW (failed or skipped) lost its measurements.
             guard let newRow = newSummary[key],
-                  newRow["ok_repetitions"] != "0" || baseRow["ok_repetitions"] == "0" else {
+                  newRow[SummaryTable.okRepetitionsColumn] != "0" || baseRow[SummaryTable.okRepetitionsColumn] == "0" else {
                 missingInNew.append(key)
                 continue
             }

@@ -82,7 +82,7 @@ public enum SummaryReport {
         for key in order {
             let entries = groups[key]!
             let backend = Backend(rawValue: key[groupColumns.firstIndex(of: TrialColumns.Name.backend)!]) ?? .anonPrivate
-            let reps = entries.compactMap { $0.populate?["ok_repetitions"] }.first ?? "0"
+            let reps = entries.compactMap { $0.populate?[SummaryTable.okRepetitionsColumn] }.first ?? "0"
             out += "\n" + headings[key]! + "; data = \(backend.dataCounter)   ("
                 + (reps == "0" ? "no ok repetition" : "medians of \(reps) repetitions") + ")\n"
             var table: [[String]] = [[

@@ -297,8 +297,8 @@ public struct RealSnapshot: Sendable {
     func deviceMapping(_ pid: Int32) throws -> SmapsEntry? {
         try Smaps.read(pid: pid).first { entry in
             entry.length == spec.size && entry.permissions.hasPrefix("rw")
-                && (spec.backend.declaration.qemuObject?.hasPrefix("memory-backend-memfd") == true
-                    ? entry.name.contains("memfd:") : entry.name.isEmpty)
+                // QEMU maps private anonymous memory without a name, the others from a memfd.
+                && (spec.backend.memory == .privateAnonymous ? entry.name.isEmpty : entry.name.contains("memfd:"))
         }
     }
 }

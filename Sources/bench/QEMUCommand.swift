@@ -34,9 +34,9 @@ struct QEMUCommand: ParsableCommand, BadInputExitCode {
             completion: .list(Strategy.allCases.map(\.rawValue)))
     var preset: Strategy?
 
-    @Option(help: ArgumentHelp("Backends, comma-separated: anon-private (memory-backend-ram), memfd-shmem "
-        + "(memory-backend-memfd), memfd-hugetlb (memory-backend-memfd,hugetlb=on). (default: all three)",
-                               valueName: "list"),
+    @Option(help: ArgumentHelp("Backends, comma-separated: "
+        + QEMUPlan.backends.map { "\($0.rawValue) (\($0.declaration.qemuObject ?? ""))" }.joined(separator: ", ")
+        + ". (default: all of them)", valueName: "list"),
             completion: .list(QEMUPlan.backends.map(\.rawValue)),
             transform: ArgumentValues.list)
     var backend: [Backend]?

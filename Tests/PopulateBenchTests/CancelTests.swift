@@ -72,9 +72,10 @@ extension KernelTests {
             #expect(cancel.guestAlive)
             #expect(cancel.guestWaitSeconds > 0)
             #expect(cancel.guestWaitSeconds < SnapshotOptions.afterCancelWriteBound(pluggedBytes: Self.plugged) / 2)
+            // The copy of 4 MiB can be over before a write ends (then none counts: each ended after
+            // the cancel); whatever counted is in the stall distribution exactly once.
             let writes = try #require(phase.writes)
             let stalls = try #require(phase.stalls)
-            #expect(writes > 0)
             #expect(stalls.stalledWrites + stalls.unstalledWrites == writes)
         }
 
@@ -87,8 +88,13 @@ extension KernelTests {
             let (cancel, phase) = try cancelledTrial(.anonPrivate, .qemu80, writers: 2, faultService: service)
             #expect(!cancel.guestAlive)
             #expect(cancel.guestWaitSeconds == 2.0 + 2.0 * 16 / 1024)
-            #expect(cancel.protectedBytes == Self.plugged - Self.copied)
-            #expect(try #require(phase.writes) > 0)
+            // A writer's fault served before the cancel copies (and releases) a page beyond the
+            // copy's own quarter: what stays protected is what neither saved.
+            #expect(cancel.copiedBytes >= Self.copied)
+            #expect(cancel.protectedBytes == Self.plugged - cancel.copiedBytes)
+            #expect(cancel.modelProtectedBytes == cancel.protectedBytes)
+            let stalls = try #require(phase.stalls)
+            #expect(stalls.stalledWrites + stalls.unstalledWrites == phase.writes)
         }
     }
 }

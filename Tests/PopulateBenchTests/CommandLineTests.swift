@@ -105,6 +105,7 @@ extension KernelTests {
             #expect(result.status == 2, "\(arguments): exit \(result.status), stderr \(result.stderr)")
             let lines = result.stderr.split(separator: "\n")
             #expect(lines.count == 1, "one line, got: \(result.stderr)")
+            #expect(!result.stderr.contains("{"), "every input named by its flag: \(result.stderr)")
             #expect(result.stderr.contains(flag), "names \(flag): \(result.stderr)")
             #expect(!FileManager.default.fileExists(atPath: out.path), "nothing written")
             #expect(result.stdout.isEmpty)

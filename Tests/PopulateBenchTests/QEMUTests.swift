@@ -310,6 +310,7 @@ extension KernelTests {
             let result = try bench(["qemu"] + qemu + substituted)
             #expect(result.status == 2)
             #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(says), "\(result.stderr)")
+            #expect(!result.stderr.contains("{"), "every input named by its flag: \(result.stderr)")
         }
 
         /// A real QEMU and guest: 256 MiB of memfd virtio-mem, half plugged, once (about 8 s under TCG).
