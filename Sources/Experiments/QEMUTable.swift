@@ -63,11 +63,11 @@ public enum QEMUTable {
     public static func sampleRows(_ comparison: QEMUComparison, repetition: Int) -> [[String: String]] {
         let trial = "qemu \(comparison.item.label) rep\(repetition)"
         let pid = comparison.real.samples.isEmpty ? 0 : comparison.real.samplesPID
-        var rows = comparison.real.samples.flatMap { WatchTable.rows([$0.sample], pid: pid, trial: trial, phase: $0.phase) }
+        var records = comparison.real.samples.map { SampleRecord(trial: trial, phase: $0.phase, pid: pid, $0.sample) }
         for (index, labels) in eventsBySample(comparison.real.qemuEvents, samples: comparison.real.samples.map(\.sample)) {
-            rows[index][ColumnCatalog.qemuEventsColumn] = labels
+            records[index].qemuEvents = labels
         }
-        return rows
+        return records.map { Column.cells(SideColumns.watch, of: $0) }
     }
 
     /// QEMU's trace events, each on the first sample taken at or after it (the last sample takes

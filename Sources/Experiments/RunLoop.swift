@@ -29,8 +29,10 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
         public var outcomes: [(outcome: E.Outcome, repetition: Int, status: TrialStatus)]
         /// The raw CSV's rows as typed records, in the order they were written.
         public var records: [E.Record]
-        /// The same rows as the CSV holds them (`Experiment.cells`).
-        public var rows: [[String: String]]
+        /// The columns that format them.
+        public var table: [Column<E.Record>]
+        /// The same rows as the CSV holds them, formatted on demand (printing them, pushing them).
+        public var rows: [[String: String]] { records.map { Column.cells(table, of: $0) } }
         public var summary: [[String: String]]
         public var interruptedBy: Int32?
         public var rawPath: String
@@ -85,7 +87,7 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                                     important: false)
         }
 
-        var report = Report(outcomes: [], records: [], rows: [], summary: [], interruptedBy: nil, rawPath: outPath,
+        var report = Report(outcomes: [], records: [], table: experiment.table, summary: [], interruptedBy: nil, rawPath: outPath,
                             summaryPath: summaryPath)
         var abort: String?
         cases: for repetition in stride(from: 1, through: experiment.repetitions, by: 1) {
@@ -102,7 +104,6 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                 do {
                     try raw.append(rows)
                     report.records += records
-                    report.rows += rows
                     report.outcomes.append((outcome, repetition, status))
                     for (file, sideRows) in zip(sides, experiment.sideRows(outcome, repetition: repetition)) {
                         try file.append(sideRows)

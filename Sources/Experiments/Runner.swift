@@ -18,7 +18,6 @@ public struct TrialExperiment: Experiment {
         cases = plan.configs(host: host)
     }
 
-    public var columns: [String] { ResultTable.columns }
     public var sideTables: [SideTable] {
         plan.snapshot == nil ? [] : [SideTable(suffix: "samples", columns: ResultTable.sampleColumns),
                                      SideTable(suffix: "stalls", columns: ResultTable.stallColumns)]

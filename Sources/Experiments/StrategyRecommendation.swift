@@ -109,17 +109,27 @@ public struct StrategyRecommendation: Sendable {
                 consistent.append(measured)
             }
         }
-        let best = consistent.min(by: isPreferred)
+        let best = ranked(consistent).first
         return Verdict(label: label, best: best, reference: reference, ruledOut: ruledOut, consistent: consistent)
     }
 
-    /// Memory decides (it is exact); then time, but only a difference of over 20% and 1 ms, which
-    /// the noise of a shared VM does not make; then what the strategies declare (`Strategy.isPreferred(over:)`).
-    static func isPreferred(_ lhs: Measured, over rhs: Measured) -> Bool {
-        if lhs.memoryBytes != rhs.memoryBytes { return lhs.memoryBytes < rhs.memoryBytes }
-        let faster = min(lhs.seconds, rhs.seconds), slower = max(lhs.seconds, rhs.seconds)
-        if slower - faster > 0.001 && slower > faster * 1.2 { return lhs.seconds < rhs.seconds }
-        return lhs.strategy.isPreferred(over: rhs.strategy)
+    /// Best first. Memory decides (it is exact). Among equal memory, time in steps that the noise
+    /// of a shared VM does not make: the fastest left opens a step, which takes every strategy
+    /// within 20% or 1 ms of it; within a step, what the strategies declare
+    /// (`Strategy.isPreferred(over:)`). A ranking rather than a pairwise rule (which would not be
+    /// transitive), so the order does not depend on the order the strategies were measured in.
+    static func ranked(_ measured: [Measured]) -> [Measured] {
+        let byMemory = Dictionary(grouping: measured, by: \.memoryBytes)
+        return byMemory.keys.sorted().flatMap { memory in
+            var rest = byMemory[memory]!.sorted { $0.seconds < $1.seconds }
+            var ranked: [Measured] = []
+            while let fastest = rest.first {
+                let step = rest.prefix { $0.seconds - fastest.seconds <= 0.001 || $0.seconds <= fastest.seconds * 1.2 }
+                ranked += step.sorted { $0.strategy.isPreferred(over: $1.strategy) }
+                rest.removeFirst(step.count)
+            }
+            return ranked
+        }
     }
 
     /// Page tables plus the backend's data counter, over population and protection.
@@ -148,8 +158,7 @@ public struct StrategyRecommendation: Sendable {
             } else {
                 lines.append("  no strategy kept the snapshot consistent here")
             }
-            let others = verdict.consistent.filter { $0.strategy != verdict.best?.strategy }
-                .sorted(by: Self.isPreferred)
+            let others = Self.ranked(verdict.consistent).filter { $0.strategy != verdict.best?.strategy }
             if !others.isEmpty {
                 lines.append("  also consistent: " + others.map {
                     "\($0.strategy.rawValue) \(ByteSize.format($0.memoryBytes))"

@@ -58,6 +58,10 @@ public enum Backend: String, CaseIterable, Codable, Sendable {
 
     public var memory: Memory { declaration.memory }
 
+    /// QEMU maps this backend's memory from a memfd (its object is `memory-backend-memfd`), as
+    /// `/memfd:...` in its maps; `memory-backend-ram` maps it without a name.
+    public var qemuMapsAMemfd: Bool { declaration.qemuObject?.hasPrefix("memory-backend-memfd") == true }
+
     public var isHugetlb: Bool { memory == .hugetlb }
 
     /// Reading an absent page maps the shared zeropage only on private anonymous memory; the other

@@ -28,58 +28,15 @@ public enum ColumnCatalog {
         ("iqr", "interquartile range"),
     ]
 
-    public static let sampleColumns = [
-        info("trial", "identity", "text", "which trial: `backend/strategy/size/plugged=F/repN`"),
-        info("phase", "identity", "text", "`snapshot`"),
-        info("t_seconds", "measure", "seconds", "time since the phase began"),
-        info("rss_bytes", "measure", "bytes", "the process's `VmRSS` at that moment (absolute)"),
-        info("pte_bytes", "measure", "bytes", "its `VmPTE` (absolute)"),
-        info("rss_shmem_bytes", "measure", "bytes", "its `RssShmem` (absolute)"),
-        info("hugetlb_bytes", "measure", "bytes", "its `HugetlbPages` (absolute)"),
-    ]
-
-    /// The samples' column of QEMU's trace events (`bench qemu`).
-    public static let qemuEventsColumn = "qemu_events"
+    public static let sampleColumns = SideColumns.samples.map(\.info)
 
     /// `bench watch` and `bench qemu` write the samples' columns, then these.
-    public static let watchExtraColumns = [
-        info("pid", "identity", "count", "the process sampled"),
-        info("rss_anon_bytes", "measure", "bytes", "its `RssAnon`"),
-        info("rss_file_bytes", "measure", "bytes", "its `RssFile`"),
-        info("sys_shmem_bytes", "measure", "bytes", "`/proc/meminfo` `Shmem` (the whole system)"),
-        info("sys_pagetables_bytes", "measure", "bytes", "`/proc/meminfo` `PageTables` (the whole system)"),
-        info("sys_hugetlb_bytes", "measure", "bytes",
-             "pages of the default huge page size in use ((`HugePages_Total` − `HugePages_Free`) × size)"),
-        info("node_bytes", "context", "text",
-             "the process's bytes per NUMA node from `numa_maps`: `0:B;1:B` (empty with `--no-numa-maps` and in `bench qemu`)"),
-        info(qemuEventsColumn, "context", "text",
-             "`bench qemu`: QEMU's own trace events (population, protection, copy) that happened by this sample and "
-                 + "after the one before (the last sample also takes those after it), as `EVENT@T_SECONDS;...` at their "
-                 + "own times (`migrate_set_state:setup@1.2034`); empty in `bench watch`"),
-    ]
+    public static let watchExtraColumns = SideColumns.watchExtra.map(\.info)
 
     /// `bench watch`'s summary beside its samples: one row per counter.
-    public static let watchSummaryColumns = [
-        info("counter", "identity", "text",
-             "`VmRSS`, `RssAnon`, `RssFile`, `RssShmem`, `VmPTE`, `HugetlbPages`, `sys Shmem`, `sys PageTables`, "
-                 + "`sys hugetlb in use`, `node N`, then `vmstat NAME` (and `vmstat nodeN NAME`) for each `--monitor vmstat:NAME`"),
-        info("start_bytes", "measure", "bytes", "the first sample's value (in `unit`)"),
-        info("peak_bytes", "measure", "bytes", "the highest sample (in `unit`); empty for a vmstat counter, read only at the start and end"),
-        info("end_bytes", "measure", "bytes", "the last sample's value (in `unit`)"),
-        info("delta_bytes", "measure", "bytes", "end minus start (in `unit`)"),
-        info("unit", "context", "text",
-             "`bytes`, or `count` for a `/proc/vmstat` counter, whose `*_bytes` cells then hold its own unit (pages or events)"),
-    ]
+    public static let watchSummaryColumns = SideColumns.watchSummary.map(\.info)
 
-    public static let stallColumns = [
-        info("trial", "identity", "text", "as in the samples CSV"),
-        info("backend", "identity", "text", "the trial's backend"),
-        info("strategy", "identity", "text", "the trial's strategy"),
-        info("fault_service", "identity", "text", "the snapshot's fault service"),
-        info("repetition", "run", "count", "the trial's repetition"),
-        info("stall_us", "measure", "microseconds", "a value the histogram recorded (the upper end of its bucket)"),
-        info("count", "measure", "count", "how many stalled writes fell there; a trial's counts add up to its `stalled_writes`"),
-    ]
+    public static let stallColumns = SideColumns.stalls.map(\.info)
 
     public static var summaryColumns: [ColumnInfo] {
         let byName = Dictionary(uniqueKeysWithValues: TrialColumns.all.map { ($0.name, $0.info) })

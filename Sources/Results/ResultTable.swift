@@ -42,20 +42,20 @@ public enum ResultTable {
     /// The contract's columns of the snapshot phase alone.
     static let snapshotContractColumns: Set = ["wp_faults", "inconsistent_pages", "peak_rss_bytes", "peak_pte_bytes"]
 
-    public static let sampleColumns = ColumnCatalog.sampleColumns.map(\.name)
+    public static let sampleColumns = SideColumns.samples.map(\.name)
 
     /// The sampler's readings of a trial's snapshot phase, for `<out>-samples.csv`.
     public static func sampleRows(_ result: TrialResult, repetition: Int) -> [[String: String]] {
-        let config = result.config
-        let label = "\(config.backend.rawValue)/\(config.strategy.rawValue)/\(ByteSize.format(config.regionBytes))"
-            + "/plugged=\(config.pluggedFraction)/rep\(repetition)"
+        let trial = trialLabel(result.config, repetition: repetition)
         return result.phases.flatMap { phase in
-            (phase.samples ?? []).map { sample in
-                ["trial": label, "phase": phase.phase.rawValue, "t_seconds": CellFormat.seconds(sample.seconds),
-                 "rss_bytes": "\(sample.rssBytes)", "pte_bytes": "\(sample.pteBytes)",
-                 "rss_shmem_bytes": "\(sample.rssShmemBytes)", "hugetlb_bytes": "\(sample.hugetlbBytes)"]
-            }
+            (phase.samples ?? []).map { Column.cells(SideColumns.samples, of: SampleRecord(trial: trial, phase: phase.phase.rawValue, $0)) }
         }
+    }
+
+    /// `backend/strategy/size/plugged=F/repN`: a trial in the samples and stalls CSVs.
+    static func trialLabel(_ config: TrialConfig, repetition: Int) -> String {
+        "\(config.backend.rawValue)/\(config.strategy.rawValue)/\(ByteSize.format(config.regionBytes))"
+            + "/plugged=\(config.pluggedFraction)/rep\(repetition)"
     }
 
     /// The rows of one trial: a row per phase it has, or, skipped or failed, per phase it would have had.
@@ -63,19 +63,15 @@ public enum ResultTable {
         PhaseRecord.records(result, repetition: repetition, run: run).map(TrialColumns.row)
     }
 
-    public static let stallColumns = ColumnCatalog.stallColumns.map(\.name)
+    public static let stallColumns = SideColumns.stalls.map(\.name)
 
     /// Every stall value a trial's snapshot recorded and how often, for `<out>-stalls.csv`: the
     /// whole distribution, from which a CDF per strategy is drawn.
     public static func stallRows(_ result: TrialResult, repetition: Int) -> [[String: String]] {
-        let config = result.config
         guard let stalls = result.phase(.snapshot)?.stalls else { return [] }
-        let label = "\(config.backend.rawValue)/\(config.strategy.rawValue)/\(ByteSize.format(config.regionBytes))"
-            + "/plugged=\(config.pluggedFraction)/rep\(repetition)"
+        let trial = trialLabel(result.config, repetition: repetition)
         return stalls.buckets.map { bucket in
-            ["trial": label, "backend": config.backend.rawValue, "strategy": config.strategy.rawValue,
-             "fault_service": config.snapshot?.faultService.rawValue ?? "", "repetition": "\(repetition)",
-             "stall_us": CellFormat.microseconds(bucket.nanoseconds), "count": "\(bucket.count)"]
+            Column.cells(SideColumns.stalls, of: StallRecord(trial: trial, config: result.config, repetition: repetition, bucket: bucket))
         }
     }
 }

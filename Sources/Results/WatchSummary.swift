@@ -54,11 +54,7 @@ public struct WatchSummary: Sendable, Equatable {
     public static let csvColumns = ColumnCatalog.watchSummaryColumns.map(\.name)
 
     public var csvRows: [[String: String]] {
-        counters.map { counter -> [String: String] in
-            let peak = counter.peak.map { "\($0)" } ?? ""
-            return ["counter": counter.name, "start_bytes": "\(counter.start)", "peak_bytes": peak,
-                    "end_bytes": "\(counter.end)", "delta_bytes": "\(counter.delta)", "unit": counter.unit.rawValue]
-        }
+        counters.map { Column.cells(SideColumns.watchSummary, of: $0) }
     }
 
     /// A table for people: sizes in binary units, counts as they are, deltas signed.

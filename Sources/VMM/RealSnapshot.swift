@@ -297,8 +297,7 @@ public struct RealSnapshot: Sendable {
     func deviceMapping(_ pid: Int32) throws -> SmapsEntry? {
         try Smaps.read(pid: pid).first { entry in
             entry.length == spec.size && entry.permissions.hasPrefix("rw")
-                // QEMU maps private anonymous memory without a name, the others from a memfd.
-                && (spec.backend.memory == .privateAnonymous ? entry.name.isEmpty : entry.name.contains("memfd:"))
+                && (spec.backend.qemuMapsAMemfd ? entry.name.contains("memfd:") : entry.name.isEmpty)
         }
     }
 }

@@ -138,9 +138,11 @@ extension KernelTests {
     /// `contains(.x)` too, but not for `wpUnpopulated`, also the name of a userfaultfd feature.
     static let listedCases = (Backend.allCases.map { "\($0)" }
         + Strategy.allCases.filter { ![Strategy.none, .wpUnpopulated].contains($0) }.map { "\($0)" }).joined(separator: "|")
-    /// `== .anonPrivate`, `.qemu61 ==`, `== Backend.hugetlbfs`, `contains(.hugetlbfs)`.
+    /// `== .anonPrivate`, `.qemu61 ==`, `== Backend.hugetlbfs`, `contains(.hugetlbfs)`,
+    /// `if case .anonPrivate = ...`, `[.qemu61, .qemu62].contains(...)`.
     static var casePattern: String {
         #"([!=]= *((Backend|Strategy))?\.("# + cases + #")\b)|(\.("# + cases + #") *[!=]=)|(contains\(\.("# + listedCases + #")\))"#
+            + #"|((if|guard) case \.("# + cases + #")\b)|(\[\.("# + listedCases + #")\b[^\]]*\]\.contains)"#
     }
 
     @Test func noSourceComparesABackendOrStrategyWithOneCase() throws {
@@ -153,7 +155,8 @@ extension KernelTests {
         for file in files {
             let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
             for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") && line.contains(caseTest) {
+            where String(line.split(separator: " //", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces)
+                .split(separator: "//", maxSplits: 1, omittingEmptySubsequences: false).first?.contains(caseTest) == true {
                 found.append("\(file):\(number + 1): \(line.trimmingCharacters(in: .whitespaces))")
             }
         }

@@ -90,7 +90,9 @@ extension KernelTests {
             #expect(cancel.guestWaitSeconds == 2.0 + 2.0 * 16 / 1024)
             // A writer's fault served before the cancel copies (and releases) a page beyond the
             // copy's own quarter: what stays protected is what neither saved.
+            // Beyond its own quarter the copy saves only pages whose fault it served.
             #expect(cancel.copiedBytes >= Self.copied)
+            #expect(cancel.copiedBytes - Self.copied <= (phase.wpFaults ?? 0) * 4096)
             #expect(cancel.protectedBytes == Self.plugged - cancel.copiedBytes)
             #expect(cancel.modelProtectedBytes == cancel.protectedBytes)
             let stalls = try #require(phase.stalls)

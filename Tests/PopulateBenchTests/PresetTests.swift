@@ -75,3 +75,26 @@ extension KernelTests {
         #expect(warmups.allSatisfy { $0.strategy.populateScope != .nothing }, "\(warmups.map(\.strategy))")
     }
 }
+
+/// `bench doctor --recommend`'s order among consistent strategies, from measurements made up here.
+@Suite struct RecommendationRanking {
+    typealias Measured = StrategyRecommendation.Measured
+
+    /// Three of equal memory at 10, 11.5 and 13.2 ms: each is within 20% of the next, the first and
+    /// the last are not. A pairwise rule would call that a tie both times and the order would follow
+    /// the input; the steps put 13.2 ms last whatever the input order, and memory first of all.
+    @Test func theOrderIsTheSameWhateverTheOrderMeasured() {
+        let measured = [Measured(strategy: .qemu80, memoryBytes: 0, seconds: 0.0132),
+                        Measured(strategy: .fullTouch, memoryBytes: 0, seconds: 0.0115),
+                        Measured(strategy: .discardTouch, memoryBytes: 0, seconds: 0.0100),
+                        Measured(strategy: .wpUnpopulated, memoryBytes: 4096, seconds: 0.0001)]
+        let expected: [Strategy] = [.discardTouch, .fullTouch, .qemu80, .wpUnpopulated]
+        for permutation in [measured, measured.reversed(), [measured[1], measured[3], measured[0], measured[2]]] {
+            #expect(StrategyRecommendation.ranked(permutation).map(\.strategy) == expected)
+        }
+        // Within a step the declarations decide: 8.0 beats full-touch at 10.0 and 11.5 ms.
+        let step = [Measured(strategy: .fullTouch, memoryBytes: 0, seconds: 0.0100),
+                    Measured(strategy: .qemu80, memoryBytes: 0, seconds: 0.0115)]
+        #expect(StrategyRecommendation.ranked(step).map(\.strategy) == [.qemu80, .fullTouch])
+    }
+}
