@@ -134,7 +134,7 @@ public struct QEMUPlan: Sendable {
                 let page = backend.pageSize(hugePageSize: 2 << 20, basePageSize: KernelInfo.pageSize)
                 for fraction in pluggedFractions {
                     let pages = Int((fraction * Double(blocks)).rounded()) * blockSize / page
-                    if SnapshotOptions.pagesBeforeCancel(at: cancelAt, of: pages) >= pages {
+                    if SnapshotOptions.cancelComesAfterTheCopy(at: cancelAt, of: pages) {
                         throw RunPlan.InputError(.cancelAt, "\(cancelAt) of the \(pages) plugged "
                             + "\(ByteSize.format(page)) pages of \(PlanInput.plugged.reference) \(fraction) (\(backend.rawValue)) is every page: "
                             + "the emulation's copy would complete before its cancel")

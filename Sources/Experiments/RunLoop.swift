@@ -27,12 +27,8 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
     public struct Report: Sendable {
         /// Each counted case's outcome and its repetition, in the order they ran.
         public var outcomes: [(outcome: E.Outcome, repetition: Int, status: TrialStatus)]
-        /// The raw CSV's rows as typed records, in the order they were written.
-        public var records: [E.Record]
-        /// The columns that format them.
-        public var table: [Column<E.Record>]
-        /// The same rows as the CSV holds them, formatted on demand (printing them, pushing them).
-        public var rows: [[String: String]] { records.map { Column.cells(table, of: $0) } }
+        /// The raw CSV's rows as they were written (the records formatted once, as they were).
+        public var rows: [[String: String]]
         public var summary: [[String: String]]
         public var interruptedBy: Int32?
         public var rawPath: String
@@ -87,7 +83,7 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                                     important: false)
         }
 
-        var report = Report(outcomes: [], records: [], table: experiment.table, summary: [], interruptedBy: nil, rawPath: outPath,
+        var report = Report(outcomes: [], rows: [], summary: [], interruptedBy: nil, rawPath: outPath,
                             summaryPath: summaryPath)
         var abort: String?
         cases: for repetition in stride(from: 1, through: experiment.repetitions, by: 1) {
@@ -103,7 +99,7 @@ public final class RunLoop<E: Experiment>: @unchecked Sendable {
                 let rows = experiment.cells(records)
                 do {
                     try raw.append(rows)
-                    report.records += records
+                    report.rows += rows
                     report.outcomes.append((outcome, repetition, status))
                     for (file, sideRows) in zip(sides, experiment.sideRows(outcome, repetition: repetition)) {
                         try file.append(sideRows)

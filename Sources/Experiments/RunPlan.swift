@@ -145,9 +145,15 @@ public struct RunPlan: Codable, Sendable {
         }
         // Rounded up, the pages saved before a cancel can reach every plugged page of a short copy.
         if let fraction = snapshot?.cancelAt {
-            for config in configs(host: host) {
+            // Once per discard map: the strategies, THP modes and resident fractions share theirs.
+            var checked = Set<TrialConfig>()
+            for var config in configs(host: host) {
+                config.strategy = .none
+                config.thp = .inherit
+                config.resident = .share(0)
+                guard checked.insert(config).inserted else { continue }
                 let pages = config.discardMap.pluggedRuns.reduce(0) { $0 + $1.count } / config.pageBytes
-                guard SnapshotOptions.pagesBeforeCancel(at: fraction, of: pages) >= pages else { continue }
+                guard SnapshotOptions.cancelComesAfterTheCopy(at: fraction, of: pages) else { continue }
                 throw InputError(.cancelAt, pages == 0
                     ? "\(config.layoutText) at \(PlanInput.plugged.reference) \(config.pluggedFraction) plugs nothing of \(config.backend.rawValue): no copy to cancel"
                     : "\(fraction) of \(pages) plugged \(ByteSize.format(config.pageBytes)) pages (\(config.backend.rawValue), "

@@ -28,6 +28,7 @@ public struct StrategyRecommendation: Sendable {
         public var best: Measured?
         public var reference: Measured?
         public var ruledOut: [RuledOut]
+        /// Best first (`ranked`).
         public var consistent: [Measured]
     }
 
@@ -109,8 +110,8 @@ public struct StrategyRecommendation: Sendable {
                 consistent.append(measured)
             }
         }
-        let best = ranked(consistent).first
-        return Verdict(label: label, best: best, reference: reference, ruledOut: ruledOut, consistent: consistent)
+        let ranking = ranked(consistent)
+        return Verdict(label: label, best: ranking.first, reference: reference, ruledOut: ruledOut, consistent: ranking)
     }
 
     /// Best first. Memory decides (it is exact). Among equal memory, time in steps that the noise
@@ -158,7 +159,7 @@ public struct StrategyRecommendation: Sendable {
             } else {
                 lines.append("  no strategy kept the snapshot consistent here")
             }
-            let others = Self.ranked(verdict.consistent).filter { $0.strategy != verdict.best?.strategy }
+            let others = verdict.consistent.filter { $0.strategy != verdict.best?.strategy }
             if !others.isEmpty {
                 lines.append("  also consistent: " + others.map {
                     "\($0.strategy.rawValue) \(ByteSize.format($0.memoryBytes))"

@@ -19,9 +19,20 @@ public enum Backend: String, CaseIterable, Codable, Sendable {
         case shmem
         /// hugetlb pages from a pool: a read allocates one; uffd-wp marks empty entries.
         case hugetlb
+
+        /// What its data pages are counted as in `/proc/self/status`, and that counter's change in
+        /// a `MemoryDelta`.
+        public var dataCounter: (name: String, change: KeyPath<MemoryDelta, Int>) {
+            switch self {
+            case .privateAnonymous: ("RssAnon", \.rssAnonBytes)
+            case .shmem: ("RssShmem", \.rssShmemBytes)
+            case .hugetlb: ("HugetlbPages", \.hugetlbBytes)
+            }
+        }
     }
 
     /// Everything the harness holds of one backend, in one place.
+
     public struct Declaration: Sendable {
         public var memory: Memory
         /// A file in a hugetlbfs mount (`--hugetlbfs`), not a memfd or an anonymous mapping.
@@ -86,13 +97,7 @@ public enum Backend: String, CaseIterable, Codable, Sendable {
     public var defaultRegionSize: Int { declaration.defaultRegionSize }
 
     /// What the data pages of this backend are counted as in `/proc/self/status`.
-    public var dataCounter: String {
-        switch memory {
-        case .privateAnonymous: "RssAnon"
-        case .shmem: "RssShmem"
-        case .hugetlb: "HugetlbPages"
-        }
-    }
+    public var dataCounter: String { memory.dataCounter.name }
 }
 
 /// What the region asks of transparent huge pages, as QEMU's `madvise(QEMU_MADV_HUGEPAGE)` does.

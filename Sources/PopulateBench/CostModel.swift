@@ -57,12 +57,14 @@ public struct CostModel: Sendable {
         present = PageSet(capacity: regionSize / backing.pageSize)
         pmdMappedShmem = PageSet(capacity: regionSize / backing.pageSize)
         unmappedShmem = PageSet(capacity: regionSize / backing.pageSize)
+        let memory = backing.backend.memory
+        mapsShmemByPMD = backing.transparentHuge && memory == .shmem
+        leafNeedsPTETable = backing.pageSize < geometry.pteSpan && (!backing.transparentHuge || memory == .privateAnonymous)
     }
 
     /// shmem THP is mapped by a huge PMD when it is faulted in (a region aligned to the PMD size).
-    private var mapsShmemByPMD: Bool {
-        backing.transparentHuge && backing.backend.memory == .shmem
-    }
+    /// Stored, as `leafNeedsPTETable`: both are asked for every page the guest writes.
+    private let mapsShmemByPMD: Bool
 
     /// The bytes of the region whose data pages exist.
     public var presentBytes: Int { present.count * backing.pageSize }
@@ -77,11 +79,7 @@ public struct CostModel: Sendable {
 
     /// Anonymous THP deposits a PTE table with every huge PMD (to split it later without
     /// allocating), so it costs the same table as 512 small pages; shmem THP and hugetlb do not.
-    private var leafNeedsPTETable: Bool {
-        if backing.pageSize >= geometry.pteSpan { return false }
-        if backing.transparentHuge { return backing.backend.memory == .privateAnonymous }
-        return true
-    }
+    private let leafNeedsPTETable: Bool
 
     /// The guest writes the page at `offset`: the page (or its THP) is allocated and mapped.
     public mutating func guestWrite(offset: Int) -> Cost {

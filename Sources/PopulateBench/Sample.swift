@@ -76,10 +76,6 @@ public struct MemoryDelta: Equatable, Sendable, Codable {
 
     /// The change of the counter `backend`'s data pages are counted in (`Backend.dataCounter`).
     public func dataBytes(of backend: Backend) -> Int {
-        switch backend.memory {
-        case .privateAnonymous: rssAnonBytes
-        case .shmem: rssShmemBytes
-        case .hugetlb: hugetlbBytes
-        }
+        self[keyPath: backend.memory.dataCounter.change]
     }
 }

@@ -55,6 +55,12 @@ public struct SnapshotOptions: Codable, Hashable, Sendable {
     public static func pagesBeforeCancel(at fraction: Double, of pluggedPages: Int) -> Int {
         Int((fraction * Double(pluggedPages)).rounded(.up))
     }
+
+    /// Whether a cancel at `fraction` of `pluggedPages` comes only once the copy is complete (or
+    /// there is nothing to copy): bad input, for `bench run` and `bench qemu` alike.
+    public static func cancelComesAfterTheCopy(at fraction: Double, of pluggedPages: Int) -> Bool {
+        pagesBeforeCancel(at: fraction, of: pluggedPages) >= pluggedPages
+    }
     /// Seconds between the cancel and the reading of what it left, as a real QEMU's is read a fixed
     /// time after it says `cancelled`.
     public static let afterCancelSettle = 0.05
@@ -130,9 +136,8 @@ final class SnapshotRun: @unchecked Sendable {
     /// When the cancel took effect (`MonotonicClock.nanoseconds`): a write that ended before it is
     /// the snapshot's, even if its writer sees `cancelled` only afterwards.
     let cancelNanoseconds = Atomic<UInt64>(UInt64.max)
-    /// Set when a writer blocked after a cancel could not be let go: the region must then stay
-    /// mapped until the process ends, or the writer would fault on it.
-    let writersStillBlocked = Atomic<Bool>(false)
+    /// What `guestWritesAfterCancel` found, kept for every later call (the trial's teardown asks too).
+    let afterCancel = Mutex<AfterCancel?>(nil)
     /// After a cancel: the writers (some may wait on a protected page), until
     /// `guestWritesAfterCancel` joins them.
     let pendingWriters = Mutex<[DispatchSemaphore]?>(nil)
@@ -307,7 +312,7 @@ final class SnapshotRun: @unchecked Sendable {
     func cancel(copied: PageSet) throws -> CancelOutcome {
         let copiedBytes = copied.count * region.pageSize
         if onCancel == .stopsTracking {
-            for range in protectRanges { try tracker.writeProtect(region.slice(range), false) }
+            try unprotectAll()
             try tracker.unregister(region.mapping)
         }
         MonotonicClock.sleep(seconds: SnapshotOptions.afterCancelSettle)
@@ -335,11 +340,11 @@ final class SnapshotRun: @unchecked Sendable {
     /// After a cancel, once the phase's memory is read (the writes would count as the copy's): a
     /// guest writer writes every plugged page once, within `afterCancelWriteBound` or not at all;
     /// then everything is released and every writer of the phase joined and counted. Only the first
-    /// call writes.
+    /// call writes; later ones return what it found (nil without a cancel).
     @discardableResult
     func guestWritesAfterCancel() -> AfterCancel? {
         guard let writersDone = pendingWriters.withLock({ pending in defer { pending = nil }; return pending })
-        else { return nil }
+        else { return afterCancel.withLock { $0 } }
         let done = DispatchSemaphore(value: 0)
         let bound = SnapshotOptions.afterCancelWriteBound(pluggedBytes: pluggedPages.count * region.pageSize)
         let start = MonotonicClock.now()
@@ -352,8 +357,9 @@ final class SnapshotRun: @unchecked Sendable {
         var failure: String?
         // A hung guest is let go, as QEMU's exit would: un-protecting wakes every waiting write;
         // where that fails, unregistering does.
-        if !alive, let unprotecting = release(.unprotect, waitingOn: done) {
-            failure = release(.unregister, waitingOn: done).map { "\(unprotecting); \($0)" }
+        if !alive, let unprotecting = release("un-protecting", waitingOn: done, by: unprotectAll) {
+            failure = release("unregistering", waitingOn: done) { try tracker.unregister(region.mapping) }
+                .map { "\(unprotecting); \($0)" }
         }
         for (index, writer) in writersDone.enumerated() where failure == nil {
             if writer.wait(timeout: .now() + Self.releaseBound) != .success {
@@ -361,23 +367,27 @@ final class SnapshotRun: @unchecked Sendable {
             }
         }
         self.writersDone.store(true, ordering: .releasing)
-        if failure != nil { writersStillBlocked.store(true, ordering: .releasing) }
-        return AfterCancel(alive: alive, seconds: waited, writes: writes.load(ordering: .relaxed),
-                           stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
-                           failure: failure)
+        let result = AfterCancel(alive: alive, seconds: waited, writes: writes.load(ordering: .relaxed),
+                                 stalls: stallDistribution, failure: failure)
+        afterCancel.withLock { $0 = result }
+        return result
     }
 
-    enum Release { case unprotect, unregister }
+    /// The writes recorded so far, stalled or not.
+    var stallDistribution: StallDistribution {
+        recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) }
+    }
 
-    /// Lets blocked writers go one way: un-protecting what the strategy protected, or unregistering
-    /// the region. Nil once `done` signals within `releaseBound`; else why not.
-    private func release(_ way: Release, waitingOn done: DispatchSemaphore) -> String? {
-        let how = way == .unprotect ? "un-protecting" : "unregistering"
+    /// Un-protects what the strategy protected (which wakes every writer waiting on it).
+    func unprotectAll() throws {
+        for range in protectRanges { try tracker.writeProtect(region.slice(range), false) }
+    }
+
+    /// Lets blocked writers go one way (`how`, done by `action`). Nil once `done` signals within
+    /// `releaseBound`; else why not.
+    private func release(_ how: String, waitingOn done: DispatchSemaphore, by action: () throws -> Void) -> String? {
         do {
-            switch way {
-            case .unprotect: for range in protectRanges { try tracker.writeProtect(region.slice(range), false) }
-            case .unregister: try tracker.unregister(region.mapping)
-            }
+            try action()
         } catch {
             return "\(how) after the cancel: \(error)"
         }
@@ -459,7 +469,7 @@ final class SnapshotRun: @unchecked Sendable {
                                    wpFaults: faults.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
                                    writtenPages: nil, inconsistentPages: inconsistent.load(ordering: .relaxed),
                                    copiedPages: copiedAtCancel.count, samples: sampling.taken.map { MemorySample($0.sample) },
-                                   stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
+                                   stalls: stallDistribution,
                                    faultsServedByCopier: faultsServedByCopier.load(ordering: .relaxed),
                                    samplerCPUSeconds: sampling.cpuSeconds)
         }
@@ -482,7 +492,7 @@ final class SnapshotRun: @unchecked Sendable {
                                writtenPages: writtenPages,
                                inconsistentPages: inconsistent.load(ordering: .relaxed),
                                copiedPages: copied.withLock { $0.count }, samples: sampling.taken.map { MemorySample($0.sample) },
-                               stalls: recorders.withLock { StallDistribution(stalls: $0.stalls, unstalledWrites: $0.unstalled) },
+                               stalls: stallDistribution,
                                faultsServedByCopier: faultsServedByCopier.load(ordering: .relaxed),
                                samplerCPUSeconds: sampling.cpuSeconds)
     }

@@ -1,7 +1,6 @@
 import LinuxMM
 import SystemPackage
 import Foundation
-import Synchronization
 
 /// One trial in the calling process, top to bottom as the data flows: allocate, plug, discard,
 /// populate, protect, tear down. Run it in a process of its own (`bench-trial`, started by `ChildTrialLauncher`): VmPTE and
@@ -146,8 +145,7 @@ public struct Trial {
         var outcome: SnapshotOutcome?
         // Whatever happens next, no writer of a cancelled snapshot outlives the region.
         defer {
-            run.guestWritesAfterCancel()
-            if run.writersStillBlocked.load(ordering: .acquiring) { keepMapped = true }
+            if run.guestWritesAfterCancel()?.failure != nil { keepMapped = true }
         }
         // The copier, the writers, the sampler and the fault handler all spend the phase's CPU.
         // Writers write plugged pages and the copier reads them; nothing else is touched.

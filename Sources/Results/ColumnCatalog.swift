@@ -17,10 +17,10 @@ public enum ColumnCatalog {
 
     /// The summary's own columns beside the configuration's and the statistics'.
     static let summaryCounts = [
-        info("ok_repetitions", "outcome", "count", "repetitions that were ok"),
-        info("repetitions", "outcome", "count", "all repetitions"),
-        info("status", "outcome", "text", "`ok` if any repetition was ok, else the status of the first"),
-        info("reason", "outcome", "text", "the first reason a repetition was not ok"),
+        info(SummaryTable.okRepetitionsColumn, "outcome", "count", "repetitions that were ok"),
+        info(SummaryTable.repetitionsColumn, "outcome", "count", "all repetitions"),
+        info(TrialColumns.Name.status, "outcome", "text", "`ok` if any repetition was ok, else the status of the first"),
+        info(TrialColumns.Name.reason, "outcome", "text", "the first reason a repetition was not ok"),
     ]
 
     static let statistics = [

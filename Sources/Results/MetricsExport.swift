@@ -78,9 +78,6 @@ public struct MetricsExport: Sendable {
         return run + SummaryTable.configColumns(in: header).filter { !run.contains($0) }
     }
 
-    /// The labels of a file of `bench run`.
-    public static let labelColumns = labelColumns(header: ResultTable.columns)
-
     public struct Series: Sendable {
         /// Label name and value per `labelColumns`; an empty value means the column does not apply.
         public var labels: [(name: String, value: String)]

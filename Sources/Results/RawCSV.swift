@@ -40,7 +40,7 @@ public enum RawCSV {
 
     /// What makes a row unusable: a status bench never writes, or a measured cell that is not a number.
     static func problem(in row: [String: String], numeric: [String]) -> String? {
-        let status = row[ResultTable.statusColumn] ?? ""
+        let status = row[TrialColumns.Name.status] ?? ""
         guard TrialStatus(rawValue: status) != nil else {
             return "status '\(status)' is none of \(TrialStatus.allCases.map(\.rawValue).joined(separator: ", "))"
         }

@@ -11,7 +11,6 @@ public enum ResultTable {
         .filter { ($0.kind == .run || $0.kind == .identity) && $0.isContract }.map(\.name)
     /// The outcome of a trial: `status`, then `reason`.
     public static let outcomeColumns = TrialColumns.all.filter { $0.kind == .outcome }.map(\.name)
-    public static let statusColumn = TrialColumns.statusColumn
 
     /// A column's unit as its registry declares it (the trial's, then `bench qemu`'s); nil for a
     /// column neither has.

@@ -20,7 +20,8 @@ public enum SummaryTable {
 
     /// The summary's own counts and outcome (`ColumnCatalog.summaryCounts`).
     static let countColumns = ColumnCatalog.summaryCounts.map(\.name)
-    public static let okRepetitionsColumn = countColumns[0]
+    public static let okRepetitionsColumn = "ok_repetitions"
+    public static let repetitionsColumn = "repetitions"
 
     public static func columns(identity: [String] = configColumns) -> [String] {
         identity + countColumns
@@ -44,12 +45,12 @@ public enum SummaryTable {
         }
         return order.map { key in
             let members = groups[key]!
-            let status = ResultTable.statusColumn, reason = ResultTable.outcomeColumns[1]
+            let status = TrialColumns.Name.status, reason = TrialColumns.Name.reason
             let okText = TrialStatus.ok.rawValue
             let ok = members.filter { $0[status] == okText }
             var summary = Dictionary(uniqueKeysWithValues: zip(identity, key))
-            let counts = [ok.count, members.count]
-            for (column, count) in zip(countColumns, counts) { summary[column] = "\(count)" }
+            summary[okRepetitionsColumn] = "\(ok.count)"
+            summary[repetitionsColumn] = "\(members.count)"
             summary[status] = ok.isEmpty ? (members.first?[status] ?? "") : okText
             summary[reason] = members.first { $0[status] != okText }?[reason] ?? ""
             for column in ResultTable.statisticColumns {

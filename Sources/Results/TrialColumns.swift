@@ -283,9 +283,6 @@ public enum TrialColumns {
 
     public static let names = all.map(\.name)
 
-    /// The outcome's column, which readers of files filter rows by.
-    public static let statusColumn = Name.status
-
     /// The names of the columns that readers of files (compare, export, the summary's headings)
     /// refer to by name: declared here, beside the columns, and nowhere else.
     public enum Name {

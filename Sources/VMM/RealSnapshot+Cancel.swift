@@ -79,14 +79,8 @@ extension RealSnapshot {
             // Without the monitor, the snapshot's end is read from the process: its thread gone. A
             // thread that stays is an outcome too: 7.2's takes the big lock on its way out
             // (bg_migration_iteration_finish), which the monitor's thread may hold, itself waiting.
-            let deadline = MonotonicClock.now() + Self.silentThreadBound
-            var ended = false
-            while !ended && MonotonicClock.now() < deadline {
-                if cancelled() { throw Stop(status: .failed, reason: "interrupted") }
-                if machine.exit != nil { throw Stop(status: .failed, reason: machine.exitReason + " (after the cancel)") }
-                ended = SnapshotThread.state(pid: machine.pid) == .absent
-                if !ended { MonotonicClock.sleep(seconds: 0.1) }
-            }
+            let ended = try poll("after the cancel", timeout: Self.silentThreadBound, interval: 0.1, machine: machine,
+                                 cancelled: cancelled) { SnapshotThread.state(pid: machine.pid) == .absent ? true : nil } ?? false
             migration = "the monitor stopped answering at \(silent); the snapshot's thread "
                 + (ended ? "has ended" : "is still there \(Int(Self.silentThreadBound)) s later")
         }
@@ -129,19 +123,15 @@ extension RealSnapshot {
         let mebibytes = max(1, (bytes * 9 / 10) >> 20)
         let start = MonotonicClock.now()
         try machine.tellGuest("write \(mebibytes)")
-        // Not `wait`: running out of time is the answer here (a hung guest), not a failure.
-        let deadline = start + guestWriteBound
-        while MonotonicClock.now() < deadline {
-            let said = machine.consoleLine { $0 == "@@@ WROTE \(mebibytes)" || $0.hasPrefix("@@@ FAILED write") }
-            if let said {
-                guard said.hasPrefix("@@@ WROTE") else { throw Stop(status: .failed, reason: "the guest: \(said.dropFirst(4))") }
-                return (true, MonotonicClock.now() - start)
-            }
-            if cancelled() { throw Stop(status: .failed, reason: "interrupted") }
-            if machine.exit != nil { throw Stop(status: .failed, reason: machine.exitReason + " (the guest's write)") }
-            MonotonicClock.sleep(seconds: 0.02)
+        // Running out of time is the answer here (a hung guest), not a failure.
+        guard let said = try poll("the guest's write", timeout: guestWriteBound, interval: 0.02, machine: machine,
+                                  cancelled: cancelled, {
+                                      machine.consoleLine { $0 == "@@@ WROTE \(mebibytes)" || $0.hasPrefix("@@@ FAILED write") }
+                                  }) else {
+            return (false, guestWriteBound)
         }
-        return (false, guestWriteBound)
+        guard said.hasPrefix("@@@ WROTE") else { throw Stop(status: .failed, reason: "the guest: \(said.dropFirst(4))") }
+        return (true, MonotonicClock.now() - start)
     }
 }
 

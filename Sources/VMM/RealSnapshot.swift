@@ -135,14 +135,22 @@ public struct RealSnapshot: Sendable {
     /// timeout stop the wait.
     func wait<T>(_ what: String, timeout: Double, interval: Double = 0.05, machine: QEMUMachine,
                          cancelled: () -> Bool, _ condition: () throws -> T?) throws -> T {
+        guard let value = try poll(what, timeout: timeout, interval: interval, machine: machine, cancelled: cancelled,
+                                   condition) else {
+            throw Stop(status: .failed, reason: "\(what): nothing within \(Int(timeout)) s; QEMU killed")
+        }
+        return value
+    }
+
+    /// `wait` where running out of time is an answer (a hung guest, a thread that stays): nil then.
+    func poll<T>(_ what: String, timeout: Double, interval: Double, machine: QEMUMachine,
+                 cancelled: () -> Bool, _ condition: () throws -> T?) throws -> T? {
         let deadline = MonotonicClock.now() + timeout
         while true {
             if let value = try condition() { return value }
             if cancelled() { throw Stop(status: .failed, reason: "interrupted") }
             if machine.exit != nil { throw Stop(status: .failed, reason: machine.exitReason + " (\(what))") }
-            if MonotonicClock.now() > deadline {
-                throw Stop(status: .failed, reason: "\(what): nothing within \(Int(timeout)) s; QEMU killed")
-            }
+            if MonotonicClock.now() > deadline { return nil }
             MonotonicClock.sleep(seconds: interval)
         }
     }
